@@ -1,0 +1,9 @@
+//! # fab-toolpath: cutters, drop-cutter, milling strategies and G-code
+//!
+//! Takes a design surface as a triangle soup (in mm, machine frame) and produces what a CNC router
+//! runs: the exact drop-cutter CL surface for ball, flat and bull-nose cutters (`cutter`, `drop`),
+//! roughing, finishing and profile strategies (`strategy`), linking, and G-code in the dialect of
+//! the lab's controller (`gcode`), plus a parser and checker for programs (`gcode::parse`).
+//!
+//! It knows nothing of meshes' repair or of prescriptions: the `fab` binary composes it with
+//! `fab-geometry` and `fab-ticket`.

@@ -6,3 +6,7 @@
 //!
 //! Everything inside is in millimetres. It knows nothing of prescriptions or toolpaths: the `fab`
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
+
+pub mod mesh;
+
+pub use mesh::Mesh;

@@ -7,3 +7,9 @@
 //!
 //! It knows nothing of meshes' repair or of prescriptions: the `fab` binary composes it with
 //! `fab-geometry` and `fab-ticket`.
+
+pub mod cutter;
+pub mod path;
+
+pub use cutter::Cutter;
+pub use path::{Move, Operation, Tool};

@@ -8,10 +8,13 @@
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
 //!
 //! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
+//! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
 pub mod load;
 pub mod mesh;
+pub mod orient;
+pub mod principal;
 pub mod repair;
 pub mod stl;
 pub mod topology;

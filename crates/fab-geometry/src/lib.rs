@@ -10,11 +10,14 @@
 //! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
+//! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
 pub mod load;
 pub mod measure;
 pub mod mesh;
+pub mod modify;
+pub mod nearest;
 pub mod orient;
 pub mod principal;
 pub mod repair;

@@ -11,6 +11,7 @@
 
 pub mod order;
 pub mod rx;
+pub mod store;
 pub mod tables;
 pub mod workflow;
 

@@ -40,7 +40,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut store = args.db.open()?;
     match args.cmd {
         Cmd::Add { name, role, json } => {
-            let u = store.add_user(args.db.actor.as_deref(), &name, role)?;
+            let actor = args.db.actor().ok();
+            let u = store.add_user(actor.as_deref(), &name, role)?;
             if json {
                 println!("{}", serde_json::to_string(&u)?);
             } else {

@@ -132,7 +132,11 @@ pub enum StoreError {
     BadUserName(String),
     #[error("there are no users yet: the first user must be an admin (`--role admin`)")]
     FirstUserNotAdmin,
-    #[error("{actor} is a {role}; {what} takes a {allowed}")]
+    #[error(
+        "{actor} is {} {role}; {what} takes {} {allowed}",
+        workflow::article(role.as_str()),
+        workflow::article(allowed)
+    )]
     Forbidden {
         actor: String,
         role: Role,

@@ -28,5 +28,7 @@ pub mod units;
 
 pub use load::{Loaded, load_bytes, load_path};
 pub use mesh::Mesh;
+/// The linear algebra crate the API speaks (points, vectors, isometries).
+pub use nalgebra;
 pub use stl::write_stl;
 pub use units::Units;

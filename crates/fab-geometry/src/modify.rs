@@ -141,14 +141,18 @@ impl Op {
                         centre[0], centre[1], centre[2]
                     ),
                     Region::Capsule { radius, .. } => format!("within {radius} mm of a ridge"),
-                    Region::Foot { region, .. } => format!("{region:?}"),
+                    Region::Foot { region, .. } => format!("under the {region:?}"),
                 };
                 format!("{what} {:.2} mm {r}", depth.abs())
             }
             Op::ArchFill { fraction, .. } => format!("arch fill {:.0} %", fraction * 100.0),
             Op::MetPad { height, .. } => format!("met pad {height} mm"),
             Op::Post { part, degrees, .. } => format!(
-                "{part:?} post {:.1} deg {}",
+                "{} post {:.1} deg {}",
+                match part {
+                    FootPart::Rearfoot => "rearfoot",
+                    FootPart::Forefoot => "forefoot",
+                },
                 degrees.abs(),
                 if *degrees >= 0.0 { "varus" } else { "valgus" }
             ),

@@ -13,6 +13,7 @@
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
+pub mod fasthash;
 pub mod load;
 pub mod measure;
 pub mod mesh;

@@ -231,7 +231,16 @@ pub fn socket_ops(
         }
         let place = region_place(region);
         let centre = match landmark {
-            Some(p) => Point3::from(p),
+            Some(p) => {
+                let p = Point3::from(p);
+                let off = nearest::distance(limb, &p);
+                if off > 5.0 {
+                    notes.push(format!(
+                        "{region:?}: the landmark is {off:.1} mm off the scan's surface; the nearest surface point is used"
+                    ));
+                }
+                p
+            }
             None => {
                 let p = default_place(limb, lm, place, side).with_context(|| {
                     format!("cannot place {region:?} on the limb without a landmark")

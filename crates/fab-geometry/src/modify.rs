@@ -688,8 +688,9 @@ pub fn clip(mesh: &mut Mesh, g: impl Fn(&Point3<f64>) -> f64) {
         }
     }
     mesh.triangles = out;
-    // drop slivers the cut may leave and unused vertices
-    crate::repair::clean(mesh);
+    // unused vertices go; slivers where the cut passes near a vertex stay (they keep the
+    // surface closed along the cut)
+    topology::compact_vertices(mesh);
 }
 
 fn taubin(mesh: &mut Mesh, iterations: usize, lambda: f64, mu: f64) {

@@ -108,7 +108,8 @@ pub struct Cleaned {
     pub duplicate: usize,
 }
 
-/// Drops degenerate triangles (repeated corners, area below [`DEGENERATE_AREA_MM2`]) and
+/// Drops degenerate triangles (repeated corners, area below [`DEGENERATE_AREA_MM2`], or a
+/// sliver whose smallest altitude is below [`WELD_TOLERANCE_MM`]) and
 /// duplicates (same three vertices as an earlier triangle, in either winding), then unused
 /// vertices.
 pub fn clean(mesh: &mut Mesh) -> Cleaned {
@@ -120,7 +121,10 @@ pub fn clean(mesh: &mut Mesh) -> Cleaned {
     for (t, &[a, b, c]) in mesh.triangles.iter().enumerate() {
         let degenerate = a == b || b == c || a == c || {
             let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
-            (pb - pa).cross(&(pc - pa)).norm() / 2.0 < DEGENERATE_AREA_MM2
+            let twice_area = (pb - pa).cross(&(pc - pa)).norm();
+            let longest = (pb - pa).norm().max((pc - pb).norm()).max((pa - pc).norm());
+            // no area, or a sliver: a corner within the weld tolerance of the opposite edge
+            twice_area / 2.0 < DEGENERATE_AREA_MM2 || twice_area / longest < WELD_TOLERANCE_MM
         };
         if degenerate {
             keep[t] = false;

@@ -13,6 +13,7 @@
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
+pub mod fasthash;
 pub mod load;
 pub mod measure;
 pub mod mesh;
@@ -28,5 +29,7 @@ pub mod units;
 
 pub use load::{Loaded, load_bytes, load_path};
 pub use mesh::Mesh;
+/// The linear algebra crate the API speaks (points, vectors, isometries).
+pub use nalgebra;
 pub use stl::write_stl;
 pub use units::Units;

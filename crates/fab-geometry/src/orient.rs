@@ -92,7 +92,7 @@ pub fn foot(mesh: &Mesh) -> Result<FootFrame, OrientError> {
         return Err(OrientError::TooSmall(mesh.triangles.len()));
     }
     let mut evidence = Vec::new();
-    let tris = Sample::new(mesh, 40_000);
+    let tris = Sample::new(mesh, 20_000);
     let pca = principal::of_surface(mesh);
     let long = pca.axes[0];
 

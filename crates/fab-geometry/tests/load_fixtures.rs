@@ -65,7 +65,35 @@ fn explicit_units_override_auto() {
     let l = fab_geometry::load_path(&common::fixture("foot-left-m.stl"), Units::Mm);
     // 0.26 mm is accepted when asked for: the caller said so; the decision says why
     let l = l.unwrap();
-    assert_eq!(l.report.units.reason, "--units mm was given");
+    assert!(
+        l.report
+            .units
+            .reason
+            .starts_with("--units mm was given (warning: that makes it 0.3 mm"),
+        "{}",
+        l.report.units.reason
+    );
     let (lo, hi) = l.mesh.bounds().unwrap();
     assert!((hi - lo).norm() < 1.0);
+}
+
+#[test]
+fn written_stl_reads_back_the_same_mesh() {
+    let l = common::load("limb-transtibial.stl");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.stl");
+    fab_geometry::write_stl(&path, &l.mesh).unwrap();
+    // nothing but the file itself is left in the directory (the temp file was renamed)
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let back = fab_geometry::load_path(&path, Units::Mm).unwrap();
+    assert_eq!(back.mesh.triangles.len(), l.mesh.triangles.len());
+    assert_eq!(back.mesh.vertices.len(), l.mesh.vertices.len());
+    assert!(back.report.unchanged());
+    for (a, b) in back.mesh.vertices.iter().zip(&l.mesh.vertices) {
+        assert!((a - b).norm() < 1e-4, "f32 rounding only");
+    }
+    // writing into a missing directory fails cleanly
+    let bad = dir.path().join("no/such/dir/out.stl");
+    let e = fab_geometry::write_stl(&bad, &l.mesh).unwrap_err();
+    assert!(e.to_string().contains("no/such/dir/out.stl"), "{e}");
 }

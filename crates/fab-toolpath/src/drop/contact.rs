@@ -249,47 +249,72 @@ impl Profile for Bull {
             let w = u - u0;
             z0 + m * u - self.height((d2 + w * w).sqrt())
         };
-        // Concave: the maximum is at an end unless the derivative changes sign inside.
+        // Concave: the maximum is at an end unless the derivative changes sign inside. The
+        // derivative is m wherever the axis is within the flat radius (|w| <= w0) and has m's
+        // sign for w of the other sign: the root is beyond w0 on m's side.
         let (mut a, mut b) = (lo - u0, hi - u0);
+        if m == 0.0 {
+            return f(u0.clamp(lo, hi));
+        }
+        let flat = self.big - self.corner;
+        let w0 = (flat * flat - d2).max(0.0).sqrt();
+        if m > 0.0 {
+            a = a.max(w0);
+            if a >= b {
+                return f(hi);
+            }
+        } else {
+            b = b.min(-w0);
+            if a >= b {
+                return f(lo);
+            }
+        }
         if self.deriv(m, d2, a) <= 0.0 {
-            return f(lo);
+            return f(u0 + a);
         }
         if self.deriv(m, d2, b) >= 0.0 {
-            return f(hi);
+            return f(u0 + b);
         }
-        // Root of the (decreasing) derivative in (a, b): Newton, kept inside the bracket.
+        // Root of the derivative in (a, b). With the corner's slope h' = t / q (t = rho - flat,
+        // q = sqrt(r^2 - t^2)) the derivative is -H / (q rho) where H = t w - m rho q is
+        // increasing and finite up to the rim: Newton on H, kept inside the bracket (mirrored so
+        // that m > 0). Stops when concavity bounds the remaining gap to the maximum,
+        // f(w*) - f(w) <= |f'(w)| (b - a), below 1e-12 mm.
+        let s = m.signum();
+        let (m, mut a, mut b) = if s > 0.0 { (m, a, b) } else { (-m, -b, -a) };
+        let (r, flat) = (self.corner, self.big - self.corner);
         let mut w = 0.5 * (a + b);
         for _ in 0..100 {
-            let g = self.deriv(m, d2, w);
-            if g > 0.0 {
-                a = w;
-            } else if g < 0.0 {
+            let rho = (d2 + w * w).sqrt();
+            let t = (rho - flat).max(0.0);
+            let q = (r * r - t * t).max(0.0).sqrt();
+            let h = t * w - m * rho * q;
+            if h > 0.0 {
                 b = w;
+            } else if h < 0.0 {
+                a = w;
             } else {
                 break;
             }
-            // g'(w) = -(h''(rho) w^2 / rho^2 + h'(rho) d2 / rho^3)
-            let rho = (d2 + w * w).sqrt();
-            let t = rho - (self.big - self.corner);
-            let den = self.corner * self.corner - t * t;
+            if q > 0.0 && rho > 0.0 && h.abs() / (q * rho) * (b - a) <= 1e-12 {
+                break;
+            }
             let mut next = f64::NAN;
-            if t > 0.0 && den > 0.0 && rho > 0.0 {
-                let hp = t / den.sqrt();
-                let hpp = self.corner * self.corner / (den * den.sqrt());
-                let gp = -(hpp * w * w / (rho * rho) + hp * d2 / (rho * rho * rho));
-                if gp < 0.0 {
-                    next = w - g / gp;
+            if q > 0.0 && rho > 0.0 {
+                let dh = w * w / rho + t - m * (w * q / rho - t * w / q);
+                if dh > 0.0 {
+                    next = w - h / dh;
                 }
             }
             if !(next > a && next < b) {
                 next = 0.5 * (a + b);
             }
-            if (next - w).abs() <= 1e-13 || b - a <= 1e-13 {
-                w = next;
+            if b - a <= 1e-13 {
                 break;
             }
             w = next;
         }
+        let w = s * w;
         f(u0 + w)
     }
 }

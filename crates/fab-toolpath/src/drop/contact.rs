@@ -374,6 +374,9 @@ pub struct Facet {
     a: f64,
     bx: f64,
     by: f64,
+    /// Offset from the axis to the contact point.
+    ox: f64,
+    oy: f64,
     /// Barycentric coordinates of the contact point: l1 = c1 + c1x x + c1y y, same for l2.
     c1: f64,
     c1x: f64,
@@ -390,6 +393,8 @@ impl Facet {
             a: 0.0,
             bx: 0.0,
             by: 0.0,
+            ox: 0.0,
+            oy: 0.0,
             c1: 0.0,
             c1x: 0.0,
             c1y: 0.0,
@@ -433,6 +438,8 @@ impl Facet {
             a: (n[0] * p0[0] + n[1] * p0[1] + n[2] * p0[2] + r + a * nxy) / n[2] - r,
             bx: n[0] / n[2],
             by: n[1] / n[2],
+            ox,
+            oy,
             c1: (dx * e2[1] - e2[0] * dy) / det,
             c1x: e2[1] / det,
             c1y: -e2[0] / det,
@@ -446,6 +453,13 @@ impl Facet {
     #[inline]
     pub fn drop_at(&self, x: f64, y: f64) -> Option<f64> {
         (self.ok && self.inside(x, y)).then(|| self.plane_at(x, y))
+    }
+
+    /// Offset from the cutter axis to the facet contact point: the axis positions with a facet
+    /// contact are the triangle moved by minus this.
+    #[inline]
+    pub fn offset(&self) -> (f64, f64) {
+        (self.ox, self.oy)
     }
 
     /// Tip Z resting on the facet's whole plane (valid when `ok`): no contact with the

@@ -9,7 +9,9 @@
 //! `fab-geometry` and `fab-ticket`.
 
 pub mod cutter;
+pub mod drop;
 pub mod path;
 
-pub use cutter::Cutter;
+pub use cutter::{Cutter, CutterError};
+pub use drop::{DropIndex, Grid, drop_grid};
 pub use path::{Move, Operation, Tool};

@@ -9,7 +9,16 @@
 //! `fab-geometry` and `fab-ticket`.
 
 pub mod cutter;
+pub mod estimate;
+pub mod gcode;
+pub mod machine;
 pub mod path;
 
 pub use cutter::Cutter;
+pub use estimate::estimate_time;
+pub use gcode::{
+    Blank, Dialect, GcodeError, ProgramFile, ProgramHeader, check_moves, check_travel,
+    write_program,
+};
+pub use machine::{Machine, MachineError, ToolEntry};
 pub use path::{Move, Operation, Tool};

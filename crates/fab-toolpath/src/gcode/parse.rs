@@ -165,7 +165,9 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
                             format!(
                                 "exponent in a number ('{}{}'): G-code wants plain decimals",
                                 num,
-                                &r[..r.len().min(1 + e.len().min(4))]
+                                &r[..1 + e
+                                    .find(|c: char| !(c.is_ascii_digit() || c == '+' || c == '-'))
+                                    .unwrap_or(e.len())]
                             ),
                         ));
                     }

@@ -82,7 +82,9 @@ pub struct CarveReport {
     #[serde(rename = "IQR")]
     pub iqr: f64,
     pub p95_excess: f64,
+    #[serde(rename = "path_MRE")]
     pub path_mre: f64,
+    #[serde(rename = "path_IQR")]
     pub path_iqr: f64,
     pub path_gouge: f64,
     pub rapid_in_stock_samples: usize,

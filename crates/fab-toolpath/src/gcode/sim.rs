@@ -366,38 +366,58 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The best surface a ball of radius `r` can leave on `design` (-inf outside): drop the ball on
-/// every cell, then take the lower envelope of the balls.
+/// every cell, then take the lower envelope of the balls. The disc kernel is kept as one
+/// contiguous run of cells per row offset, so the inner loops are plain slices (no branches:
+/// -inf and +inf carry through max and min).
 fn open_with_ball(design: &[f64], g: &Grid, r: f64) -> Vec<f64> {
     let k = (r / g.h).ceil() as isize;
-    let mut kernel = Vec::new();
+    // rows[dj + k] = (w, s) with s[di + w] = sqrt(r^2 - d^2) for |di| <= w.
+    let mut rows: Vec<(isize, Vec<f64>)> = Vec::new();
     for dj in -k..=k {
-        for di in -k..=k {
-            let d2 = ((di as f64) * g.h).powi(2) + ((dj as f64) * g.h).powi(2);
-            if d2 <= r * r {
-                kernel.push((di, dj, (r * r - d2).sqrt()));
-            }
+        let y2 = ((dj as f64) * g.h).powi(2);
+        let mut w = 0isize;
+        while ((w + 1) as f64 * g.h).powi(2) + y2 <= r * r {
+            w += 1;
         }
+        if y2 > r * r {
+            rows.push((-1, Vec::new()));
+            continue;
+        }
+        let s = (-w..=w)
+            .map(|di| (r * r - ((di as f64) * g.h).powi(2) - y2).max(0.0).sqrt())
+            .collect();
+        rows.push((w, s));
     }
     let (nx, ny) = (g.nx as isize, g.ny as isize);
+    // Pass 1: the ball's tip height where it rests on the design (cl), -inf where no design.
     let mut cl = vec![f64::NEG_INFINITY; design.len()];
     cl.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
         let j = j as isize;
         for i in 0..nx {
             let mut best = f64::NEG_INFINITY;
-            for &(di, dj, s) in &kernel {
-                let (ii, jj) = (i + di, j + dj);
-                if ii < 0 || jj < 0 || ii >= nx || jj >= ny {
+            for (dj, (w, s)) in (-k..=k).zip(&rows) {
+                let jj = j + dj;
+                if *w < 0 || jj < 0 || jj >= ny {
                     continue;
                 }
-                let dz = design[(jj * nx + ii) as usize];
-                if dz == f64::NEG_INFINITY {
-                    continue;
+                let lo = (-w).max(-i);
+                let hi = (*w).min(nx - 1 - i);
+                let drow = &design[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
+                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
+                for (d, sv) in drow.iter().zip(srow) {
+                    best = best.max(d + sv);
                 }
-                best = best.max(dz + s - r);
             }
-            row[i as usize] = best;
+            row[i as usize] = best - r;
         }
     });
+    // Cells with no resting ball take no part in the envelope.
+    for c in cl.iter_mut() {
+        if *c == f64::NEG_INFINITY {
+            *c = f64::INFINITY;
+        }
+    }
+    // Pass 2: the lower envelope of the resting balls, on design cells only.
     let mut out = vec![f64::INFINITY; design.len()];
     out.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
         let j = j as isize;
@@ -406,18 +426,20 @@ fn open_with_ball(design: &[f64], g: &Grid, r: f64) -> Vec<f64> {
                 continue; // only cells of the design are compared
             }
             let mut best = f64::INFINITY;
-            for &(di, dj, s) in &kernel {
-                let (ii, jj) = (i + di, j + dj);
-                if ii < 0 || jj < 0 || ii >= nx || jj >= ny {
+            for (dj, (w, s)) in (-k..=k).zip(&rows) {
+                let jj = j + dj;
+                if *w < 0 || jj < 0 || jj >= ny {
                     continue;
                 }
-                let c = cl[(jj * nx + ii) as usize];
-                if c == f64::NEG_INFINITY {
-                    continue;
+                let lo = (-w).max(-i);
+                let hi = (*w).min(nx - 1 - i);
+                let crow = &cl[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
+                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
+                for (c, sv) in crow.iter().zip(srow) {
+                    best = best.min(c - sv);
                 }
-                best = best.min(c + r - s);
             }
-            row[i as usize] = best;
+            row[i as usize] = best + r;
         }
     });
     out

@@ -8,5 +8,7 @@
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
 
 pub mod mesh;
+pub mod offset;
+pub mod query;
 
 pub use mesh::Mesh;

@@ -12,6 +12,9 @@
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
+//! - [`offset`]: true offset surfaces (exact distance, sparse narrow band, refinement).
+//! - [`query`]: BVH, exact closest point and point-to-mesh distance, inside/outside sign,
+//!   self-intersection check.
 
 pub mod fasthash;
 pub mod load;
@@ -19,8 +22,10 @@ pub mod measure;
 pub mod mesh;
 pub mod modify;
 pub mod nearest;
+pub mod offset;
 pub mod orient;
 pub mod principal;
+pub mod query;
 pub mod repair;
 pub mod section;
 pub mod stl;

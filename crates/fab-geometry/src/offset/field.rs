@@ -1,0 +1,78 @@
+//! The distance field the offset surface is a level set of, and the exact projection onto it.
+
+use crate::query::{Bvh, Nearest, PseudoNormals, V3, add, normalize, scale, sub};
+
+/// Distance to the input mesh: signed (negative inside) for a closed mesh, unsigned for an open
+/// one. The offset surface is `value == level`.
+pub(crate) struct Field<'a> {
+    pub bvh: &'a Bvh,
+    pub normals: Option<&'a PseudoNormals>,
+    /// The level: `D` for a closed mesh, `|D|` for an open one (a two-sided sheet).
+    pub level: f64,
+    /// `|D|`: every output point lies at this unsigned distance from the input.
+    pub radius: f64,
+}
+
+impl Field<'_> {
+    /// Nearest point of the input to `p`, searching within `bound` (a valid upper bound on the
+    /// distance, e.g. a neighbour's distance plus the distance to it) first.
+    #[inline]
+    pub fn nearest(&self, p: V3, bound: f64) -> Nearest {
+        let b2 = bound * bound * (1.0 + 1e-9) + 1e-18;
+        if bound.is_finite() {
+            if let Some(h) = self.bvh.nearest_within(p, b2) {
+                return h;
+            }
+        }
+        self.bvh.nearest(p).expect("offset: the mesh has triangles")
+    }
+
+    /// Field value at `p` with its nearest point.
+    #[inline]
+    pub fn value(&self, p: V3, bound: f64) -> (f64, Nearest) {
+        let hit = self.nearest(p, bound);
+        let d = hit.dist2.sqrt();
+        let v = match self.normals {
+            Some(n) => n.sign(p, &hit) * d,
+            None => d,
+        };
+        (v, hit)
+    }
+
+    /// Error of `p` as an offset point: `| dist(p, input) - |D| |`, with the nearest point.
+    #[inline]
+    pub fn error(&self, p: V3, bound: f64) -> (f64, Nearest) {
+        let hit = self.nearest(p, bound);
+        ((hit.dist2.sqrt() - self.radius).abs(), hit)
+    }
+
+    /// Moves `p` onto the offset surface: `c + |D| (p - c) / |p - c|` with `c` the nearest input
+    /// point, repeated with the new nearest point while the result is still inside the level set.
+    /// From outside (`dist(p) >= |D|`) one step is exact: `c` stays the nearest point all along the
+    /// segment from `c` to `p`. Returns the point and the surface normal there (the unit vector
+    /// from its nearest input point, pointing away from the input).
+    #[inline]
+    pub fn project(&self, mut p: V3, mut hit: Nearest) -> (V3, V3) {
+        let mut dir = [0.0; 3];
+        for _ in 0..12 {
+            let d = hit.dist2.sqrt();
+            dir = if d > 1e-12 {
+                scale(sub(p, hit.point), 1.0 / d)
+            } else {
+                match self.normals {
+                    Some(n) => normalize(n.normal(&hit)),
+                    None => return (p, dir),
+                }
+            };
+            if (d - self.radius).abs() <= 1e-9 {
+                break;
+            }
+            p = add(hit.point, scale(dir, self.radius));
+            if d > self.radius {
+                break;
+            }
+            hit = self.nearest(p, self.radius + 1e-9);
+        }
+        (p, dir)
+    }
+}

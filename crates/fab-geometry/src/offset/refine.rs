@@ -1,0 +1,404 @@
+//! Adaptive refinement: every edge whose midpoint lies further than the tolerance from the offset
+//! surface is split at that midpoint projected onto the surface. Splits are conforming (an edge is
+//! split for both its triangles, each triangle into 2, 3 or 4), so the mesh stays watertight.
+
+use rayon::prelude::*;
+
+use super::field::Field;
+use crate::query::{V3, add, cross, dot, lerp, norm2, scale, sub};
+
+#[inline]
+fn edge_key(a: u32, b: u32) -> u64 {
+    let (a, b) = if a < b { (a, b) } else { (b, a) };
+    ((a as u64) << 32) | b as u64
+}
+
+/// Edges with `|b - a| |n_b - n_a|` below `SKIP * tol` are not measured: their estimated midpoint
+/// error is below `SKIP / 8` of the tolerance.
+const SKIP: f64 = 2.0;
+
+/// What refinement did.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Refinement {
+    pub rounds: u32,
+    pub splits: usize,
+    /// Edges still off by more than the tolerance after the last round (too short to split).
+    pub unresolved: usize,
+    /// Splits withdrawn because they would have folded the surface.
+    pub withdrawn: usize,
+}
+
+/// Refines until every edge midpoint is within `tol` of the surface, for at most `max_rounds`
+/// rounds, never splitting edges shorter than `min_len`.
+pub(crate) fn refine(
+    field: &Field,
+    vertices: &mut Vec<V3>,
+    normals: &mut Vec<V3>,
+    triangles: &mut Vec<[u32; 3]>,
+    tol: f64,
+    max_rounds: u32,
+    min_len: f64,
+) -> Refinement {
+    let mut stats = Refinement::default();
+    let min_len2 = min_len * min_len;
+    // Triangles made in the last round: only their edges can need checking.
+    let mut fresh = vec![true; triangles.len()];
+    for _ in 0..max_rounds {
+        let mut edges: Vec<u64> = triangles
+            .par_iter()
+            .zip(fresh.par_iter())
+            .filter(|(_, f)| **f)
+            .flat_map_iter(|(t, _)| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
+            .collect();
+        edges.par_sort_unstable();
+        edges.dedup();
+        let verts: &Vec<V3> = vertices;
+        let nrm: &Vec<V3> = normals;
+        type Split = Option<((V3, V3), Option<(V3, V3)>)>;
+        let checked: Vec<(u64, Split)> = edges
+            .par_iter()
+            .filter_map(|&e| {
+                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+                let (a, b) = (verts[ia], verts[ib]);
+                let len = norm2(sub(b, a)).sqrt();
+                // Both ends lie on the surface with known normals: the midpoint of a chord of a
+                // smooth surface is off by about |b - a| |n_b - n_a| / 8. Edges far below the
+                // tolerance by that estimate are not queried; the rest are measured exactly.
+                let bend = norm2(sub(nrm[ib], nrm[ia])).sqrt();
+                if len * bend < SKIP * tol {
+                    return None;
+                }
+                let (na, nb) = (nrm[ia], nrm[ib]);
+                let m = lerp(a, b, 0.5);
+                // The nearest input points of the ends bound the midpoint's distance.
+                let ca = sub(a, scale(na, field.radius));
+                let cb = sub(b, scale(nb, field.radius));
+                let bound = norm2(sub(m, ca)).min(norm2(sub(m, cb))).sqrt();
+                let (err, hit) = field.error(m, bound);
+                if err <= tol {
+                    return None;
+                }
+                if len * len < min_len2 {
+                    return Some((e, None));
+                }
+                let at_mid = field.project(m, hit);
+                match crease_point(a, na, b, nb, m) {
+                    Some(x) => {
+                        let bx = norm2(sub(x, ca)).min(norm2(sub(x, cb))).sqrt();
+                        let (_, hx) = field.error(x, bx);
+                        Some((e, Some((field.project(x, hx), Some(at_mid)))))
+                    }
+                    None => Some((e, Some((at_mid, None)))),
+                }
+            })
+            .collect();
+        stats.unresolved = checked.iter().filter(|c| c.1.is_none()).count();
+        // Crease splits keep the projected midpoint as a second choice.
+        let mut second: Vec<(u64, (V3, V3))> = Vec::new();
+        let mut split: Vec<(u64, u32)> = checked
+            .into_iter()
+            .filter_map(|(e, p)| {
+                let ((p, n), alt) = p?;
+                vertices.push(p);
+                normals.push(n);
+                if let Some(alt) = alt {
+                    second.push((e, alt));
+                }
+                Some((e, vertices.len() as u32 - 1))
+            })
+            .collect();
+        // Triangles whose edges are all fine but whose corners face different ways (near a
+        // corner where creases meet) are checked at their centroid, and split there (1 to 3)
+        // at the point where their tangent planes meet, projected.
+        let centres: Vec<(u32, V3, V3)> = {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            let mut ends = vec![false; vs.len()];
+            for &(e, _) in &split {
+                ends[(e >> 32) as usize] = true;
+                ends[(e & 0xffff_ffff) as usize] = true;
+            }
+            let marked = |a: u32, b: u32| {
+                ends[a as usize]
+                    && ends[b as usize]
+                    && split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok()
+            };
+            triangles
+                .par_iter()
+                .zip(fresh.par_iter())
+                .enumerate()
+                .filter_map(|(i, (&t, &f))| {
+                    if !f || (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
+                        return None;
+                    }
+                    let [a, b, c] = t.map(|v| vs[v as usize]);
+                    let [na, nb, nc] = t.map(|v| ns[v as usize]);
+                    let spread = norm2(sub(na, nb))
+                        .max(norm2(sub(nb, nc)))
+                        .max(norm2(sub(na, nc)))
+                        .sqrt();
+                    let len = norm2(sub(a, b))
+                        .max(norm2(sub(b, c)))
+                        .max(norm2(sub(a, c)))
+                        .sqrt();
+                    if len * spread < SKIP * tol || len < min_len {
+                        return None;
+                    }
+                    let g = scale(add(a, add(b, c)), 1.0 / 3.0);
+                    let bound = [(a, na), (b, nb), (c, nc)]
+                        .iter()
+                        .map(|&(p, n)| norm2(sub(g, sub(p, scale(n, field.radius)))))
+                        .fold(f64::INFINITY, f64::min)
+                        .sqrt();
+                    let (err, hit) = field.error(g, bound);
+                    if err <= tol {
+                        return None;
+                    }
+                    let (p, n) = match corner_point([a, b, c], [na, nb, nc], g, len) {
+                        Some(x) => {
+                            let (_, hx) = field.error(x, f64::INFINITY);
+                            field.project(x, hx)
+                        }
+                        None => field.project(g, hit),
+                    };
+                    Some((i as u32, p, n))
+                })
+                .collect()
+        };
+        let mut centre: Vec<(u32, u32)> = centres
+            .into_iter()
+            .map(|(t, p, n)| {
+                vertices.push(p);
+                normals.push(n);
+                (t, vertices.len() as u32 - 1)
+            })
+            .collect();
+        if split.is_empty() && centre.is_empty() {
+            break;
+        }
+        // Vertex normals point away from the input; triangles face increasing field values,
+        // which is towards the input for an inward offset.
+        let facing = field.level.signum();
+        let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3]| {
+            kids.iter().any(|&k| {
+                let [a, b, c] = k.map(|v| ns[v as usize]);
+                facing * dot(normal(k, vs), add(a, add(b, c))) <= 0.0
+            })
+        };
+        // A split whose projected point would turn a new triangle over against the surface
+        // normals at its corners (at a crease, where the projection is not smooth) moves to its
+        // second choice if it has one, else is withdrawn for both triangles of the edge: the
+        // surface never folds.
+        for _ in 0..4 {
+            let mut bad: Vec<u64> = {
+                let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+                let mid = |a: u32, b: u32| -> Option<u32> {
+                    split
+                        .binary_search_by_key(&edge_key(a, b), |s| s.0)
+                        .ok()
+                        .map(|i| split[i].1)
+                };
+                let mut ends = vec![false; vs.len()];
+                for &(e, _) in &split {
+                    ends[(e >> 32) as usize] = true;
+                    ends[(e & 0xffff_ffff) as usize] = true;
+                }
+                triangles
+                    .par_iter()
+                    .filter(|t| t.iter().filter(|&&v| ends[v as usize]).count() >= 2)
+                    .flat_map_iter(|&t| {
+                        let m = [0, 1, 2].map(|k| mid(t[k], t[(k + 1) % 3]));
+                        let (kids, n) = split_triangle(t, m, None, vs);
+                        let fold = n > 1 && folds(&kids[..n], vs, ns);
+                        (0..3)
+                            .filter(move |&k| fold && m[k].is_some())
+                            .map(move |k| edge_key(t[k], t[(k + 1) % 3]))
+                    })
+                    .collect()
+            };
+            if bad.is_empty() {
+                break;
+            }
+            bad.par_sort_unstable();
+            bad.dedup();
+            let mut withdraw = Vec::new();
+            for e in bad {
+                match second.binary_search_by_key(&e, |s| s.0) {
+                    Ok(i) => {
+                        let (p, n) = second.remove(i).1;
+                        let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1;
+                        vertices[v as usize] = p;
+                        normals[v as usize] = n;
+                    }
+                    Err(_) => withdraw.push(e),
+                }
+            }
+            let before = split.len();
+            split.retain(|s| withdraw.binary_search(&s.0).is_err());
+            stats.withdrawn += before - split.len();
+        }
+        let vs: &Vec<V3> = vertices;
+        let ns: &Vec<V3> = normals;
+        let before = centre.len();
+        centre.retain(|&(t, c)| {
+            let (kids, n) = split_triangle(triangles[t as usize], [None; 3], Some(c), vs);
+            !folds(&kids[..n], vs, ns)
+        });
+        stats.withdrawn += before - centre.len();
+        if std::env::var_os("FAB_OFFSET_TRACE").is_some() {
+            eprintln!(
+                "offset: refine round: {} edge splits, {} centre splits, {} withdrawn so far",
+                split.len(),
+                centre.len(),
+                stats.withdrawn
+            );
+        }
+        if split.is_empty() && centre.is_empty() {
+            break;
+        }
+        stats.rounds += 1;
+        stats.splits += split.len() + centre.len();
+        let mid = |a: u32, b: u32| -> Option<u32> {
+            split
+                .binary_search_by_key(&edge_key(a, b), |s| s.0)
+                .ok()
+                .map(|i| split[i].1)
+        };
+        let mut ends = vec![false; vs.len()];
+        for &(e, _) in &split {
+            ends[(e >> 32) as usize] = true;
+            ends[(e & 0xffff_ffff) as usize] = true;
+        }
+        let (next, next_fresh): (Vec<[u32; 3]>, Vec<bool>) = triangles
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, &t)| {
+                let m = [0, 1, 2].map(|k| {
+                    let (a, b) = (t[k], t[(k + 1) % 3]);
+                    if ends[a as usize] && ends[b as usize] {
+                        mid(a, b)
+                    } else {
+                        None
+                    }
+                });
+                let c = centre
+                    .binary_search_by_key(&(i as u32), |c| c.0)
+                    .ok()
+                    .map(|j| centre[j].1);
+                let (kids, n) = split_triangle(t, m, c, vs);
+                let fresh = n > 1;
+                kids.into_iter().take(n).map(move |k| (k, fresh))
+            })
+            .unzip();
+        *triangles = next;
+        fresh = next_fresh;
+    }
+    stats
+}
+
+/// Ends whose normals differ by more than this angle (cosine) straddle a crease.
+const CREASE_COS: f64 = 0.94;
+
+/// Where an edge whose ends lie on two differently facing parts of the surface crosses the
+/// crease between them: the point nearest the midpoint `m` on the line where the tangent planes
+/// at the ends meet. Splitting there puts a vertex on the crease instead of cutting across it.
+fn crease_point(a: V3, na: V3, b: V3, nb: V3, m: V3) -> Option<V3> {
+    let c = dot(na, nb);
+    if c >= CREASE_COS {
+        return None;
+    }
+    let det = 1.0 - c * c;
+    let ra = dot(na, sub(a, m));
+    let rb = dot(nb, sub(b, m));
+    let lam = (ra - c * rb) / det;
+    let mu = (rb - c * ra) / det;
+    let x = add(m, add(scale(na, lam), scale(nb, mu)));
+    let ab = sub(b, a);
+    let l2 = norm2(ab);
+    let t = dot(sub(x, a), ab) / l2;
+    ((0.1..=0.9).contains(&t) && norm2(sub(x, m)) < l2 / 4.0).then_some(x)
+}
+
+/// Where the tangent planes at a triangle's three corners meet, when they meet well (normals
+/// far from coplanar) near the centroid `g`: the corner of the surface the triangle cuts off.
+fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
+    let det = dot(n[0], cross(n[1], n[2]));
+    if det.abs() < 0.2 {
+        return None;
+    }
+    let d = [0, 1, 2].map(|i| dot(n[i], p[i]));
+    let x = scale(
+        add(
+            add(
+                scale(cross(n[1], n[2]), d[0]),
+                scale(cross(n[2], n[0]), d[1]),
+            ),
+            scale(cross(n[0], n[1]), d[2]),
+        ),
+        1.0 / det,
+    );
+    (norm2(sub(x, g)) < len * len / 4.0).then_some(x)
+}
+
+#[inline]
+fn normal(t: [u32; 3], vs: &[V3]) -> V3 {
+    let [a, b, c] = t.map(|i| vs[i as usize]);
+    cross(sub(b, a), sub(c, a))
+}
+
+/// The triangles that replace `t` when its edges `k` (v_k to v_k+1) with `m[k]` set are split
+/// there, or, with no edge split, when a `centre` vertex is put inside it; the count used is the
+/// second value.
+fn split_triangle(
+    t: [u32; 3],
+    m: [Option<u32>; 3],
+    centre: Option<u32>,
+    vs: &[V3],
+) -> ([[u32; 3]; 4], usize) {
+    let count = m.iter().filter(|x| x.is_some()).count();
+    let mut out = [[0u32; 3]; 4];
+    match count {
+        0 => match centre {
+            Some(c) => {
+                out[0] = [t[0], t[1], c];
+                out[1] = [t[1], t[2], c];
+                out[2] = [t[2], t[0], c];
+                (out, 3)
+            }
+            None => {
+                out[0] = t;
+                (out, 1)
+            }
+        },
+        3 => {
+            let [m0, m1, m2] = m.map(Option::unwrap);
+            out = [[t[0], m0, m2], [m0, t[1], m1], [m2, m1, t[2]], [m0, m1, m2]];
+            (out, 4)
+        }
+        1 => {
+            let r = m.iter().position(|x| x.is_some()).unwrap();
+            let (v0, v1, v2) = (t[r], t[(r + 1) % 3], t[(r + 2) % 3]);
+            let m0 = m[r].unwrap();
+            out[0] = [v0, m0, v2];
+            out[1] = [m0, v1, v2];
+            (out, 2)
+        }
+        _ => {
+            // Rotate so the unsplit edge is v2-v0.
+            let k = m.iter().position(|x| x.is_none()).unwrap();
+            let r = (k + 1) % 3;
+            let (v0, v1, v2) = (t[r], t[(r + 1) % 3], t[(r + 2) % 3]);
+            let (m0, m1) = (m[r].unwrap(), m[(r + 1) % 3].unwrap());
+            out[0] = [m0, v1, m1];
+            let p = |i: u32| vs[i as usize];
+            // Quad v0 m0 m1 v2: cut along the shorter diagonal.
+            if norm2(sub(p(v0), p(m1))) <= norm2(sub(p(m0), p(v2))) {
+                out[1] = [v0, m0, m1];
+                out[2] = [v0, m1, v2];
+            } else {
+                out[1] = [v0, m0, v2];
+                out[2] = [m0, m1, v2];
+            }
+            (out, 3)
+        }
+    }
+}

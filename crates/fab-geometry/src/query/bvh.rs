@@ -1,0 +1,343 @@
+//! A bounding-volume hierarchy over a triangle soup, stored as flat arrays (nodes and triangles in
+//! tree order), answering exact nearest-point queries with no allocation per query.
+
+use super::closest::{Feature, V3, closest_point_on_triangle, norm2, sub};
+use crate::Mesh;
+
+/// Triangles per leaf at most.
+const LEAF: usize = 4;
+/// Traversal stack depth: a median-split tree over 2^40 triangles stays below it.
+const STACK: usize = 96;
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    lo: V3,
+    hi: V3,
+    /// Leaf: first triangle; inner node: index of the left child (the right one follows it).
+    start: u32,
+    /// Triangles in a leaf; 0 for an inner node.
+    count: u32,
+}
+
+/// The nearest point of the mesh to a query point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Nearest {
+    /// Squared distance from the query point.
+    pub dist2: f64,
+    /// The closest point itself.
+    pub point: V3,
+    /// Index of the triangle holding it, in the input's numbering.
+    pub triangle: u32,
+    /// Which feature of that triangle holds it.
+    pub feature: Feature,
+}
+
+/// Bounding-volume hierarchy (median split on the longest axis) over triangles.
+#[derive(Clone, Debug)]
+pub struct Bvh {
+    nodes: Vec<Node>,
+    tris: Vec<[V3; 3]>,
+    ids: Vec<u32>,
+}
+
+#[inline(always)]
+fn box_dist2(p: V3, lo: &V3, hi: &V3) -> f64 {
+    let mut d = 0.0;
+    for k in 0..3 {
+        let e = (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0);
+        d += e * e;
+    }
+    d
+}
+
+impl Bvh {
+    /// Builds the tree over a mesh's triangles.
+    pub fn new(mesh: &Mesh) -> Self {
+        let tris: Vec<[V3; 3]> = (0..mesh.triangles.len())
+            .map(|t| mesh.triangle(t).map(|p| [p.x, p.y, p.z]))
+            .collect();
+        Self::from_triangles(tris)
+    }
+
+    /// Builds the tree over a triangle soup.
+    pub fn from_triangles(tris: Vec<[V3; 3]>) -> Self {
+        let n = tris.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let centroids: Vec<V3> = tris
+            .iter()
+            .map(|t| {
+                let mut c = [0.0; 3];
+                for k in 0..3 {
+                    c[k] = (t[0][k] + t[1][k] + t[2][k]) / 3.0;
+                }
+                c
+            })
+            .collect();
+        let empty = Node {
+            lo: [f64::INFINITY; 3],
+            hi: [f64::NEG_INFINITY; 3],
+            start: 0,
+            count: 0,
+        };
+        let mut nodes = Vec::with_capacity(2 * n.div_ceil(LEAF) + 1);
+        nodes.push(empty);
+        let mut work = vec![(0usize, 0usize, n)];
+        while let Some((ni, s, e)) = work.pop() {
+            let mut lo = [f64::INFINITY; 3];
+            let mut hi = [f64::NEG_INFINITY; 3];
+            let mut clo = [f64::INFINITY; 3];
+            let mut chi = [f64::NEG_INFINITY; 3];
+            for &t in &order[s..e] {
+                for p in &tris[t as usize] {
+                    for k in 0..3 {
+                        lo[k] = lo[k].min(p[k]);
+                        hi[k] = hi[k].max(p[k]);
+                    }
+                }
+                let c = centroids[t as usize];
+                for k in 0..3 {
+                    clo[k] = clo[k].min(c[k]);
+                    chi[k] = chi[k].max(c[k]);
+                }
+            }
+            nodes[ni].lo = lo;
+            nodes[ni].hi = hi;
+            if e - s <= LEAF {
+                nodes[ni].start = s as u32;
+                nodes[ni].count = (e - s) as u32;
+                continue;
+            }
+            let ext = sub(chi, clo);
+            let axis = if ext[0] >= ext[1] && ext[0] >= ext[2] {
+                0
+            } else if ext[1] >= ext[2] {
+                1
+            } else {
+                2
+            };
+            let mid = (s + e) / 2;
+            order[s..e].select_nth_unstable_by(mid - s, |&a, &b| {
+                centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis])
+            });
+            let left = nodes.len();
+            nodes.push(empty);
+            nodes.push(empty);
+            nodes[ni].start = left as u32;
+            nodes[ni].count = 0;
+            work.push((left, s, mid));
+            work.push((left + 1, mid, e));
+        }
+        let sorted = order.iter().map(|&t| tris[t as usize]).collect();
+        Self {
+            nodes,
+            tris: sorted,
+            ids: order,
+        }
+    }
+
+    /// Number of triangles.
+    pub fn len(&self) -> usize {
+        self.tris.len()
+    }
+
+    /// True when the tree holds no triangle.
+    pub fn is_empty(&self) -> bool {
+        self.tris.is_empty()
+    }
+
+    /// Axis-aligned bounds of all triangles (`None` when empty).
+    pub fn bounds(&self) -> Option<(V3, V3)> {
+        (!self.is_empty()).then(|| (self.nodes[0].lo, self.nodes[0].hi))
+    }
+
+    /// The exact nearest point of the mesh to `p` (`None` only for an empty mesh).
+    #[inline]
+    pub fn nearest(&self, p: V3) -> Option<Nearest> {
+        self.nearest_within(p, f64::INFINITY)
+    }
+
+    /// The exact nearest point of the mesh to `p` among those at squared distance below
+    /// `max_dist2`; `None` when there is none. A good bound (from a neighbouring query, by the
+    /// 1-Lipschitz property of distance) makes the search visit only a few nodes.
+    #[inline]
+    pub fn nearest_within(&self, p: V3, max_dist2: f64) -> Option<Nearest> {
+        if self.tris.is_empty() {
+            return None;
+        }
+        let mut best2 = max_dist2;
+        let mut best: Option<(V3, u32, Feature)> = None;
+        let mut stack = [(0u32, 0.0f64); STACK];
+        let mut sp = 0usize;
+        let root = &self.nodes[0];
+        let mut cur = 0u32;
+        if box_dist2(p, &root.lo, &root.hi) >= best2 {
+            return None;
+        }
+        loop {
+            let node = &self.nodes[cur as usize];
+            if node.count > 0 {
+                let s = node.start as usize;
+                for i in s..s + node.count as usize {
+                    let [a, b, c] = self.tris[i];
+                    // The triangle's own box first: cheaper than the exact test, and most
+                    // triangles of a leaf near the search radius fail it.
+                    let mut e2 = 0.0;
+                    for k in 0..3 {
+                        let lo = a[k].min(b[k]).min(c[k]);
+                        let hi = a[k].max(b[k]).max(c[k]);
+                        let e = (lo - p[k]).max(p[k] - hi).max(0.0);
+                        e2 += e * e;
+                    }
+                    if e2 >= best2 {
+                        continue;
+                    }
+                    let (q, f) = closest_point_on_triangle(p, a, b, c);
+                    let d2 = norm2(sub(p, q));
+                    if d2 < best2 {
+                        best2 = d2;
+                        best = Some((q, i as u32, f));
+                    }
+                }
+            } else {
+                let l = node.start;
+                let r = l + 1;
+                let ln = &self.nodes[l as usize];
+                let rn = &self.nodes[r as usize];
+                let dl = box_dist2(p, &ln.lo, &ln.hi);
+                let dr = box_dist2(p, &rn.lo, &rn.hi);
+                let (near, dn, far, df) = if dl <= dr {
+                    (l, dl, r, dr)
+                } else {
+                    (r, dr, l, dl)
+                };
+                if dn < best2 {
+                    if df < best2 {
+                        stack[sp] = (far, df);
+                        sp += 1;
+                    }
+                    cur = near;
+                    continue;
+                }
+            }
+            // Pop the next subtree still worth visiting.
+            loop {
+                if sp == 0 {
+                    return best.map(|(point, i, feature)| Nearest {
+                        dist2: best2,
+                        point,
+                        triangle: self.ids[i as usize],
+                        feature,
+                    });
+                }
+                sp -= 1;
+                let (n, d) = stack[sp];
+                if d < best2 {
+                    cur = n;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(triangle)` (input numbering) for every triangle whose bounding box overlaps the
+    /// box `lo..hi`.
+    pub fn for_each_overlapping(&self, lo: V3, hi: V3, mut f: impl FnMut(u32)) {
+        if self.tris.is_empty() {
+            return;
+        }
+        let mut stack = [0u32; STACK];
+        let mut sp = 1usize;
+        while sp > 0 {
+            sp -= 1;
+            let node = &self.nodes[stack[sp] as usize];
+            if (0..3).any(|k| node.lo[k] > hi[k] || node.hi[k] < lo[k]) {
+                continue;
+            }
+            if node.count > 0 {
+                let s = node.start as usize;
+                for i in s..s + node.count as usize {
+                    let t = &self.tris[i];
+                    let overlaps = (0..3).all(|k| {
+                        t[0][k].min(t[1][k]).min(t[2][k]) <= hi[k]
+                            && t[0][k].max(t[1][k]).max(t[2][k]) >= lo[k]
+                    });
+                    if overlaps {
+                        f(self.ids[i]);
+                    }
+                }
+            } else {
+                stack[sp] = node.start;
+                stack[sp + 1] = node.start + 1;
+                sp += 2;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random generator (no dependency needed for a test).
+    fn rng(seed: &mut u64) -> f64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn nearest_matches_brute_force() {
+        let mut s = 0x9E3779B97F4A7C15u64;
+        let tris: Vec<[V3; 3]> = (0..500)
+            .map(|_| {
+                let c = [rng(&mut s) * 50.0, rng(&mut s) * 50.0, rng(&mut s) * 50.0];
+                [0, 1, 2].map(|_| {
+                    [
+                        c[0] + rng(&mut s) * 4.0,
+                        c[1] + rng(&mut s) * 4.0,
+                        c[2] + rng(&mut s) * 4.0,
+                    ]
+                })
+            })
+            .collect();
+        let bvh = Bvh::from_triangles(tris.clone());
+        for _ in 0..300 {
+            let p = [
+                rng(&mut s) * 70.0 - 10.0,
+                rng(&mut s) * 70.0 - 10.0,
+                rng(&mut s) * 70.0 - 10.0,
+            ];
+            let brute = tris
+                .iter()
+                .map(|t| norm2(sub(p, closest_point_on_triangle(p, t[0], t[1], t[2]).0)))
+                .fold(f64::INFINITY, f64::min);
+            let hit = bvh.nearest(p).unwrap();
+            assert_eq!(hit.dist2, brute);
+            let t = tris[hit.triangle as usize];
+            let q = closest_point_on_triangle(p, t[0], t[1], t[2]).0;
+            assert_eq!(norm2(sub(p, q)), brute);
+            // A bound just above the answer finds it; one below finds nothing.
+            assert!(
+                bvh.nearest_within(p, brute * (1.0 + 1e-9) + 1e-300)
+                    .is_some()
+            );
+            assert!(bvh.nearest_within(p, brute * (1.0 - 1e-9)).is_none());
+        }
+    }
+
+    #[test]
+    fn overlap_query_finds_exactly_the_overlapping_boxes() {
+        let tris: Vec<[V3; 3]> = (0..100)
+            .map(|i| {
+                let x = i as f64;
+                [[x, 0.0, 0.0], [x + 0.5, 1.0, 0.0], [x, 0.0, 1.0]]
+            })
+            .collect();
+        let bvh = Bvh::from_triangles(tris);
+        let mut hits = Vec::new();
+        bvh.for_each_overlapping([10.2, 0.0, 0.0], [12.1, 1.0, 1.0], |t| hits.push(t));
+        hits.sort();
+        assert_eq!(hits, vec![10, 11, 12]);
+    }
+}

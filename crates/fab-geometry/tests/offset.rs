@@ -1,0 +1,253 @@
+//! The offset on the real fixture scans and on shapes with known answers: accuracy measured with
+//! the exact point-to-mesh distance, watertightness, orientation, sides and self-intersections.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use fab_geometry::Mesh;
+use fab_geometry::offset::{OffsetError, OffsetMode, OffsetOptions, offset};
+use fab_geometry::query::{MeshDistance, self_intersections};
+use nalgebra::Point3;
+
+/// Loads a fixture scan with stl_io, scaled to mm.
+fn fixture(name: &str, to_mm: f64) -> Mesh {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/scans")
+        .join(name);
+    let mut f = std::fs::File::open(&path).unwrap();
+    let m = stl_io::read_stl(&mut f).unwrap();
+    Mesh::new(
+        m.vertices
+            .iter()
+            .map(|v| {
+                Point3::new(
+                    v[0] as f64 * to_mm,
+                    v[1] as f64 * to_mm,
+                    v[2] as f64 * to_mm,
+                )
+            })
+            .collect(),
+        m.faces
+            .iter()
+            .map(|t| t.vertices.map(|i| i as u32))
+            .collect(),
+    )
+}
+
+/// |dist(p, input) - |D|| at every vertex, every edge midpoint and four interior points of every
+/// triangle of `out` (centroid and the three points halfway from it to the corners).
+fn errors(input: &MeshDistance, out: &Mesh, d: f64) -> Vec<f64> {
+    let r = d.abs();
+    let mut pts: Vec<[f64; 3]> = out.vertices.iter().map(|p| [p.x, p.y, p.z]).collect();
+    for t in 0..out.triangles.len() {
+        let [a, b, c] = out.triangle(t).map(|p| [p.x, p.y, p.z]);
+        let bary = |u: f64, v: f64, w: f64| [0, 1, 2].map(|k| u * a[k] + v * b[k] + w * c[k]);
+        pts.push(bary(0.5, 0.5, 0.0));
+        pts.push(bary(0.0, 0.5, 0.5));
+        pts.push(bary(0.5, 0.0, 0.5));
+        let third = 1.0 / 3.0;
+        pts.push(bary(third, third, third));
+        pts.push(bary(4.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0));
+        pts.push(bary(1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0));
+        pts.push(bary(1.0 / 6.0, 1.0 / 6.0, 4.0 / 6.0));
+    }
+    use rayon::prelude::*;
+    let mut e: Vec<f64> = pts
+        .par_iter()
+        .map(|&p| (input.unsigned(p) - r).abs())
+        .collect();
+    e.sort_by(f64::total_cmp);
+    e
+}
+
+fn p99(e: &[f64]) -> f64 {
+    e[(e.len() as f64 * 0.99) as usize]
+}
+
+/// Every edge used by exactly two triangles, in opposite directions.
+fn assert_closed_oriented(m: &Mesh) {
+    let mut directed: HashMap<(u32, u32), u32> = HashMap::new();
+    for t in &m.triangles {
+        for k in 0..3 {
+            *directed.entry((t[k], t[(k + 1) % 3])).or_default() += 1;
+        }
+    }
+    for (&(a, b), &n) in &directed {
+        assert_eq!(n, 1, "edge {a}-{b} used twice in the same direction");
+        assert_eq!(
+            directed.get(&(b, a)),
+            Some(&1),
+            "edge {a}-{b} has no opposite"
+        );
+    }
+}
+
+fn volume(m: &Mesh) -> f64 {
+    (0..m.triangles.len())
+        .map(|t| {
+            let [a, b, c] = m.triangle(t);
+            a.coords.dot(&b.coords.cross(&c.coords)) / 6.0
+        })
+        .sum()
+}
+
+struct Checked {
+    out: Mesh,
+    max: f64,
+    p99: f64,
+}
+
+fn check(input: &Mesh, d: f64) -> Checked {
+    let t = Instant::now();
+    let mut opts = OffsetOptions::new(d);
+    if let Some(c) = std::env::var("FAB_TEST_CELL")
+        .ok()
+        .and_then(|c| c.parse().ok())
+    {
+        opts.cell = Some(c);
+    }
+    let (out, report) = offset(input, &opts).unwrap();
+    let took = t.elapsed();
+    let md = MeshDistance::new(input);
+    let e = errors(&md, &out, d);
+    let (max, p) = (*e.last().unwrap(), p99(&e));
+    eprintln!(
+        "D={d}: {} triangles in {took:.2?}; error p99 {p:.4} max {max:.4} mm; {report:?}",
+        out.triangles.len()
+    );
+    assert!(p <= 0.02, "p99 error {p} mm > 0.02");
+    assert!(max <= 0.05, "max error {max} mm > 0.05");
+    assert_closed_oriented(&out);
+    let x = self_intersections(&out);
+    assert!(
+        x.is_empty(),
+        "{} self-intersecting triangle pairs, e.g. {:?}",
+        x.len(),
+        &x[..x.len().min(5)]
+    );
+    Checked { out, max, p99: p }
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn foot_left_outward_3mm() {
+    let foot = fixture("foot-left-m.stl", 1000.0);
+    let c = check(&foot, 3.0);
+    let md = MeshDistance::new(&foot);
+    // Outward: every vertex outside the foot, and the volume grows.
+    assert!(
+        c.out
+            .vertices
+            .iter()
+            .all(|p| md.signed([p.x, p.y, p.z]).unwrap() > 0.0)
+    );
+    assert!(volume(&c.out) > volume(&foot));
+    let _ = (c.max, c.p99);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn foot_right_inward_3mm() {
+    let foot = fixture("foot-right-m.stl", 1000.0);
+    let c = check(&foot, -3.0);
+    let md = MeshDistance::new(&foot);
+    assert!(
+        c.out
+            .vertices
+            .iter()
+            .all(|p| md.signed([p.x, p.y, p.z]).unwrap() < 0.0)
+    );
+    assert!(volume(&c.out) < volume(&foot) && volume(&c.out) > 0.0);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn open_limb_is_offset_as_a_two_sided_sheet() {
+    let limb = fixture("limb-transtibial.stl", 1.0);
+    let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
+    assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
+    check(&limb, 3.0);
+}
+
+/// An axis-aligned cube of side `s` at the origin, outward triangles.
+fn cube(s: f64) -> Mesh {
+    let v = (0..8)
+        .map(|i| {
+            Point3::new(
+                (i & 1) as f64 * s,
+                ((i >> 1) & 1) as f64 * s,
+                ((i >> 2) & 1) as f64 * s,
+            )
+        })
+        .collect();
+    let quads = [
+        [0, 2, 3, 1],
+        [4, 5, 7, 6],
+        [0, 1, 5, 4],
+        [2, 6, 7, 3],
+        [0, 4, 6, 2],
+        [1, 3, 7, 5],
+    ];
+    let t = quads
+        .iter()
+        .flat_map(|q: &[u32; 4]| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
+        .collect();
+    Mesh::new(v, t)
+}
+
+#[test]
+fn cube_outward_is_the_rounded_minkowski_sum() {
+    let (s, r) = (20.0, 2.0);
+    let c = check(&cube(s), r);
+    let pi = std::f64::consts::PI;
+    let exact = s * s * s + 6.0 * s * s * r + 3.0 * pi * s * r * r + 4.0 / 3.0 * pi * r * r * r;
+    let v = volume(&c.out);
+    assert!((v - exact).abs() / exact < 2e-3, "volume {v} vs {exact}");
+}
+
+#[test]
+fn cube_inward_keeps_sharp_edges_and_thin_parts_vanish() {
+    let (s, r) = (20.0, 2.0);
+    let c = check(&cube(s), -r);
+    let inner = s - 2.0 * r;
+    let v = volume(&c.out);
+    assert!(
+        (v - inner.powi(3)).abs() / inner.powi(3) < 2e-3,
+        "volume {v}"
+    );
+    // Inward by more than half the thickness: nothing is left, and the error says so.
+    assert!(matches!(
+        offset(&cube(4.0), &OffsetOptions::new(-2.5)),
+        Err(OffsetError::Vanished(_))
+    ));
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let c = cube(10.0);
+    assert!(matches!(
+        offset(&c, &OffsetOptions::new(0.0)),
+        Err(OffsetError::BadDistance(_))
+    ));
+    assert!(matches!(
+        offset(&c, &OffsetOptions::new(f64::NAN)),
+        Err(OffsetError::BadDistance(_))
+    ));
+    assert!(matches!(
+        offset(&Mesh::default(), &OffsetOptions::new(1.0)),
+        Err(OffsetError::Empty)
+    ));
+    let mut o = OffsetOptions::new(1.0);
+    o.cell = Some(0.0001);
+    assert!(matches!(offset(&c, &o), Err(OffsetError::TooFine { .. })));
+}

@@ -1,0 +1,111 @@
+//! `fab mesh offset` on the fixture scans: the output is a watertight STL at distance |D| from the
+//! input (checked with the exact point-to-mesh distance), the mode is reported, and bad input is
+//! refused with exit 1 and no output file.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use fab_geometry::load::{Units, load_path};
+use fab_geometry::query::{MeshDistance, check_closed};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fab() -> Command {
+    let mut c = Command::cargo_bin("fab").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Vertex distances of `out` to `input`, worst |d - r|.
+fn worst_vertex_error(input: &fab_geometry::Mesh, out: &fab_geometry::Mesh, r: f64) -> f64 {
+    let md = MeshDistance::new(input);
+    out.vertices
+        .iter()
+        .map(|p| (md.unsigned([p.x, p.y, p.z]) - r).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn metre_scale_foot_is_offset_outward_as_a_solid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("foot-3mm.stl");
+    let scan = root().join("fixtures/scans/foot-left-m.stl");
+    let o = fab()
+        .args(["mesh", "offset", "--json", "--distance", "3"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "solid");
+    assert_eq!(v["units"], "m");
+    let input = load_path(&scan, Units::Auto).unwrap().mesh;
+    let written = load_path(&out, Units::Mm).unwrap().mesh;
+    assert_eq!(check_closed(&written), Ok(()));
+    assert!(worst_vertex_error(&input, &written, 3.0) < 1e-3);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn open_limb_is_offset_as_a_sheet_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("limb.stl");
+    let scan = root().join("fixtures/scans/limb-transtibial.stl");
+    let o = fab()
+        .args(["mesh", "offset", "-d", "-2"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("two-sided sheet"), "{text}");
+    let input = load_path(&scan, Units::Auto).unwrap().mesh;
+    let written = load_path(&out, Units::Mm).unwrap().mesh;
+    assert_eq!(check_closed(&written), Ok(()));
+    assert!(worst_vertex_error(&input, &written, 2.0) < 1e-3);
+}
+
+#[test]
+fn bad_input_exits_1_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.stl");
+    let empty = dir.path().join("empty.stl");
+    std::fs::write(&empty, b"").unwrap();
+    let scan = root().join("fixtures/scans/foot-left-m.stl");
+    for (file, d) in [(&empty, "3"), (&scan, "0"), (&scan, "nan")] {
+        let o = fab()
+            .args(["mesh", "offset", "--distance", d])
+            .arg(file)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{file:?} {d}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!out.exists());
+    }
+    // A usage error (no distance) is exit 2.
+    let o = fab()
+        .args(["mesh", "offset"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

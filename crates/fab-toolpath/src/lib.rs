@@ -9,7 +9,10 @@
 //! `fab-geometry` and `fab-ticket`.
 
 pub mod cutter;
+pub mod link;
 pub mod path;
+pub mod simplify;
+pub mod strategy;
 
 pub use cutter::Cutter;
 pub use path::{Move, Operation, Tool};

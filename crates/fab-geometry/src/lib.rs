@@ -7,6 +7,7 @@
 //! Everything inside is in millimetres. It knows nothing of prescriptions or toolpaths: the `fab`
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
 
+pub mod design;
 pub mod mesh;
 
 pub use mesh::Mesh;

@@ -136,20 +136,6 @@ pub(crate) mod testing {
         pub rect: super::Rect,
     }
 
-    impl DomeOnPlane {
-        pub fn design_z(&self, x: f64, y: f64) -> Option<f64> {
-            if !self.rect.contains(x, y) {
-                return None;
-            }
-            let d2 = (x - self.cx).powi(2) + (y - self.cy).powi(2);
-            Some(if d2 < self.big * self.big {
-                self.floor + (self.big * self.big - d2).sqrt()
-            } else {
-                self.floor
-            })
-        }
-    }
-
     impl ClSurface for DomeOnPlane {
         fn grid(&self, x0: f64, y0: f64, step: f64, nx: usize, ny: usize) -> Vec<f64> {
             let mut out = Vec::with_capacity(nx * ny);

@@ -254,7 +254,7 @@ mod tests {
         for climb in [true, false] {
             let (op, _) = run(climb);
             assert!(op.moves.iter().all(|m| match m {
-                Move::Arc { ccw, .. } => *ccw == !climb,
+                Move::Arc { ccw, .. } => *ccw != climb,
                 _ => true,
             }));
             // the signed area of the path's XY polygon: negative for clockwise

@@ -1,13 +1,27 @@
 //! # fab-geometry: scans in, the shape to mill out
 //!
-//! Loads the scans that arrive at an O&P lab (STL, binary or ASCII, in mm, m or inches), repairs
-//! them into an indexed mesh, orients and measures feet and residual limbs, applies the
+//! Loads the scans that arrive at an O&P lab (STL, binary or ASCII, in mm, cm, m or inches),
+//! repairs them into an indexed mesh, orients and measures feet and residual limbs, applies the
 //! rectification a prescription asks for, and computes true offset surfaces.
 //!
 //! Everything inside is in millimetres. It knows nothing of prescriptions or toolpaths: the `fab`
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
+//!
+//! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
+//! - [`orient`]: a foot into the lab frame, left or right.
+//! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
 pub mod design;
+pub mod load;
 pub mod mesh;
+pub mod orient;
+pub mod principal;
+pub mod repair;
+pub mod stl;
+pub mod topology;
+pub mod units;
 
+pub use load::{Loaded, load_bytes, load_path};
 pub use mesh::Mesh;
+pub use stl::write_stl;
+pub use units::Units;

@@ -10,9 +10,11 @@
 
 pub mod cutter;
 pub mod link;
+pub mod drop;
 pub mod path;
 pub mod simplify;
 pub mod strategy;
 
-pub use cutter::Cutter;
+pub use cutter::{Cutter, CutterError};
+pub use drop::{DropIndex, Grid, drop_grid};
 pub use path::{Move, Operation, Tool};

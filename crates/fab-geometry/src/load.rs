@@ -1,0 +1,230 @@
+//! Loading a scan: STL bytes -> units decided -> welded, cleaned, consistently oriented mesh in
+//! millimetres, with a report of every change made.
+//!
+//! ```no_run
+//! use fab_geometry::load::{load_path, Units};
+//! let loaded = load_path(std::path::Path::new("foot.stl"), Units::Auto)?;
+//! println!("{}", loaded.report);
+//! # Ok::<(), fab_geometry::load::LoadError>(())
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::mesh::Mesh;
+use crate::repair::{self, Cleaned, Reoriented};
+use crate::stl::{self, Flavour, StlError};
+use crate::topology::{self, DroppedFragments};
+pub use crate::units::{Units, UnitsDecision, UnitsError};
+
+/// A loaded scan: the repaired mesh in mm and what was done to it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub mesh: Mesh,
+    pub report: LoadReport,
+}
+
+/// What loading found and changed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LoadReport {
+    pub flavour: Flavour,
+    /// Triangles in the file.
+    pub triangles_read: usize,
+    /// The units used and why.
+    pub units: UnitsDecision,
+    /// Welding tolerance used, mm.
+    pub weld_tolerance_mm: f64,
+    /// Triangle corners in the file (3 per triangle) and the distinct vertices they welded into.
+    pub corners_read: usize,
+    pub vertices: usize,
+    /// Degenerate and duplicate triangles dropped.
+    pub dropped: Cleaned,
+    /// Triangles flipped for a consistent, outward winding.
+    pub reoriented: Reoriented,
+    /// Stray fragments dropped.
+    pub fragments: DroppedFragments,
+    /// Triangles in the loaded mesh.
+    pub triangles: usize,
+}
+
+impl LoadReport {
+    /// True when loading changed nothing but welding shared corners.
+    pub fn unchanged(&self) -> bool {
+        self.dropped == Cleaned::default()
+            && self.reoriented == Reoriented::default()
+            && self.fragments == DroppedFragments::default()
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "read {} triangles ({})",
+            self.triangles_read, self.flavour
+        )?;
+        writeln!(
+            f,
+            "units: {} (x{} to mm): {}",
+            self.units.units, self.units.scale, self.units.reason
+        )?;
+        writeln!(
+            f,
+            "welded {} corners into {} vertices (tolerance {} mm)",
+            self.corners_read, self.vertices, self.weld_tolerance_mm
+        )?;
+        writeln!(
+            f,
+            "dropped {} degenerate and {} duplicate triangles",
+            self.dropped.degenerate, self.dropped.duplicate
+        )?;
+        writeln!(
+            f,
+            "reoriented {} triangles for consistency, {} components ({} triangles) turned outward",
+            self.reoriented.flipped_for_consistency,
+            self.reoriented.components_turned_outward,
+            self.reoriented.triangles_turned_outward
+        )?;
+        if self.fragments.components > 0 {
+            writeln!(
+                f,
+                "dropped {} stray fragments ({} triangles)",
+                self.fragments.components, self.fragments.triangles
+            )?;
+        }
+        write!(f, "{} triangles loaded", self.triangles)
+    }
+}
+
+/// What was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadErrorKind {
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Stl(#[from] StlError),
+    #[error(transparent)]
+    Units(#[from] UnitsError),
+    #[error(
+        "no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
+    )]
+    NoTriangles {
+        read: usize,
+        degenerate: usize,
+        duplicate: usize,
+    },
+}
+
+/// A scan that could not be loaded: which file and why.
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: Option<PathBuf>,
+    pub kind: LoadErrorKind,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}: {}", p.display(), self.kind),
+            None => self.kind.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            LoadErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E: Into<LoadErrorKind>> From<E> for LoadError {
+    fn from(e: E) -> Self {
+        LoadError {
+            path: None,
+            kind: e.into(),
+        }
+    }
+}
+
+/// Loads a scan file (binary or ASCII STL). Errors name the file.
+pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
+    let named = |kind: LoadErrorKind| LoadError {
+        path: Some(path.to_path_buf()),
+        kind,
+    };
+    let bytes = std::fs::read(path).map_err(|e| named(e.into()))?;
+    load_bytes(&bytes, units).map_err(|e| named(e.kind))
+}
+
+/// Loads a scan from bytes.
+pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
+    let (mut soup, flavour) = stl::parse(bytes)?;
+    let read = soup.triangles.len();
+    if read == 0 {
+        return Err(LoadErrorKind::NoTriangles {
+            read,
+            degenerate: 0,
+            duplicate: 0,
+        }
+        .into());
+    }
+    let extent = largest_extent(&soup.triangles);
+    let decision = crate::units::decide(units, extent)?;
+    if decision.scale != 1.0 {
+        let s = decision.scale;
+        for t in soup.triangles.iter_mut() {
+            for p in t.iter_mut() {
+                for x in p.iter_mut() {
+                    *x *= s;
+                }
+            }
+        }
+    }
+    let mut mesh = repair::weld(&soup.triangles, repair::WELD_TOLERANCE_MM);
+    drop(soup);
+    let dropped = repair::clean(&mut mesh);
+    if mesh.triangles.is_empty() {
+        return Err(LoadErrorKind::NoTriangles {
+            read,
+            degenerate: dropped.degenerate,
+            duplicate: dropped.duplicate,
+        }
+        .into());
+    }
+    let reoriented = repair::orient(&mut mesh);
+    let fragments = topology::drop_fragments(&mut mesh);
+    let report = LoadReport {
+        flavour,
+        triangles_read: read,
+        units: decision,
+        weld_tolerance_mm: repair::WELD_TOLERANCE_MM,
+        corners_read: read * 3,
+        vertices: mesh.vertices.len(),
+        dropped,
+        reoriented,
+        fragments,
+        triangles: mesh.triangles.len(),
+    };
+    Ok(Loaded { mesh, report })
+}
+
+/// Largest bounding-box extent of a soup (0 for an empty one).
+fn largest_extent(tris: &[[[f64; 3]; 3]]) -> f64 {
+    let mut lo = [f64::MAX; 3];
+    let mut hi = [f64::MIN; 3];
+    for t in tris {
+        for p in t {
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+    }
+    if tris.is_empty() {
+        return 0.0;
+    }
+    (0..3).map(|k| hi[k] - lo[k]).fold(0.0, f64::max)
+}

@@ -9,14 +9,17 @@
 //!
 //! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
 //! - [`orient`]: a foot into the lab frame, left or right.
+//! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
 pub mod design;
 pub mod load;
+pub mod measure;
 pub mod mesh;
 pub mod orient;
 pub mod principal;
 pub mod repair;
+pub mod section;
 pub mod stl;
 pub mod topology;
 pub mod units;

@@ -8,3 +8,5 @@
 //!
 //! It knows nothing of meshes or toolpaths: the `fab` binary composes it with `fab-geometry` and
 //! `fab-toolpath`.
+
+pub mod rx;

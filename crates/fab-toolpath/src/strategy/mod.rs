@@ -119,6 +119,56 @@ impl Rot2 {
     }
 }
 
+/// A CL surface backed by the exact drop-cutter (`crate::drop`): grids by triangle
+/// rasterisation, points through the bucketed index.
+pub struct DropSurface {
+    tris: Vec<[[f64; 3]; 3]>,
+    cutter: crate::Cutter,
+    index: crate::drop::DropIndex,
+}
+
+impl DropSurface {
+    /// The CL surface of `cutter` over `tris`, seen in a frame turned by `-angle` radians about Z
+    /// (so a raster along that frame's X runs at `angle` in the machine frame).
+    pub fn new(tris: &[[[f64; 3]; 3]], cutter: crate::Cutter, angle: f64) -> Self {
+        let tris: Vec<[[f64; 3]; 3]> = if angle == 0.0 {
+            tris.to_vec()
+        } else {
+            let rot = Rot2::new(angle);
+            tris.iter()
+                .map(|t| {
+                    t.map(|p| {
+                        let (x, y) = rot.inverse(p[0], p[1]);
+                        [x, y, p[2]]
+                    })
+                })
+                .collect()
+        };
+        let index = crate::drop::DropIndex::new(&tris, cutter);
+        DropSurface {
+            tris,
+            cutter,
+            index,
+        }
+    }
+}
+
+impl ClSurface for DropSurface {
+    fn grid(&self, x0: f64, y0: f64, step: f64, nx: usize, ny: usize) -> Vec<f64> {
+        let grid = crate::drop::Grid {
+            x0,
+            y0,
+            step,
+            nx,
+            ny,
+        };
+        crate::drop::drop_grid(&self.tris, &self.cutter, &grid)
+    }
+    fn point(&self, x: f64, y: f64) -> Option<f64> {
+        self.index.drop_point(x, y)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Analytic CL surfaces for testing strategies without the drop-cutter: a ball of radius

@@ -51,11 +51,12 @@ fn plans_a_foot_and_writes_program_design_sheet_and_preview() {
     assert!(program.contains("(TOOL T2 BALL D6.000)"));
     assert!(program.contains("(WORK ZERO top of blank, front-left corner)"));
     assert!(program.trim_end().ends_with("M30"));
+    // fixed decimal notation: no exponents outside comments
     assert!(
-        !program.contains('e')
-            || !program
-                .lines()
-                .any(|l| !l.starts_with('(') && l.contains('e'))
+        program
+            .lines()
+            .filter(|l| !l.starts_with('('))
+            .all(|l| !l.contains(['e', 'E']))
     );
     // blank fits the design: blank size in the header agrees with the JSON
     let blank = v["blank_mm"].as_array().unwrap();

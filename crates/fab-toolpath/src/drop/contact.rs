@@ -39,13 +39,28 @@ pub trait Profile: Copy + Send + Sync + 'static {
     fn flat(&self) -> f64;
     /// Height of the cutter surface above the tip at distance `rho <= R` from the axis.
     fn height(&self, rho: f64) -> f64;
+    /// Squared distance from the axis within which the cutter surface is less than `g` above
+    /// the tip (at most `R^2`): a point farther than this, and at most `g` above the current
+    /// tip Z, cannot raise the cutter.
+    fn reach2(&self, g: f64) -> f64;
     /// Maximum over `u` in `[lo, hi]` (a sub-interval of `[u0 - s, u0 + s]`, `s = sqrt(R^2 - d2)`)
     /// of `z0 + m u - h(sqrt(d2 + (u - u0)^2))`: the drop onto an edge whose line, in the
     /// vertical plane through it, is `z0 + m u`, `u0` being where the axis projects onto it and
-    /// `d2` the squared horizontal distance from the axis. `sq = sqrt(1 + m^2)`.
+    /// `d2` the squared horizontal distance from the axis. `sq = sqrt(1 + m^2)`. May return any
+    /// value `<= floor` instead when the maximum cannot exceed `floor` (an early out).
     #[allow(clippy::too_many_arguments)]
-    fn edge_max(&self, z0: f64, m: f64, sq: f64, u0: f64, d2: f64, s: f64, lo: f64, hi: f64)
-    -> f64;
+    fn edge_max(
+        &self,
+        z0: f64,
+        m: f64,
+        sq: f64,
+        u0: f64,
+        d2: f64,
+        s: f64,
+        lo: f64,
+        hi: f64,
+        floor: f64,
+    ) -> f64;
 }
 
 /// Ball-nose cutter of radius `R`.
@@ -85,6 +100,14 @@ impl Profile for Ball {
         self.r - (self.r * self.r - rho * rho).max(0.0).sqrt()
     }
     #[inline]
+    fn reach2(&self, g: f64) -> f64 {
+        if g >= self.r {
+            self.r * self.r
+        } else {
+            g * (2.0 * self.r - g)
+        }
+    }
+    #[inline]
     fn edge_max(
         &self,
         z0: f64,
@@ -95,6 +118,7 @@ impl Profile for Ball {
         s: f64,
         lo: f64,
         hi: f64,
+        _floor: f64,
     ) -> f64 {
         // The sphere's circle of radius s in the edge's vertical plane, tangent to the line.
         let uc = u0 + s * m / sq;
@@ -126,6 +150,10 @@ impl Profile for Flat {
         0.0
     }
     #[inline]
+    fn reach2(&self, _g: f64) -> f64 {
+        self.r * self.r
+    }
+    #[inline]
     fn edge_max(
         &self,
         z0: f64,
@@ -136,6 +164,7 @@ impl Profile for Flat {
         _s: f64,
         lo: f64,
         hi: f64,
+        _floor: f64,
     ) -> f64 {
         z0 + m * if m > 0.0 { hi } else { lo }
     }
@@ -190,6 +219,15 @@ impl Profile for Bull {
             self.corner - (self.corner * self.corner - t * t).max(0.0).sqrt()
         }
     }
+    #[inline]
+    fn reach2(&self, g: f64) -> f64 {
+        if g >= self.corner {
+            self.big * self.big
+        } else {
+            let w = self.big - self.corner + (g * (2.0 * self.corner - g)).sqrt();
+            w * w
+        }
+    }
     fn edge_max(
         &self,
         z0: f64,
@@ -200,7 +238,13 @@ impl Profile for Bull {
         _s: f64,
         lo: f64,
         hi: f64,
+        floor: f64,
     ) -> f64 {
+        // Every point of the chord is at least sqrt(d2) from the axis: bound before solving.
+        let top = z0 + m * if m > 0.0 { hi } else { lo };
+        if top - self.height(d2.sqrt()) <= floor {
+            return f64::NEG_INFINITY;
+        }
         let f = |u: f64| {
             let w = u - u0;
             z0 + m * u - self.height((d2 + w * w).sqrt())
@@ -376,16 +420,22 @@ impl Facet {
     /// Tip Z of the facet contact, if the contact point is inside the triangle.
     #[inline]
     pub fn drop_at(&self, x: f64, y: f64) -> Option<f64> {
-        if !self.ok {
-            return None;
-        }
+        (self.ok && self.inside(x, y)).then(|| self.plane_at(x, y))
+    }
+
+    /// Tip Z resting on the facet's whole plane (valid when `ok`): no contact with the
+    /// triangle can be higher.
+    #[inline]
+    pub fn plane_at(&self, x: f64, y: f64) -> f64 {
+        self.a - self.bx * x - self.by * y
+    }
+
+    /// Whether the plane contact point for the axis at `(x, y)` is inside the triangle.
+    #[inline]
+    pub fn inside(&self, x: f64, y: f64) -> bool {
         let l1 = self.c1 + self.c1x * x + self.c1y * y;
         let l2 = self.c2 + self.c2x * x + self.c2y * y;
-        if l1 >= 0.0 && l2 >= 0.0 && l1 + l2 <= 1.0 {
-            Some(self.a - self.bx * x - self.by * y)
-        } else {
-            None
-        }
+        l1 >= 0.0 && l2 >= 0.0 && l1 + l2 <= 1.0
     }
 }
 
@@ -433,6 +483,12 @@ impl Edge {
     /// Tip Z of the contact with the segment (its ends included), `-inf` when out of reach.
     #[inline]
     pub fn drop_at<P: Profile>(&self, prof: &P, x: f64, y: f64) -> f64 {
+        self.drop_above(prof, x, y, f64::NEG_INFINITY)
+    }
+
+    /// [`Edge::drop_at`] where it is above `floor`; otherwise some value `<= floor`.
+    #[inline]
+    pub fn drop_above<P: Profile>(&self, prof: &P, x: f64, y: f64, floor: f64) -> f64 {
         let rr = prof.radius();
         if self.len == 0.0 {
             return vertex_z(prof, x, y, self.top);
@@ -447,10 +503,10 @@ impl Edge {
         let s = (rr * rr - d2).sqrt();
         let lo = (u0 - s).max(0.0);
         let hi = (u0 + s).min(self.len);
-        if lo > hi {
+        if lo > hi || self.p[2] + self.m * if self.m > 0.0 { hi } else { lo } <= floor {
             return f64::NEG_INFINITY;
         }
-        prof.edge_max(self.p[2], self.m, self.sq, u0, d2, s, lo, hi)
+        prof.edge_max(self.p[2], self.m, self.sq, u0, d2, s, lo, hi, floor)
     }
 }
 
@@ -491,14 +547,34 @@ impl PreparedTriangle {
     /// Lowest tip Z touching no point of the triangle, `-inf` when the cutter is not over it.
     #[inline]
     pub fn drop_at<P: Profile>(&self, p: &P, x: f64, y: f64) -> f64 {
-        // The facet contact, when inside, is the maximum of a concave function: nothing beats it.
-        if let Some(z) = self.facet.drop_at(x, y) {
-            return z;
+        self.drop_above(p, x, y, f64::NEG_INFINITY)
+    }
+
+    /// [`PreparedTriangle::drop_at`] where it is above `floor` (the Z already reached from
+    /// other triangles); otherwise some value `<= floor`, found with less work: edges whose
+    /// highest point under the cutter is not above the floor are not solved.
+    #[inline]
+    pub fn drop_above<P: Profile>(&self, p: &P, x: f64, y: f64, floor: f64) -> f64 {
+        if self.facet.ok {
+            // The facet formula is the maximum over the whole plane: a bound for the triangle.
+            let z = self.facet.plane_at(x, y);
+            if z <= floor {
+                return f64::NEG_INFINITY;
+            }
+            // Inside, it is the maximum of a concave function over the triangle: nothing beats it.
+            if self.facet.inside(x, y) {
+                return z;
+            }
         }
-        let a = self.edges[0].drop_at(p, x, y);
-        let b = self.edges[1].drop_at(p, x, y);
-        let c = self.edges[2].drop_at(p, x, y);
-        a.max(b).max(c)
+        let mut best = floor;
+        for e in &self.edges {
+            best = best.max(e.drop_above(p, x, y, best));
+        }
+        if best > floor {
+            best
+        } else {
+            f64::NEG_INFINITY
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! The regular XY grid of cutter locations: `x_i = x0 + i * step` for `i in 0..nx`, same for y;
 //! values stored y-major (`index = j * nx + i`).
 
-/// Most points a grid may have (8 bytes each): 100 M points is 800 MB of Z values.
-pub const MAX_GRID_POINTS: usize = 100_000_000;
+/// Most points a grid may have: 25 M points is 200 MB of Z values (and a CSV of about 750 MB).
+pub const MAX_GRID_POINTS: usize = 25_000_000;
 
 /// A regular grid of XY positions, y-major.
 #[derive(Clone, Copy, Debug, PartialEq)]

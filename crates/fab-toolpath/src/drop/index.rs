@@ -148,7 +148,7 @@ impl DropIndex {
                 if self.zmax[k as usize] <= best {
                     break;
                 }
-                let d = PreparedTriangle::new(&p, &self.tris[k as usize]).drop_at(&p, x, y);
+                let d = PreparedTriangle::new(&p, &self.tris[k as usize]).drop_above(&p, x, y, best);
                 best = best.max(d);
             }
         });

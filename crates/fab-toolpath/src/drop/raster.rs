@@ -117,15 +117,36 @@ fn raster<P: Profile>(tris: &[[[f64; 3]; 3]], p: P, grid: &Grid) -> Vec<f64> {
                     };
                     let (i0, i1) = (i0.max(c0), i1.min(c1));
                     let (j0, j1) = (j0.max(j_base), j1.min(j_base + rows - 1));
-                    let pt = PreparedTriangle::new(&p, t);
+                    let zmax = t[0][2].max(t[1][2]).max(t[2][2]);
+                    let (bx0, bx1) = (
+                        t[0][0].min(t[1][0]).min(t[2][0]),
+                        t[0][0].max(t[1][0]).max(t[2][0]),
+                    );
+                    let (by0, by1) = (
+                        t[0][1].min(t[1][1]).min(t[2][1]),
+                        t[0][1].max(t[1][1]).max(t[2][1]),
+                    );
+                    // Prepared on the first point that needs it (many triangles need none).
+                    let mut pt: Option<PreparedTriangle> = None;
                     for j in j0..=j1 {
                         let y = grid.y(j);
+                        let dy = (by0 - y).max(y - by1).max(0.0);
+                        let dy2 = dy * dy;
                         let row = &mut band[(j - j_base) * nx..(j - j_base + 1) * nx];
                         for (i, z) in row.iter_mut().enumerate().take(i1 + 1).skip(i0) {
-                            if *z >= pt.zmax {
+                            // No point of the triangle is higher than zmax nor nearer than its
+                            // bounding box: skip when that cannot lift the cutter above z.
+                            let g = zmax - *z;
+                            if g <= 0.0 {
                                 continue;
                             }
-                            let d = pt.drop_at(&p, grid.x(i), y);
+                            let x = grid.x(i);
+                            let dx = (bx0 - x).max(x - bx1).max(0.0);
+                            if dx * dx + dy2 > p.reach2(g) + REACH_SLACK {
+                                continue;
+                            }
+                            let pt = pt.get_or_insert_with(|| PreparedTriangle::new(&p, t));
+                            let d = pt.drop_above(&p, x, y, *z);
                             if d > *z {
                                 *z = d;
                             }

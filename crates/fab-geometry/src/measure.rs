@@ -163,11 +163,24 @@ pub enum MeasureError {
     OutsideLimb { at: f64, length: f64 },
 }
 
-/// The limb's axis: (distal end point on the axis, unit direction distal -> proximal, length,
-/// the cut's centre and perimeter).
-pub fn limb_axis(
-    mesh: &Mesh,
-) -> Result<(Point3<f64>, Vector3<f64>, f64, Point3<f64>, f64), MeasureError> {
+/// A residual limb's long axis.
+#[derive(Clone, Copy, Debug)]
+pub struct LimbAxis {
+    /// Point on the axis level with the distal end.
+    pub distal: Point3<f64>,
+    /// Unit direction distal -> proximal.
+    pub direction: Vector3<f64>,
+    /// From the distal end to the highest point, along the axis.
+    pub length: f64,
+    /// Centre of the open cut (the surface centroid for a closed scan); on the axis.
+    pub cut_centre: Point3<f64>,
+    /// Perimeter of the open cut (0 for a closed scan).
+    pub cut_perimeter: f64,
+}
+
+/// The limb's long axis: principal axis turned toward the open cut and averaged with the
+/// cut's normal when they are within 30 degrees, through the cut's centre.
+pub fn limb_axis(mesh: &Mesh) -> Result<LimbAxis, MeasureError> {
     if mesh.triangles.len() < 20 {
         return Err(MeasureError::TooSmall(mesh.triangles.len()));
     }
@@ -215,8 +228,13 @@ pub fn limb_axis(
         .iter()
         .map(|p| (p - centre).dot(&axis))
         .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-    let distal = centre + axis * dmin;
-    Ok((distal, axis, dmax - dmin, centre, perimeter))
+    Ok(LimbAxis {
+        distal: centre + axis * dmin,
+        direction: axis,
+        length: dmax - dmin,
+        cut_centre: centre,
+        cut_perimeter: perimeter,
+    })
 }
 
 /// Measures a residual limb: circumferences at `at` (mm from the distal end; every 20 mm when
@@ -227,7 +245,13 @@ pub fn limb(
     at: &[f64],
     anterior_landmark: Option<Point3<f64>>,
 ) -> Result<LimbMeasurements, MeasureError> {
-    let (distal, axis, length, centre, cut_perimeter) = limb_axis(mesh)?;
+    let LimbAxis {
+        distal,
+        direction: axis,
+        length,
+        cut_centre: centre,
+        cut_perimeter,
+    } = limb_axis(mesh)?;
     let distances: Vec<f64> = if at.is_empty() {
         (1..)
             .map(|i| i as f64 * 20.0)

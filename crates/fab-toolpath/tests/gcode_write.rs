@@ -418,16 +418,28 @@ fn tool_lines_match_what_carve_check_parses() {
     );
 }
 
+/// Runs `rs274 -g` on `text`. Runs are serialised: concurrent rs274 processes share LinuxCNC's
+/// state and one of them now and then dies of SIGBUS; a run killed by a signal is retried.
 fn run_rs274(text: &str) -> String {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("prog.nc");
     std::fs::write(&p, text).unwrap();
-    let out = Command::new("rs274")
-        .arg("-g")
-        .arg(&p)
-        .output()
-        .expect("rs274 (Debian linuxcnc-uspace; scripts/test installs it) must be installed");
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    for _ in 0..5 {
+        let out = Command::new("rs274")
+            .current_dir(dir.path())
+            .arg("-g")
+            .arg(&p)
+            .output()
+            .expect("rs274 (Debian linuxcnc-uspace; scripts/test installs it) must be installed");
+        if out.status.code().is_none() {
+            continue; // killed by a signal: not an answer about the program
+        }
+        return String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+    }
+    panic!("rs274 was killed by a signal five times");
 }
 
 /// Lines of rs274's output that are not canonical calls: its error messages.

@@ -2,11 +2,19 @@
 //! (`parse`), checking them against a dialect and a machine (`check`), and simulating the carve
 //! on a height map to compare it with the design (`sim`).
 
+pub mod check;
 pub mod dialect;
 pub mod number;
+pub mod parse;
+pub mod sim;
 pub mod write;
 
+pub use check::{
+    CheckOptions, CheckReport, Finding, MoveKind, PlayedMove, Severity, check_program,
+};
 pub use dialect::{Dialect, UnknownDialect};
+pub use parse::{ParseError, parse_program};
+pub use sim::{CarveReport, SimError, SimOptions, simulate_carve};
 pub use write::{Blank, ProgramFile, ProgramHeader, check_moves, check_travel, write_program};
 
 /// Why a program could not be written: the operations ask for something the machine cannot do

@@ -192,7 +192,13 @@ pub fn check_travel(ops: &[Operation], machine: &Machine, blank_z: f64) -> Resul
 }
 
 /// Axis-aligned extreme points an XY arc passes through (0, 90, 180, 270 degrees).
-fn arc_extremes(from: [f64; 3], to: [f64; 3], c: [f64; 2], ccw: bool, r: f64) -> Vec<[f64; 3]> {
+pub(crate) fn arc_extremes(
+    from: [f64; 3],
+    to: [f64; 3],
+    c: [f64; 2],
+    ccw: bool,
+    r: f64,
+) -> Vec<[f64; 3]> {
     let sweep = crate::estimate::arc_sweep(from, to, c, ccw);
     let a0 = (from[1] - c[1]).atan2(from[0] - c[0]);
     let mut out = Vec::new();

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod plan;
+mod rectify;
 
 #[derive(Parser)]
 #[command(

@@ -10,12 +10,15 @@
 //! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
+//! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 
 pub mod design;
 pub mod load;
 pub mod measure;
 pub mod mesh;
+pub mod modify;
+pub mod nearest;
 pub mod orient;
 pub mod principal;
 pub mod repair;
@@ -26,5 +29,7 @@ pub mod units;
 
 pub use load::{Loaded, load_bytes, load_path};
 pub use mesh::Mesh;
+/// The linear algebra crate the API speaks (points, vectors, isometries).
+pub use nalgebra;
 pub use stl::write_stl;
 pub use units::Units;

@@ -108,13 +108,20 @@ pub enum UnitsError {
 pub fn decide(requested: Units, extent: f64) -> Result<UnitsDecision, UnitsError> {
     let (lo, hi) = PLAUSIBLE_EXTENT_MM;
     if let Some(scale) = requested.mm_per_unit() {
+        let mm = extent * scale;
+        let mut reason = format!("--units {requested} was given");
+        if !(lo..=hi).contains(&mm) {
+            reason += &format!(
+                " (warning: that makes it {mm:.1} mm, not a plausible body part of {lo}-{hi} mm)"
+            );
+        }
         return Ok(UnitsDecision {
             requested,
             units: requested,
             scale,
             extent_in_file: extent,
-            extent_mm: extent * scale,
-            reason: format!("--units {requested} was given"),
+            extent_mm: mm,
+            reason,
         });
     }
     let fits: Vec<Units> = Units::CONCRETE

@@ -65,7 +65,14 @@ fn explicit_units_override_auto() {
     let l = fab_geometry::load_path(&common::fixture("foot-left-m.stl"), Units::Mm);
     // 0.26 mm is accepted when asked for: the caller said so; the decision says why
     let l = l.unwrap();
-    assert_eq!(l.report.units.reason, "--units mm was given");
+    assert!(
+        l.report
+            .units
+            .reason
+            .starts_with("--units mm was given (warning: that makes it 0.3 mm"),
+        "{}",
+        l.report.units.reason
+    );
     let (lo, hi) = l.mesh.bounds().unwrap();
     assert!((hi - lo).norm() < 1.0);
 }

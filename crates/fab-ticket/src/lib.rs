@@ -9,4 +9,10 @@
 //! It knows nothing of meshes or toolpaths: the `fab` binary composes it with `fab-geometry` and
 //! `fab-toolpath`.
 
+pub mod order;
 pub mod rx;
+pub mod store;
+pub mod tables;
+pub mod workflow;
+
+pub use tables::Tables;

@@ -1,5 +1,7 @@
 //! `fab mesh`: inspect, rectify and offset scans.
 
+pub mod info;
+pub mod modify;
 pub mod offset;
 
 use clap::Subcommand;
@@ -13,12 +15,46 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum MeshCommand {
+    /// Everything about a scan: load report, topology, orientation and measurements
+    Info(info::Args),
+    /// Apply a prescription's shape modifications to a scan, write the rectified STL
+    Modify(modify::Args),
     /// True offset surface of a scan (D in mm, negative inward)
     Offset(offset::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        MeshCommand::Info(a) => info::run(a),
+        MeshCommand::Modify(a) => modify::run(a),
         MeshCommand::Offset(a) => offset::run(a),
+    }
+}
+
+/// What kind of body part a scan is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Decide from the scan: open at a large cut -> limb, else foot
+    Auto,
+    Foot,
+    Limb,
+}
+
+/// Resolves `Auto`: a scan open at a cut longer than 100 mm is a residual limb (the proximal
+/// cut); anything else is tried as a foot.
+pub fn resolve_kind(kind: Kind, topo: &fab_geometry::topology::TopologyReport) -> Kind {
+    match kind {
+        Kind::Auto => {
+            if topo
+                .boundary_loops
+                .first()
+                .is_some_and(|l| l.perimeter > 100.0)
+            {
+                Kind::Limb
+            } else {
+                Kind::Foot
+            }
+        }
+        k => k,
     }
 }

@@ -1,0 +1,172 @@
+//! `fab mesh modify FILE --rx RX -o OUT.stl`: applies what a prescription asks to a scan.
+//!
+//! A foot scan is oriented into the lab frame first (heel at the origin, toes +Y, floor Z = 0)
+//! and written in it; the prescription must be for that foot. A residual limb stays in scan
+//! coordinates (where the Rx's landmarks are). The output is written atomically.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use fab_geometry::load::{Units, load_path};
+use fab_geometry::modify::{self, Op};
+use fab_geometry::{measure, orient, stl, topology};
+use fab_ticket::Tables;
+use fab_ticket::order::WorkOrder;
+use fab_ticket::rx::DeviceKind;
+use serde::Serialize;
+
+use super::{Kind, resolve_kind};
+use crate::rectify;
+
+/// Arguments of `fab mesh modify`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The scan (binary or ASCII STL)
+    file: PathBuf,
+    /// The prescription whose modifications to apply
+    #[arg(long)]
+    rx: PathBuf,
+    /// Where to write the rectified mesh (binary STL, mm)
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Units of the scan's coordinates
+    #[arg(long, default_value = "auto")]
+    units: Units,
+    /// The lab's tables (materials, HCPCS), if not the bundled ones
+    #[arg(long)]
+    tables: Option<PathBuf>,
+    /// Foot only: leave out the heel-cup/flange trim (keep the whole positive)
+    #[arg(long)]
+    no_trim: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    input: String,
+    output: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    side: Option<String>,
+    frame: &'static str,
+    operations: Vec<Op>,
+    applied: Vec<String>,
+    notes: Vec<String>,
+    triangles: usize,
+    watertight: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let text = std::fs::read_to_string(&args.rx)
+        .with_context(|| format!("cannot read the prescription {}", args.rx.display()))?;
+    let rx =
+        fab_ticket::rx::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.rx.display()))?;
+    let tables = match &args.tables {
+        Some(p) => Tables::load(p)?,
+        None => Tables::bundled(),
+    };
+    let order = WorkOrder::from_prescription(&rx, &tables);
+    let loaded = load_path(&args.file, args.units)?;
+    let name = args.file.display().to_string();
+    let mut mesh = loaded.mesh;
+    let topo = topology::report(&mesh);
+    let mut notes = order.remarks.clone();
+    let (kind, side, frame, ops) = match order.kind {
+        DeviceKind::FootOrthotic => {
+            if resolve_kind(Kind::Auto, &topo) == Kind::Limb {
+                notes.push("the scan is open at a large cut, like a limb; treating it as a foot as the Rx says".into());
+            }
+            let f = orient::foot(&mesh)
+                .with_context(|| format!("{name}: cannot orient it as a foot"))?;
+            mesh = f.apply(&mesh);
+            let fo =
+                rectify::foot_ops(&order, f.side).map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+            notes.extend(fo.notes);
+            if let Some(e) = fo.extension_fraction {
+                notes.push(format!(
+                    "the orthosis extends to {:.0} % of the foot length (profile cut)",
+                    e * 100.0
+                ));
+            }
+            let mut ops = fo.shape;
+            if args.no_trim {
+                if !fo.trim.is_empty() {
+                    notes.push("heel cup / flange trim left out (--no-trim)".into());
+                }
+            } else {
+                ops.extend(fo.trim);
+            }
+            (
+                "foot",
+                Some(f.side.to_string()),
+                "lab (heel at origin, toes +Y, floor Z = 0)",
+                ops,
+            )
+        }
+        DeviceKind::TranstibialSocket => {
+            let lm = measure::limb(&mesh, &[], None)
+                .with_context(|| format!("{name}: cannot measure the limb"))?;
+            let (ops, n) = rectify::socket_ops(&order, &mesh, &lm, order.sides.first().copied())
+                .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+            notes.extend(n);
+            (
+                "limb",
+                order.sides.first().map(|s| s.to_string()),
+                "scan",
+                ops,
+            )
+        }
+    };
+    let applied = modify::apply(&mut mesh, &ops).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    stl::write_stl(&args.output, &mesh)?;
+    let after = topology::report(&mesh);
+    let summary = Summary {
+        input: name,
+        output: args.output.display().to_string(),
+        kind,
+        side,
+        frame,
+        operations: ops,
+        applied: applied.lines,
+        notes,
+        triangles: mesh.triangles.len(),
+        watertight: after.watertight,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{} ({}{}) -> {} ({} frame)",
+            summary.input,
+            summary.kind,
+            summary
+                .side
+                .as_deref()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default(),
+            summary.output,
+            summary.frame
+        );
+        if summary.applied.is_empty() {
+            println!("  no shape modifications in the prescription");
+        }
+        for line in &summary.applied {
+            println!("  applied: {line}");
+        }
+        for n in &summary.notes {
+            println!("  note: {n}");
+        }
+        println!(
+            "  {} triangles, {}",
+            summary.triangles,
+            if summary.watertight {
+                "watertight"
+            } else {
+                "open"
+            }
+        );
+    }
+    Ok(())
+}

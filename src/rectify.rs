@@ -1,0 +1,308 @@
+//! From a work order's modifications (`fab-ticket`, plain data) to geometry operations
+//! (`fab-geometry`, plain data). `fab mesh modify` and `fab plan` both use it, so a prescription
+//! means the same shape everywhere.
+//!
+//! Foot (the positive, in the lab frame): arch fill low/medium/high fills 25/50/75 % of the
+//! arch height; met pad, rear- and forefoot posts as given; heel cup and flanges become one trim
+//! height (kept apart in [`FootOps::trim`], since a positive to be formed over is milled taller
+//! than the orthosis). Heel lift and top cover belong to the finished device, not the positive;
+//! the extension is the orthosis's length ([`FootOps::extension_fraction`]).
+//!
+//! Socket (the positive, in scan coordinates): the reduction first, as a radial scale about the
+//! limb axis; then each relief (build-up) and load (push-in) at its landmark moved by that same
+//! scale, or where there is none at the region's usual place found from the limb axis, the
+//! anterior direction and the side ([`REGIONS`]), each with the region's radius.
+
+use anyhow::{Context, Result, bail};
+use fab_geometry::measure::LimbMeasurements;
+use fab_geometry::modify::{FootPart, Op, Region as Shape};
+use fab_geometry::nalgebra::{Point3, Vector3};
+use fab_geometry::orient::FootSide;
+use fab_geometry::{Mesh, nearest, section};
+use fab_ticket::order::{
+    ArchFill, Extension, Modification, PostDirection, Region, Side, WorkOrder,
+};
+
+/// What a foot prescription does to the positive.
+#[derive(Debug, Clone, Default)]
+pub struct FootOps {
+    /// Shape changes, in order.
+    pub shape: Vec<Op>,
+    /// Heel cup and flanges, as a trim height.
+    pub trim: Vec<Op>,
+    /// Where the orthosis ends, as a fraction of foot length from the heel.
+    pub extension_fraction: Option<f64>,
+    /// What was not turned into geometry, and why.
+    pub notes: Vec<String>,
+}
+
+fn ticket_side(s: FootSide) -> Side {
+    match s {
+        FootSide::Left => Side::Left,
+        FootSide::Right => Side::Right,
+    }
+}
+
+/// The operations for the foot `side` (found on the scan by `orient::foot`). Refuses when the
+/// work order has no orthosis for that foot.
+pub fn foot_ops(order: &WorkOrder, side: FootSide) -> Result<FootOps> {
+    let s = ticket_side(side);
+    if !order.sides.contains(&s) {
+        bail!(
+            "the scan is a {side} foot but the prescription is for the {} foot",
+            order
+                .sides
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    let mut out = FootOps::default();
+    let (mut heel_cup, mut flanges) = (None, None);
+    let (mut rear, mut fore) = (None, None);
+    for m in order.modifications_for(s) {
+        match m {
+            Modification::ArchFill { level, .. } => {
+                let fraction = match level {
+                    ArchFill::Low => 0.25,
+                    ArchFill::Medium => 0.5,
+                    ArchFill::High => 0.75,
+                };
+                out.shape.push(Op::ArchFill { side, fraction });
+            }
+            Modification::MetPad { height_mm, .. } => out.shape.push(Op::MetPad {
+                side,
+                height: *height_mm,
+            }),
+            Modification::HeelCup { depth_mm, .. } => heel_cup = Some(*depth_mm),
+            Modification::Flanges {
+                medial_mm,
+                lateral_mm,
+                ..
+            } => flanges = Some((*medial_mm, *lateral_mm)),
+            Modification::RearfootPost {
+                degrees, direction, ..
+            } => rear = Some(signed(*degrees, *direction)),
+            Modification::ForefootPost {
+                degrees, direction, ..
+            } => fore = Some(signed(*degrees, *direction)),
+            Modification::HeelLift { height_mm, .. } => out.notes.push(format!(
+                "heel lift {height_mm} mm: added under the finished device, not to the positive"
+            )),
+            Modification::Extension { to, .. } => {
+                out.extension_fraction = Some(match to {
+                    Extension::Metatarsal => 0.62,
+                    Extension::Sulcus => 0.8,
+                    Extension::Toes => 1.0,
+                });
+            }
+            other => out
+                .notes
+                .push(format!("{other}: not a foot modification, ignored")),
+        }
+    }
+    for (part, deg) in [(FootPart::Rearfoot, rear), (FootPart::Forefoot, fore)] {
+        if let Some(degrees) = deg.filter(|d| *d != 0.0) {
+            out.shape.push(Op::Post {
+                part,
+                side,
+                degrees,
+            });
+        }
+    }
+    if heel_cup.is_some() || flanges.is_some() {
+        let cup = heel_cup.unwrap_or(10.0);
+        let (medial, lateral) = flanges.unwrap_or((cup.min(10.0), cup.min(10.0) / 2.0));
+        out.trim.push(Op::TrimHeight {
+            side,
+            heel_cup: cup,
+            medial,
+            lateral,
+        });
+    }
+    Ok(out)
+}
+
+fn signed(degrees: f64, d: PostDirection) -> f64 {
+    match d {
+        PostDirection::Varus => degrees,
+        PostDirection::Valgus => -degrees,
+    }
+}
+
+/// Where a limb region usually is, when the Rx gives no landmark: height as a fraction of the
+/// limb's length from the distal end, angle from anterior toward lateral (degrees; 180 is
+/// posterior), and the radius of the modification (mm).
+pub struct RegionPlace {
+    pub region: Region,
+    pub height: f64,
+    pub angle_to_lateral_deg: f64,
+    pub radius_mm: f64,
+}
+
+/// The usual places of the limb regions (a transtibial limb, the cut at the knee).
+pub const REGIONS: [RegionPlace; 10] = [
+    place(Region::PatellarTendon, 0.92, 0.0, 20.0),
+    place(Region::TibialTubercle, 0.85, 0.0, 15.0),
+    place(Region::TibialCrest, 0.55, 0.0, 12.0),
+    place(Region::DistalTibia, 0.12, 0.0, 20.0),
+    place(Region::DistalEnd, 0.0, 0.0, 30.0),
+    place(Region::FibularHead, 0.8, 90.0, 20.0),
+    place(Region::MedialFlare, 0.82, -60.0, 25.0),
+    place(Region::LateralFlare, 0.78, 60.0, 25.0),
+    place(Region::Popliteal, 0.92, 180.0, 35.0),
+    place(Region::Hamstrings, 0.9, 180.0, 25.0),
+];
+
+const fn place(region: Region, height: f64, angle: f64, radius: f64) -> RegionPlace {
+    RegionPlace {
+        region,
+        height,
+        angle_to_lateral_deg: angle,
+        radius_mm: radius,
+    }
+}
+
+fn region_place(r: Region) -> &'static RegionPlace {
+    REGIONS
+        .iter()
+        .find(|p| p.region == r)
+        .expect("every region has a place")
+}
+
+/// The operations for a transtibial socket positive, for a limb measured by
+/// `measure::limb`. `side` is the leg (for medial/lateral), if the Rx says.
+pub fn socket_ops(
+    order: &WorkOrder,
+    limb: &Mesh,
+    lm: &LimbMeasurements,
+    side: Option<Side>,
+) -> Result<(Vec<Op>, Vec<String>)> {
+    let mut ops = Vec::new();
+    let mut notes = Vec::new();
+    let axis = lm.axis();
+    let distal = lm.distal();
+    let mut factor = 1.0;
+    for m in &order.modifications {
+        if let Modification::Reduction { percent } = m {
+            factor *= 1.0 - percent / 100.0;
+        }
+    }
+    if factor != 1.0 {
+        ops.push(Op::RadialScale {
+            factor,
+            point: lm.distal_end,
+            direction: lm.axis,
+        });
+    }
+    // where a scan point is after the reduction
+    let scaled = |p: Point3<f64>| {
+        let r = p - distal;
+        let along = axis * r.dot(&axis);
+        distal + along + (r - along) * factor
+    };
+    for m in &order.modifications {
+        let (region, depth, landmark) = match m {
+            Modification::Relief {
+                region,
+                depth_mm,
+                landmark,
+            } => (*region, *depth_mm, *landmark),
+            Modification::Load {
+                region,
+                depth_mm,
+                landmark,
+            } => (*region, -*depth_mm, *landmark),
+            Modification::Reduction { .. } => continue,
+            Modification::Trimline { height_mm } => {
+                notes.push(format!(
+                    "posterior trimline {height_mm} mm above the distal end: marked on the socket, the positive is not cut"
+                ));
+                continue;
+            }
+            other => {
+                notes.push(format!("{other}: not a socket modification, ignored"));
+                continue;
+            }
+        };
+        if depth == 0.0 {
+            continue;
+        }
+        let place = region_place(region);
+        let centre = match landmark {
+            Some(p) => Point3::from(p),
+            None => {
+                let p = default_place(limb, lm, place, side).with_context(|| {
+                    format!("cannot place {region:?} on the limb without a landmark")
+                })?;
+                notes.push(format!(
+                    "{region:?}: no landmark in the Rx; placed at its usual spot ({:.1}, {:.1}, {:.1})",
+                    p.x, p.y, p.z
+                ));
+                p
+            }
+        };
+        let c = scaled(centre);
+        let shape = if region == Region::TibialCrest {
+            // a ridge along the axis through the point
+            let half = 0.2 * lm.length;
+            Shape::Capsule {
+                from: (c - axis * half).coords.into(),
+                to: (c + axis * half).coords.into(),
+                radius: place.radius_mm,
+            }
+        } else {
+            Shape::Sphere {
+                centre: c.coords.into(),
+                radius: place.radius_mm,
+            }
+        };
+        ops.push(Op::Displace {
+            region: shape,
+            depth,
+        });
+    }
+    Ok((ops, notes))
+}
+
+/// The surface point at a region's usual place on the limb.
+fn default_place(
+    limb: &Mesh,
+    lm: &LimbMeasurements,
+    place: &RegionPlace,
+    side: Option<Side>,
+) -> Result<Point3<f64>> {
+    let axis = lm.axis();
+    let anterior = lm.anterior();
+    let level = lm.distal() + axis * (place.height * lm.length);
+    if place.height == 0.0 {
+        // the distal end: the surface point nearest the axis's distal end
+        return Ok(nearest::on_mesh(limb, &lm.distal())
+            .context("empty mesh")?
+            .1);
+    }
+    let dir = if place.angle_to_lateral_deg == 0.0 || place.angle_to_lateral_deg == 180.0 {
+        anterior * place.angle_to_lateral_deg.to_radians().cos()
+    } else {
+        let Some(side) = side else {
+            bail!("the Rx gives no side, so medial and lateral are unknown");
+        };
+        // subject's left = axis x anterior (X = Y x Z with Y anterior, Z proximal is the right)
+        let left = axis.cross(&anterior);
+        let lateral: Vector3<f64> = if side == Side::Left { left } else { -left };
+        let a = place.angle_to_lateral_deg.to_radians();
+        anterior * a.cos() + lateral * a.sin()
+    };
+    let segs = section::cut(limb, &level, &axis);
+    segs.iter()
+        .flat_map(|s| s.iter().copied())
+        .max_by(|p, q| {
+            let score = |x: &Point3<f64>| {
+                let r = x - level;
+                r.dot(&dir) / r.norm().max(1e-9)
+            };
+            score(p).total_cmp(&score(q))
+        })
+        .context("the limb has no cross-section there")
+}

@@ -1,0 +1,148 @@
+//! `fab mesh modify` with the fixture prescriptions on the fixture scans.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use fab_geometry::load::{Units, load_path};
+use fab_geometry::{measure, topology};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fab() -> Command {
+    let mut c = Command::cargo_bin("fab").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn modify(scan: &str, rx: &str, out: &Path) -> std::process::Output {
+    fab()
+        .args(["mesh", "modify", "--json"])
+        .arg(root().join("fixtures/scans").join(scan))
+        .arg("--rx")
+        .arg(root().join("fixtures/rx").join(rx))
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bilateral_foot_rx_applies_to_each_foot() {
+    let dir = tempfile::tempdir().unwrap();
+    for (scan, side) in [("foot-left-m.stl", "left"), ("foot-right-m.stl", "right")] {
+        let out_path = dir.path().join(format!("{side}.stl"));
+        let out = modify(scan, "foot-bilateral.rx", &out_path);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["side"], side);
+        let ops: Vec<&str> = v["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["op"].as_str().unwrap())
+            .collect();
+        // left: 6 deg post and a met pad; right: no met pad (right.met-pad: none)
+        if side == "left" {
+            assert_eq!(ops, ["arch-fill", "met-pad", "post", "trim-height"]);
+            assert_eq!(v["operations"][2]["degrees"], 6.0);
+        } else {
+            assert_eq!(ops, ["arch-fill", "post", "trim-height"]);
+            assert_eq!(v["operations"][1]["degrees"], 4.0);
+        }
+        // the result is the trimmed positive in the lab frame: open at one trim line, low
+        let m = load_path(&out_path, Units::Mm).unwrap().mesh;
+        let t = topology::report(&m);
+        assert_eq!(t.boundary_loops.len(), 1);
+        let (lo, hi) = m.bounds().unwrap();
+        assert!(lo.y.abs() < 2.0 && (250.0..290.0).contains(&(hi.y - lo.y)));
+        assert!(
+            hi.z < 40.0,
+            "trimmed to the heel cup and flanges: top at {}",
+            hi.z
+        );
+    }
+}
+
+#[test]
+fn prescription_for_the_other_foot_is_refused_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.stl");
+    let out = modify("foot-right-m.stl", "foot-left-eva.rx", &out_path);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("foot-right-m.stl") && err.contains("right foot"),
+        "{err}"
+    );
+    assert!(!out_path.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temp files left"
+    );
+}
+
+#[test]
+fn socket_rx_reduces_and_relieves_the_limb() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("socket.stl");
+    let out = modify("limb-transtibial.stl", "transtibial-ptb.rx", &out_path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["operations"][0]["op"], "radial-scale");
+    assert_eq!(v["operations"][0]["factor"], 0.96);
+    assert_eq!(v["operations"].as_array().unwrap().len(), 6);
+    // away from every modification (20 mm above the distal end, below the distal-tibia relief
+    // at ~44 mm up) the circumference is 4 % smaller
+    let before = load_path(
+        &root().join("fixtures/scans/limb-transtibial.stl"),
+        Units::Auto,
+    )
+    .unwrap()
+    .mesh;
+    let after = load_path(&out_path, Units::Auto).unwrap().mesh;
+    let lb = measure::limb(&before, &[], None).unwrap();
+    let ratio = |d: f64| {
+        use fab_geometry::section;
+        let o = lb.distal() + lb.axis() * d;
+        section::length(&section::cut(&after, &o, &lb.axis()))
+            / section::length(&section::cut(&before, &o, &lb.axis()))
+    };
+    let r = ratio(100.0);
+    assert!((r - 0.96).abs() < 0.002, "{r}");
+}
+
+#[test]
+fn bad_prescription_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = dir.path().join("broken.rx");
+    std::fs::write(
+        &rx,
+        "rx: foot-orthotic\npatient: MRN-1\npractitioner: X\nheel-cup: 99 mm\n",
+    )
+    .unwrap();
+    let out_path = dir.path().join("o.stl");
+    let out = fab()
+        .args(["mesh", "modify"])
+        .arg(root().join("fixtures/scans/foot-left-m.stl"))
+        .arg("--rx")
+        .arg(&rx)
+        .arg("-o")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.rx"), "{err}");
+    assert!(!out_path.exists());
+}

@@ -100,10 +100,10 @@ const BUSY_RETRIES: u32 = 40;
 /// changed when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the job database {path}: {source}")]
+    #[error("cannot open the job database {path}: {error}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error(
         "the job database {path} has schema version {found}, newer than this fab knows ({known}); \
@@ -132,23 +132,39 @@ pub enum StoreError {
     BadUserName(String),
     #[error("there are no users yet: the first user must be an admin (`--role admin`)")]
     FirstUserNotAdmin,
-    #[error("{actor} is a {role}; {what} takes a {allowed}")]
+    #[error(
+        "{actor} is {} {role}; {what} takes {} {allowed}",
+        workflow::article(role.as_str()),
+        workflow::article(allowed)
+    )]
     Forbidden {
         actor: String,
         role: Role,
         what: String,
         allowed: String,
     },
-    #[error("job {job}: {source}")]
-    Refused { job: String, source: MoveError },
+    #[error("job {job}: {refusal}")]
+    Refused { job: String, refusal: MoveError },
     #[error("job {job}: {reason}")]
     Locked { job: String, reason: String },
     #[error("the Rx is invalid: {0}")]
-    Rx(#[from] RxError),
+    Rx(RxError),
     #[error("job {job}: its stored Rx cannot be read: {message}")]
     Corrupt { job: String, message: String },
-    #[error("the lab tables in the database are invalid: {0}")]
-    Tables(#[from] TablesError),
+    #[error("{0}")]
+    Tables(TablesError),
+}
+
+impl From<RxError> for StoreError {
+    fn from(e: RxError) -> StoreError {
+        StoreError::Rx(e)
+    }
+}
+
+impl From<TablesError> for StoreError {
+    fn from(e: TablesError) -> StoreError {
+        StoreError::Tables(e)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -278,9 +294,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
+        let open_err = |error| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
@@ -295,7 +311,7 @@ impl Store {
                 Ok(())
             })
             .map_err(|e| match e {
-                StoreError::Sqlite(source) => open_err(source),
+                StoreError::Sqlite(error) => open_err(error),
                 e => e,
             })?;
         store
@@ -319,6 +335,10 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Most opens find the schema current: check without taking the write lock.
+        if self.retry(|s| s.schema_version())? == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
         let path = self.path.clone();
         self.write(|tx| {
             let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -588,9 +608,9 @@ impl Store {
         self.write(|tx| {
             let role = role_of(tx, actor)?;
             let (id, from, hold_from) = job_row(tx, job)?;
-            workflow::check(from, hold_from, to, role).map_err(|source| StoreError::Refused {
+            workflow::check(from, hold_from, to, role).map_err(|refusal| StoreError::Refused {
                 job: job.to_string(),
-                source,
+                refusal,
             })?;
             let new_hold = (to == Status::OnHold).then_some(from);
             let at = now();

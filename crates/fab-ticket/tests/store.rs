@@ -40,7 +40,7 @@ fn first_user_must_be_admin_and_later_ones_need_an_admin() {
     ));
     s.add_user(Some("ada"), "tom", Role::Tech).unwrap();
     let e = s.add_user(Some("tom"), "eve", Role::Admin).unwrap_err();
-    assert_eq!(e.to_string(), "tom is a tech; adding a user takes a admin");
+    assert_eq!(e.to_string(), "tom is a tech; adding a user takes an admin");
     assert!(matches!(
         s.add_user(Some("ada"), "tom", Role::Operator),
         Err(StoreError::UserExists(_))

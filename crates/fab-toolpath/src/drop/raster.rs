@@ -6,10 +6,15 @@
 //!    (counting sort into one flat index array) into the tiles that its XY bounding box, grown by
 //!    the cutter radius, overlaps. Each tile's list keeps the height order.
 //! 3. Bands of tile rows are disjoint slices of the output and run in parallel (rayon: no locks,
-//!    no atomics). In a tile, each triangle is prepared once (facet and edge constants, on the
-//!    stack) and then, at each point it can reach, skipped at once when its highest vertex cannot
-//!    beat the Z already there (which the height order makes the common case), else dropped
-//!    exactly ([`PreparedTriangle::drop_at`]).
+//!    no atomics). Within a tile, triangles come highest first and each raises the points it
+//!    reaches where its exact contact is higher. Culling that never changes a result: no point of
+//!    a triangle is above its highest vertex nor nearer than its bounding box, so where the
+//!    cutter surface at that distance is already higher than `zmax - z` the triangle cannot lift
+//!    the cutter ([`Profile::reach2`]); this is tested first per block of 4 x 4 points against the
+//!    block's lowest Z (kept as a lower bound, refreshed when a point in it rises), then per
+//!    point. A surviving point is dropped exactly ([`PreparedTriangle::drop_above`], itself with
+//!    the plane and edge-chord bounds); the triangle is prepared (facet and edge constants, on
+//!    the stack) only when a first point needs it.
 //!
 //! Memory: the output, one `(f64, u32)` per triangle for the order and one `u32` per
 //! triangle-tile pair; nothing per point beyond its Z, nothing allocated per triangle or point.
@@ -47,6 +52,137 @@ fn reach(t: &[[f64; 3]; 3], radius: f64, grid: &Grid) -> Option<(usize, usize, u
     let (i0, i1) = grid.span(grid.x0, grid.nx, xmin, xmax)?;
     let (j0, j1) = grid.span(grid.y0, grid.ny, ymin, ymax)?;
     Some((i0, i1, j0, j1))
+}
+
+/// Grid points per block side: a block's lowest Z (a lower bound, refreshed when its points
+/// rise) lets a triangle skip the whole block when it cannot reach above it.
+const BLOCK: usize = 4;
+const BLOCK_ROWS: usize = TILE_ROWS / BLOCK;
+const BLOCK_COLS: usize = TILE_COLS / BLOCK;
+
+/// One tile being rasterised: its rows of the output and its blocks' lower bounds.
+struct Tile<'a> {
+    grid: &'a Grid,
+    /// The band's rows (full grid width), starting at row `j_base`.
+    band: &'a mut [f64],
+    j_base: usize,
+    rows: usize,
+    /// First and last column of the tile.
+    c0: usize,
+    c1: usize,
+    /// Lowest Z in each block (or lower): `-inf` until its points are all reached.
+    bmin: [f64; BLOCK_ROWS * BLOCK_COLS],
+}
+
+impl<'a> Tile<'a> {
+    fn new(grid: &'a Grid, band: &'a mut [f64], j_base: usize, c0: usize) -> Self {
+        let rows = band.len() / grid.nx;
+        Tile {
+            grid,
+            band,
+            j_base,
+            rows,
+            c0,
+            c1: (c0 + TILE_COLS).min(grid.nx) - 1,
+            bmin: [f64::NEG_INFINITY; BLOCK_ROWS * BLOCK_COLS],
+        }
+    }
+
+    /// Raises the tile's points to the exact drop onto `t` where that is higher.
+    #[inline]
+    fn drop_triangle<P: Profile>(&mut self, p: &P, t: &[[f64; 3]; 3]) {
+        let grid = self.grid;
+        let nx = grid.nx;
+        let Some((i0, i1, j0, j1)) = reach(t, p.radius(), grid) else {
+            return;
+        };
+        let (i0, i1) = (i0.max(self.c0), i1.min(self.c1));
+        let (j0, j1) = (j0.max(self.j_base), j1.min(self.j_base + self.rows - 1));
+        if i0 > i1 || j0 > j1 {
+            return;
+        }
+        let zmax = t[0][2].max(t[1][2]).max(t[2][2]);
+        let (bx0, bx1) = (
+            t[0][0].min(t[1][0]).min(t[2][0]),
+            t[0][0].max(t[1][0]).max(t[2][0]),
+        );
+        let (by0, by1) = (
+            t[0][1].min(t[1][1]).min(t[2][1]),
+            t[0][1].max(t[1][1]).max(t[2][1]),
+        );
+        // No point of the triangle is higher than zmax nor nearer than its bounding box: a
+        // point (or block) at squared distance d2 from the box, already at z, cannot be raised
+        // when d2 > reach2(zmax - z).
+        let dist = |lo: f64, hi: f64, a: f64, b: f64| (a - hi).max(lo - b).max(0.0);
+        // Prepared on the first point that needs it (many triangles need none).
+        let mut pt: Option<PreparedTriangle> = None;
+        let (lj0, lj1) = (j0 - self.j_base, j1 - self.j_base);
+        let (li0, li1) = (i0 - self.c0, i1 - self.c0);
+        for bj in lj0 / BLOCK..=lj1 / BLOCK {
+            let (rj0, rj1) = ((bj * BLOCK).max(lj0), (bj * BLOCK + BLOCK - 1).min(lj1));
+            let dyb = dist(
+                by0,
+                by1,
+                grid.y(self.j_base + rj0),
+                grid.y(self.j_base + rj1),
+            );
+            for bi in li0 / BLOCK..=li1 / BLOCK {
+                let b = bj * BLOCK_COLS + bi;
+                let g = zmax - self.bmin[b];
+                if g <= 0.0 {
+                    continue;
+                }
+                let (ri0, ri1) = ((bi * BLOCK).max(li0), (bi * BLOCK + BLOCK - 1).min(li1));
+                let dxb = dist(bx0, bx1, grid.x(self.c0 + ri0), grid.x(self.c0 + ri1));
+                if dxb * dxb + dyb * dyb > p.reach2(g) + REACH_SLACK {
+                    continue;
+                }
+                let mut raised = false;
+                for lj in rj0..=rj1 {
+                    let j = self.j_base + lj;
+                    let y = grid.y(j);
+                    let dy = dist(by0, by1, y, y);
+                    let dy2 = dy * dy;
+                    let row = &mut self.band[lj * nx + self.c0..lj * nx + self.c0 + ri1 + 1];
+                    for (li, z) in row.iter_mut().enumerate().skip(ri0) {
+                        let g = zmax - *z;
+                        if g <= 0.0 {
+                            continue;
+                        }
+                        let x = grid.x(self.c0 + li);
+                        let dx = dist(bx0, bx1, x, x);
+                        if dx * dx + dy2 > p.reach2(g) + REACH_SLACK {
+                            continue;
+                        }
+                        let pt = pt.get_or_insert_with(|| PreparedTriangle::new(p, t));
+                        let d = pt.drop_above(p, x, y, *z);
+                        if d > *z {
+                            *z = d;
+                            raised = true;
+                        }
+                    }
+                }
+                if raised {
+                    self.refresh(bj, bi);
+                }
+            }
+        }
+    }
+
+    /// Recomputes block (bj, bi)'s lowest Z.
+    fn refresh(&mut self, bj: usize, bi: usize) {
+        let nx = self.grid.nx;
+        let (lj0, lj1) = (bj * BLOCK, (bj * BLOCK + BLOCK).min(self.rows));
+        let (li0, li1) = (bi * BLOCK, (bi * BLOCK + BLOCK).min(self.c1 + 1 - self.c0));
+        let mut m = f64::INFINITY;
+        for lj in lj0..lj1 {
+            let row = &self.band[lj * nx + self.c0 + li0..lj * nx + self.c0 + li1];
+            for &z in row {
+                m = m.min(z);
+            }
+        }
+        self.bmin[BLOCK_COLS * bj + bi] = m;
+    }
 }
 
 fn finite(t: &[[f64; 3]; 3]) -> bool {
@@ -105,53 +241,13 @@ fn raster<P: Profile>(tris: &[[[f64; 3]; 3]], p: P, grid: &Grid) -> Vec<f64> {
     out.par_chunks_mut(nx * TILE_ROWS)
         .enumerate()
         .for_each(|(ty, band)| {
-            let rows = band.len() / nx;
             let j_base = ty * TILE_ROWS;
             for tx in 0..ntx {
                 let tile = ty * ntx + tx;
-                let (c0, c1) = (tx * TILE_COLS, ((tx + 1) * TILE_COLS).min(nx) - 1);
-                for &k in &bins[start[tile] as usize..start[tile + 1] as usize] {
-                    let t = &tris[k as usize];
-                    let Some((i0, i1, j0, j1)) = reach(t, radius, grid) else {
-                        continue;
-                    };
-                    let (i0, i1) = (i0.max(c0), i1.min(c1));
-                    let (j0, j1) = (j0.max(j_base), j1.min(j_base + rows - 1));
-                    let zmax = t[0][2].max(t[1][2]).max(t[2][2]);
-                    let (bx0, bx1) = (
-                        t[0][0].min(t[1][0]).min(t[2][0]),
-                        t[0][0].max(t[1][0]).max(t[2][0]),
-                    );
-                    let (by0, by1) = (
-                        t[0][1].min(t[1][1]).min(t[2][1]),
-                        t[0][1].max(t[1][1]).max(t[2][1]),
-                    );
-                    // Prepared on the first point that needs it (many triangles need none).
-                    let mut pt: Option<PreparedTriangle> = None;
-                    for j in j0..=j1 {
-                        let y = grid.y(j);
-                        let dy = (by0 - y).max(y - by1).max(0.0);
-                        let dy2 = dy * dy;
-                        let row = &mut band[(j - j_base) * nx..(j - j_base + 1) * nx];
-                        for (i, z) in row.iter_mut().enumerate().take(i1 + 1).skip(i0) {
-                            // No point of the triangle is higher than zmax nor nearer than its
-                            // bounding box: skip when that cannot lift the cutter above z.
-                            let g = zmax - *z;
-                            if g <= 0.0 {
-                                continue;
-                            }
-                            let x = grid.x(i);
-                            let dx = (bx0 - x).max(x - bx1).max(0.0);
-                            if dx * dx + dy2 > p.reach2(g) + REACH_SLACK {
-                                continue;
-                            }
-                            let pt = pt.get_or_insert_with(|| PreparedTriangle::new(&p, t));
-                            let d = pt.drop_above(&p, x, y, *z);
-                            if d > *z {
-                                *z = d;
-                            }
-                        }
-                    }
+                let list = &bins[start[tile] as usize..start[tile + 1] as usize];
+                let mut tile = Tile::new(grid, band, j_base, tx * TILE_COLS);
+                for &k in list {
+                    tile.drop_triangle(&p, &tris[k as usize]);
                 }
             }
         });

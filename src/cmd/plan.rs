@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use fab_geometry::Units;
+use fab_ticket::order::WorkOrder;
+use fab_ticket::rx::DeviceKind;
 use fab_toolpath::gcode::{Blank, Dialect, ProgramHeader, write_program};
 use fab_toolpath::{Cutter, Machine, Move};
 use sha2::{Digest, Sha256};
@@ -34,13 +36,14 @@ pub struct Args {
     /// G-code dialect (default: the machine's): linuxcnc, grbl, fanuc, mach3
     #[arg(long)]
     pub dialect: Option<Dialect>,
-    /// Finishing tool (a ball end mill), e.g. ball:6
-    #[arg(long, default_value = "ball:6")]
-    pub finish_tool: Cutter,
-    /// Roughing and cut-out tool (flat or bull-nose), e.g. flat:10, bull:12:2
-    #[arg(long, default_value = "flat:10")]
-    pub rough_tool: Cutter,
-    /// Finishing stepover, mm (default 0.5, or from --scallop)
+    /// Finishing tool (a ball end mill) [default: the work order's, else ball:6]
+    #[arg(long)]
+    pub finish_tool: Option<Cutter>,
+    /// Roughing and cut-out tool (flat or bull-nose), e.g. flat:10, bull:12:2 [default: the work
+    /// order's, else flat:10]
+    #[arg(long)]
+    pub rough_tool: Option<Cutter>,
+    /// Finishing stepover, mm [default: the work order's, else 0.5; or from --scallop]
     #[arg(long, conflicts_with = "scallop")]
     pub stepover: Option<f64>,
     /// Scallop height target on flat areas, mm: sets the stepover for the finishing ball
@@ -52,9 +55,9 @@ pub struct Args {
     /// Add a finishing cross pass at 90 degrees to the first
     #[arg(long)]
     pub cross_pass: bool,
-    /// Stock left by roughing for finishing, mm
-    #[arg(long, default_value_t = 0.5)]
-    pub allowance: f64,
+    /// Stock left by roughing for finishing, mm [default: the work order's, else 0.5]
+    #[arg(long)]
+    pub allowance: Option<f64>,
     /// Conventional milling instead of climb
     #[arg(long)]
     pub conventional: bool,
@@ -67,12 +70,8 @@ pub struct Args {
     /// Units of the scan: auto, mm, cm, m, in
     #[arg(long, default_value = "auto")]
     pub units: Units,
-    /// Job database (with --job): default $FAB_DB, else the user's data directory
-    #[arg(long, env = "FAB_DB")]
-    pub db: Option<PathBuf>,
-    /// Acting user (with --job): default $FAB_USER
-    #[arg(long = "as", env = "FAB_USER")]
-    pub as_user: Option<String>,
+    #[command(flatten)]
+    pub db: crate::cmd::job::Db,
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,
@@ -141,32 +140,121 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let machine = Machine::resolve(&args.machine)?;
     let dialect = args.dialect.unwrap_or(machine.dialect);
+
+    // the work order: from the job, from an Rx file, or none (an unmodified positive)
+    let mut store = None;
+    let order = if let Some(job) = &args.job {
+        let st = args.db.open()?;
+        let rec = st.job(job)?;
+        let order = rec.work_order(&st.tables()?);
+        store = Some(st);
+        Some(order)
+    } else if let Some(rx) = &args.rx {
+        let text = std::fs::read_to_string(rx)
+            .with_context(|| format!("cannot read prescription {}", rx.display()))?;
+        let parsed = fab_ticket::rx::parse(&text)
+            .with_context(|| format!("prescription {}", rx.display()))?;
+        Some(WorkOrder::from_prescription(
+            &parsed,
+            &fab_ticket::Tables::bundled(),
+        ))
+    } else {
+        None
+    };
+    if let Some(o) = &order
+        && o.kind != DeviceKind::FootOrthotic
+    {
+        bail!(
+            "fab plan mills foot orthosis positives on a 3-axis router; this work order is for a {:?}",
+            o.kind
+        );
+    }
+    let from_order = |f: &dyn Fn(&WorkOrder) -> Option<String>| order.as_ref().and_then(f);
+    let parse_tool = |spec: Option<String>, what: &str| -> anyhow::Result<Option<Cutter>> {
+        spec.map(|s| {
+            s.parse::<Cutter>()
+                .with_context(|| format!("the work order's {what} '{s}'"))
+        })
+        .transpose()
+    };
+    // tools: the command line's as given; the work order's only as the machine has them (its
+    // tool table is what is loaded), else the machine's nearest tool of the same kind
+    let mut tool_notes = Vec::new();
+    let mut from_table = |wanted: Option<Cutter>, ball: bool, default: Cutter| -> Cutter {
+        let Some(w) = wanted else { return default };
+        if machine.tools.iter().any(|t| t.cutter == w) {
+            return w;
+        }
+        let near = machine
+            .tools
+            .iter()
+            .filter(|t| matches!(t.cutter, Cutter::Ball { .. }) == ball)
+            .min_by(|a, b| {
+                let da = (a.cutter.diameter() - w.diameter()).abs();
+                let db = (b.cutter.diameter() - w.diameter()).abs();
+                da.total_cmp(&db)
+            });
+        match near {
+            Some(t) => {
+                tool_notes.push(format!(
+                    "the work order suggests {w}; {} has none, using T{} {}",
+                    machine.name, t.number, t.cutter
+                ));
+                t.cutter
+            }
+            None => w,
+        }
+    };
+    let finish_tool = match args.finish_tool {
+        Some(c) => c,
+        None => from_table(
+            parse_tool(
+                from_order(&|o| Some(o.milling.finish_tool.clone())),
+                "finish tool",
+            )?,
+            true,
+            Cutter::Ball { diameter: 6.0 },
+        ),
+    };
+    let rough_tool = match args.rough_tool {
+        Some(c) => c,
+        None => from_table(
+            parse_tool(
+                from_order(&|o| Some(o.milling.rough_tool.clone())),
+                "rough tool",
+            )?,
+            false,
+            Cutter::Flat { diameter: 10.0 },
+        ),
+    };
     let mut settings = Settings {
-        rough_tool: args.rough_tool,
-        finish_tool: args.finish_tool,
+        rough_tool,
+        finish_tool,
         angle_deg: args.angle,
         cross_pass: args.cross_pass,
-        allowance: args.allowance,
         climb: !args.conventional,
         tabs: !args.no_tabs,
         ..Settings::default()
     };
+    if let Some(a) = args
+        .allowance
+        .or_else(|| order.as_ref().map(|o| o.milling.stock_mm))
+    {
+        settings.allowance = a;
+    }
     if let Some(s) = args.stepover {
         settings.stepover = s;
     } else if let Some(h) = args.scallop {
         if !(h.is_finite() && h > 0.0) {
             bail!("--scallop must be a positive number of mm, got {h}");
         }
-        settings.stepover = fab_toolpath::strategy::FinishParams::stepover_for_scallop(
-            args.finish_tool.radius(),
-            h,
-        );
+        settings.stepover =
+            fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
+    } else if let Some(o) = &order {
+        settings.stepover = o.milling.stepover_mm;
     }
     if let Some(t) = args.trim_height {
         settings.design.trim_height = t;
-    }
-    if args.job.is_some() || args.rx.is_some() {
-        bail!("--job and --rx are not supported yet: plan without them for an unmodified positive");
     }
 
     let pb = progress();
@@ -180,11 +268,47 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     pb.set_message("orienting the foot");
     let frame = fab_geometry::orient::foot(&loaded.mesh)
         .with_context(|| format!("orienting the foot in {}", args.scan.display()))?;
-    let lab = frame.apply(&loaded.mesh);
-    let what = format!(
-        "foot orthosis positive, {} foot, no modifications (no job or Rx given)",
-        side_word(&frame.side)
-    );
+    let mut lab = frame.apply(&loaded.mesh);
+    let side = side_word(&frame.side);
+    let mut notes = tool_notes;
+    let what = match &order {
+        None => {
+            format!("foot orthosis positive, {side} foot, no modifications (no job or Rx given)")
+        }
+        Some(o) => {
+            pb.set_message("modifying the foot");
+            let ops = crate::rectify::foot_ops(o, frame.side)?;
+            fab_geometry::modify::apply(&mut lab, &ops.shape)
+                .context("applying the work order's modifications")?;
+            // the positive is formed over, then trimmed: mill it taller than the trim line
+            for t in &ops.trim {
+                if let fab_geometry::modify::Op::TrimHeight {
+                    heel_cup,
+                    medial,
+                    lateral,
+                    ..
+                } = t
+                    && args.trim_height.is_none()
+                {
+                    let h = heel_cup.max(*medial).max(*lateral) + 10.0;
+                    settings.design.trim_height = settings.design.trim_height.max(h);
+                }
+                notes.push(format!("trim line after forming: {}", t.describe()));
+            }
+            notes.extend(ops.notes.iter().cloned());
+            let applied: Vec<String> = ops.shape.iter().map(|o| o.describe()).collect();
+            if applied.is_empty() {
+                format!(
+                    "foot orthosis positive, {side} foot, no shape modifications in the work order"
+                )
+            } else {
+                format!(
+                    "foot orthosis positive, {side} foot, modified: {}",
+                    applied.join("; ")
+                )
+            }
+        }
+    };
 
     let mut step = |s: &str| pb.set_message(s.to_string());
     let planned = plan::plan(&lab, &settings, &machine, &mut step)?;
@@ -202,13 +326,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             z: d.blank[2],
         },
         work_zero: "top of blank, front-left corner".into(),
-        notes: vec![
+        notes: [
             what.clone(),
             format!(
                 "part length along X, heel at X{:.0}, plantar side up; trim height {} mm",
                 d.base[0], d.params.trim_height
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(notes.iter().cloned())
+        .collect(),
     };
     let files = write_program(&header, &planned.ops, &machine, dialect)?;
     let mut program_bytes = 0usize;
@@ -254,6 +381,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         stepover: settings.stepover,
     });
     fab_geometry::stl::write_atomic(&out.sheet, sheet.as_bytes())?;
+    if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {
+        pb.set_message("attaching to the job");
+        let actor = args.db.actor()?;
+        let design_sha = hex(&Sha256::digest(std::fs::read(&out.design)?));
+        for p in &program_paths {
+            let sha = hex(&Sha256::digest(std::fs::read(p)?));
+            st.attach_file(job, "program", &absolute(p), &sha, &actor)?;
+        }
+        st.attach_file(job, "design", &absolute(&out.design), &design_sha, &actor)?;
+    }
     pb.finish_and_clear();
 
     let wall = t0.elapsed().as_secs_f64();
@@ -307,6 +444,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn file_name(p: &Path) -> String {

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use fab_geometry::Units;
 use fab_ticket::order::WorkOrder;
 use fab_ticket::rx::DeviceKind;
+use fab_ticket::workflow::Status;
 use fab_toolpath::gcode::{Blank, Dialect, ProgramHeader, write_program};
 use fab_toolpath::{Cutter, Machine, Move};
 use sha2::{Digest, Sha256};
@@ -146,6 +147,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let order = if let Some(job) = &args.job {
         let st = args.db.open()?;
         let rec = st.job(job)?;
+        // refuse now, before anything is computed or written, what the store would refuse later
+        let at = if rec.status == Status::OnHold {
+            rec.hold_from.unwrap_or(rec.status)
+        } else {
+            rec.status
+        };
+        if !matches!(at, Status::Received | Status::Designing) {
+            bail!(
+                "job {job} is {}: a program may only be planned while the job is received or designing (move it back to designing to change the design)",
+                rec.status
+            );
+        }
         let order = rec.work_order(&st.tables()?);
         store = Some(st);
         Some(order)

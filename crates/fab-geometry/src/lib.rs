@@ -16,6 +16,7 @@
 //! - [`query`]: BVH, exact closest point and point-to-mesh distance, inside/outside sign,
 //!   self-intersection check.
 
+pub mod design;
 pub mod fasthash;
 pub mod load;
 pub mod measure;

@@ -12,8 +12,11 @@ pub mod cutter;
 pub mod drop;
 pub mod estimate;
 pub mod gcode;
+pub mod link;
 pub mod machine;
 pub mod path;
+pub mod simplify;
+pub mod strategy;
 
 pub use cutter::{Cutter, CutterError};
 pub use drop::{DropIndex, Grid, drop_grid};

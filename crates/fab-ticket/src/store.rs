@@ -6,6 +6,8 @@
 //!   `SQLITE_BUSY` the timeout does not cover. Reads of the status happen inside the write
 //!   transaction, so concurrent moves of one job cannot lose an update.
 //! - The history is append-only (triggers refuse UPDATE and DELETE on it).
+//! - What is milled is what was approved: programs and designs attach only while a job is
+//!   received or designing, and the approval's history entry names their SHA-256.
 //! - Users: the first user may be added by anyone and must be an `admin`; later users only by
 //!   an admin.
 //! - Job numbers are lab numbers `J<year>-<seq>` from a per-year counter, never derived from

@@ -236,10 +236,12 @@ fn stamp(
             continue;
         }
         let half = rem.sqrt();
-        let i0 = (((s.x - half - g.x0) / g.h).ceil() as isize)
+        // The chord of the disc on this row, one cell wider each side so that `d > r` alone
+        // decides the boundary cells (as carve-check does).
+        let i0 = (((s.x - half - g.x0) / g.h).ceil() as isize - 1)
             .max(ci - k)
             .max(0);
-        let i1 = (((s.x + half - g.x0) / g.h).floor() as isize)
+        let i1 = (((s.x + half - g.x0) / g.h).floor() as isize + 1)
             .min(ci + k)
             .min(g.nx as isize - 1);
         let row = &mut hm[(j as usize - row0) * g.nx..(j as usize - row0 + 1) * g.nx];

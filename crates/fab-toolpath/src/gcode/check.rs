@@ -353,6 +353,17 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                             if let Some(t) = l.get('T') {
                                 tool = Some(t.value as u32);
                             }
+                            if let (Some(m), Some(t)) = (&opts.machine, tool)
+                                && !m.tools.is_empty()
+                                && m.tool(t).is_none()
+                            {
+                                push(
+                                    Severity::Warning,
+                                    l.line,
+                                    w.col,
+                                    format!("tool T{t} is not in {}'s tool table", m.name),
+                                );
+                            }
                         }
                         _ => {}
                     }

@@ -104,6 +104,8 @@ pub enum LoadErrorKind {
     #[error(transparent)]
     Stl(#[from] StlError),
     #[error(transparent)]
+    Obj(#[from] crate::obj::ObjError),
+    #[error(transparent)]
     Units(#[from] UnitsError),
     #[error(
         "no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
@@ -149,7 +151,7 @@ impl<E: Into<LoadErrorKind>> From<E> for LoadError {
     }
 }
 
-/// Loads a scan file (binary or ASCII STL). Errors name the file.
+/// Loads a scan file (binary or ASCII STL, or OBJ). Errors name the file.
 pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     let named = |kind: LoadErrorKind| LoadError {
         path: Some(path.to_path_buf()),
@@ -159,9 +161,13 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     load_bytes(&bytes, units).map_err(|e| named(e.kind))
 }
 
-/// Loads a scan from bytes.
+/// Loads a scan from bytes: STL (binary or ASCII) or, when the text is one, OBJ.
 pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
-    let (mut soup, flavour) = stl::parse(bytes)?;
+    let (mut soup, flavour) = if crate::obj::looks_like_obj(bytes) {
+        (crate::obj::parse(bytes)?, Flavour::Obj)
+    } else {
+        stl::parse(bytes)?
+    };
     let read = soup.triangles.len();
     if read == 0 {
         return Err(LoadErrorKind::NoTriangles {

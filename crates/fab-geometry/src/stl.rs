@@ -17,6 +17,8 @@ use crate::mesh::Mesh;
 pub enum Flavour {
     Binary,
     Ascii,
+    /// Wavefront OBJ (see [`crate::obj`]).
+    Obj,
 }
 
 impl std::fmt::Display for Flavour {
@@ -24,6 +26,7 @@ impl std::fmt::Display for Flavour {
         f.write_str(match self {
             Flavour::Binary => "binary STL",
             Flavour::Ascii => "ASCII STL",
+            Flavour::Obj => "OBJ",
         })
     }
 }
@@ -34,7 +37,7 @@ pub enum StlError {
     #[error("the file is empty")]
     Empty,
     #[error(
-        "neither STL flavour: {len} bytes, too short for a binary STL header (84 bytes) and not starting with `solid`"
+        "neither STL flavour nor OBJ: {len} bytes, too short for a binary STL header (84 bytes), not starting with `solid`, no OBJ vertices"
     )]
     TooShort { len: usize },
     #[error(

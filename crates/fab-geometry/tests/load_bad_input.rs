@@ -207,3 +207,14 @@ fn missing_file() {
         "{e}"
     );
 }
+
+#[test]
+fn obj_with_nan_or_bad_index() {
+    let e = load_bad(b"v 0 0 0\nv 100 0 0\nv 0 NaN 0\nf 1 2 3\n");
+    assert_eq!(
+        e.kind.to_string(),
+        "OBJ, line 3: vertex 3 has a non-finite coordinate (NaN)"
+    );
+    let e = load_bad(b"v 0 0 0\nv 100 0 0\nv 0 100 0\nf 1 2 4\n");
+    assert!(e.to_string().contains("line 4: vertex index 4 is outside"), "{e}");
+}

@@ -97,3 +97,27 @@ fn written_stl_reads_back_the_same_mesh() {
     let e = fab_geometry::write_stl(&bad, &l.mesh).unwrap_err();
     assert!(e.to_string().contains("no/such/dir/out.stl"), "{e}");
 }
+
+#[test]
+fn obj_export_of_the_limb_loads_as_the_same_mesh() {
+    use std::fmt::Write as _;
+    let l = common::load("limb-transtibial.stl");
+    let mut text = String::from("# limb as OBJ\no limb\n");
+    for p in &l.mesh.vertices {
+        writeln!(text, "v {} {} {}", p.x, p.y, p.z).unwrap();
+    }
+    // faces with texture/normal slots and negative indices on every other line
+    let n = l.mesh.vertices.len() as i64;
+    for (i, t) in l.mesh.triangles.iter().enumerate() {
+        if i % 2 == 0 {
+            writeln!(text, "f {}/1/1 {}/1/1 {}/1/1", t[0] + 1, t[1] + 1, t[2] + 1).unwrap();
+        } else {
+            let neg = |v: u32| v as i64 - n;
+            writeln!(text, "f {} {} {}", neg(t[0]), neg(t[1]), neg(t[2])).unwrap();
+        }
+    }
+    let back = fab_geometry::load_bytes(text.as_bytes(), Units::Auto).unwrap();
+    assert_eq!(back.report.flavour, fab_geometry::stl::Flavour::Obj);
+    assert_eq!(back.report.units.units, Units::Mm);
+    assert_eq!(back.mesh, l.mesh);
+}

@@ -106,6 +106,8 @@ pub enum LoadErrorKind {
     #[error(transparent)]
     Obj(#[from] crate::obj::ObjError),
     #[error(transparent)]
+    Ply(#[from] crate::ply::PlyError),
+    #[error(transparent)]
     Units(#[from] UnitsError),
     #[error(
         "no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
@@ -151,7 +153,7 @@ impl<E: Into<LoadErrorKind>> From<E> for LoadError {
     }
 }
 
-/// Loads a scan file (binary or ASCII STL, or OBJ). Errors name the file.
+/// Loads a scan file (binary or ASCII STL, OBJ or PLY). Errors name the file.
 pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     let named = |kind: LoadErrorKind| LoadError {
         path: Some(path.to_path_buf()),
@@ -161,9 +163,11 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     load_bytes(&bytes, units).map_err(|e| named(e.kind))
 }
 
-/// Loads a scan from bytes: STL (binary or ASCII) or, when the text is one, OBJ.
+/// Loads a scan from bytes: STL (binary or ASCII), OBJ or PLY, told apart by content.
 pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
-    let (mut soup, flavour) = if crate::obj::looks_like_obj(bytes) {
+    let (mut soup, flavour) = if crate::ply::looks_like_ply(bytes) {
+        (crate::ply::parse(bytes)?, Flavour::Ply)
+    } else if crate::obj::looks_like_obj(bytes) {
         (crate::obj::parse(bytes)?, Flavour::Obj)
     } else {
         stl::parse(bytes)?

@@ -19,6 +19,8 @@ pub enum Flavour {
     Ascii,
     /// Wavefront OBJ (see [`crate::obj`]).
     Obj,
+    /// Stanford PLY (see [`crate::ply`]).
+    Ply,
 }
 
 impl std::fmt::Display for Flavour {
@@ -27,6 +29,7 @@ impl std::fmt::Display for Flavour {
             Flavour::Binary => "binary STL",
             Flavour::Ascii => "ASCII STL",
             Flavour::Obj => "OBJ",
+            Flavour::Ply => "PLY",
         })
     }
 }
@@ -37,7 +40,7 @@ pub enum StlError {
     #[error("the file is empty")]
     Empty,
     #[error(
-        "neither STL flavour nor OBJ: {len} bytes, too short for a binary STL header (84 bytes), not starting with `solid`, no OBJ vertices"
+        "neither STL flavour, OBJ nor PLY: {len} bytes, too short for a binary STL header (84 bytes), not starting with `solid`, no OBJ vertices"
     )]
     TooShort { len: usize },
     #[error(

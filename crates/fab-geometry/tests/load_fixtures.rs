@@ -121,3 +121,34 @@ fn obj_export_of_the_limb_loads_as_the_same_mesh() {
     assert_eq!(back.report.units.units, Units::Mm);
     assert_eq!(back.mesh, l.mesh);
 }
+
+#[test]
+fn ply_export_of_a_foot_loads_as_the_same_mesh() {
+    // binary little-endian PLY in metres, as a scanner would write it, with an extra property
+    let l = common::load("foot-left-m.stl");
+    let mut b = format!(
+        "ply\nformat binary_little_endian 1.0\ncomment fab test\nelement vertex {}\nproperty double x\nproperty double y\nproperty double z\nproperty float confidence\nelement face {}\nproperty list uchar int vertex_indices\nend_header\n",
+        l.mesh.vertices.len(),
+        l.mesh.triangles.len()
+    )
+    .into_bytes();
+    for p in &l.mesh.vertices {
+        for x in [p.x, p.y, p.z] {
+            b.extend((x / 1000.0).to_le_bytes());
+        }
+        b.extend(1.0f32.to_le_bytes());
+    }
+    for t in &l.mesh.triangles {
+        b.push(3);
+        for v in t {
+            b.extend((*v as i32).to_le_bytes());
+        }
+    }
+    let back = fab_geometry::load_bytes(&b, Units::Auto).unwrap();
+    assert_eq!(back.report.flavour, fab_geometry::stl::Flavour::Ply);
+    assert_eq!(back.report.units.units, Units::M);
+    assert_eq!(back.mesh.triangles, l.mesh.triangles);
+    for (a, c) in back.mesh.vertices.iter().zip(&l.mesh.vertices) {
+        assert!((a - c).norm() < 1e-9);
+    }
+}

@@ -15,7 +15,7 @@ use super::{Kind, resolve_kind};
 /// Arguments of `fab mesh info`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scan (binary or ASCII STL)
+    /// The scan (STL binary or ASCII, OBJ or PLY)
     file: PathBuf,
     /// Units of the scan's coordinates: auto decides from the body part's size
     #[arg(long, default_value = "auto")]

@@ -21,7 +21,7 @@ use crate::rectify;
 /// Arguments of `fab mesh modify`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scan (binary or ASCII STL)
+    /// The scan (STL binary or ASCII, OBJ or PLY)
     file: PathBuf,
     /// The prescription whose modifications to apply
     #[arg(long)]

@@ -70,8 +70,11 @@ struct Info {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let bar = super::progress();
+    bar.set_message(format!("loading {}", args.file.display()));
     let loaded = load_path(&args.file, args.units)?;
     let mesh = &loaded.mesh;
+    bar.set_message("topology and measurements");
     let topo = topology::report(mesh);
     let kind = resolve_kind(args.kind, &topo);
     let name = args.file.display().to_string();
@@ -120,6 +123,7 @@ pub fn run(args: Args) -> Result<()> {
             });
         }
     }
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {

@@ -68,7 +68,10 @@ pub fn run(args: Args) -> Result<()> {
         None => Tables::bundled(),
     };
     let order = WorkOrder::from_prescription(&rx, &tables);
+    let bar = super::progress();
+    bar.set_message(format!("loading {}", args.file.display()));
     let loaded = load_path(&args.file, args.units)?;
+    bar.set_message("orienting and measuring");
     let name = args.file.display().to_string();
     let mut mesh = loaded.mesh;
     let topo = topology::report(&mesh);

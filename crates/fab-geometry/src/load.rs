@@ -165,9 +165,13 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
 
 /// Loads a scan from bytes: STL (binary or ASCII), OBJ or PLY, told apart by content.
 pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
-    let (mut soup, flavour) = if crate::ply::looks_like_ply(bytes) {
+    // A binary STL whose length matches its header is one, whatever its header text says.
+    let binary_stl = bytes.len() >= 84
+        && 84 + 50 * u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64
+            == bytes.len() as u64;
+    let (mut soup, flavour) = if !binary_stl && crate::ply::looks_like_ply(bytes) {
         (crate::ply::parse(bytes)?, Flavour::Ply)
-    } else if crate::obj::looks_like_obj(bytes) {
+    } else if !binary_stl && crate::obj::looks_like_obj(bytes) {
         (crate::obj::parse(bytes)?, Flavour::Obj)
     } else {
         stl::parse(bytes)?

@@ -152,3 +152,18 @@ fn ply_export_of_a_foot_loads_as_the_same_mesh() {
         assert!((a - c).norm() < 1e-9);
     }
 }
+
+#[test]
+fn binary_stl_whose_header_reads_like_obj_or_ply_is_still_stl() {
+    let mut b = std::fs::read(common::fixture("foot-right-m.stl")).unwrap();
+    for head in [
+        &b"v 1.0 scanner export\n"[..],
+        &b"ply\nformat ascii 1.0\n"[..],
+    ] {
+        b[..80].fill(b' ');
+        b[..head.len()].copy_from_slice(head);
+        let l = fab_geometry::load_bytes(&b, Units::Auto).unwrap();
+        assert_eq!(l.report.flavour, fab_geometry::stl::Flavour::Binary);
+        assert_eq!(l.report.triangles, 12756);
+    }
+}

@@ -109,8 +109,11 @@ pub fn run(args: Args) -> Result<()> {
             )
         }
         DeviceKind::TranstibialSocket => {
-            let lm = measure::limb(&mesh, &[], None)
+            // an anterior landmark in the Rx fixes the anterior direction
+            let anterior = rectify::anterior_landmark(&rx);
+            let lm = measure::limb(&mesh, &[], anterior)
                 .with_context(|| format!("{name}: cannot measure the limb"))?;
+            notes.push(format!("anterior direction: from {}", lm.anterior_from));
             let (ops, n) = rectify::socket_ops(&order, &mesh, &lm, order.sides.first().copied())
                 .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
             notes.extend(n);

@@ -22,6 +22,7 @@ use fab_geometry::{Mesh, nearest, section};
 use fab_ticket::order::{
     ArchFill, Extension, Modification, PostDirection, Region, Side, WorkOrder,
 };
+use fab_ticket::rx::{Device, Prescription};
 
 /// What a foot prescription does to the positive.
 #[derive(Debug, Clone, Default)]
@@ -314,4 +315,20 @@ fn default_place(
             score(p).total_cmp(&score(q))
         })
         .context("the limb has no cross-section there")
+}
+
+/// A landmark on the front of the limb given in a socket Rx (tibial crest, tibial tubercle or
+/// patellar tendon, in that order of preference): it fixes the limb's anterior direction.
+pub fn anterior_landmark(rx: &Prescription) -> Option<Point3<f64>> {
+    let Device::TranstibialSocket(s) = &rx.device else {
+        return None;
+    };
+    [
+        Region::TibialCrest,
+        Region::TibialTubercle,
+        Region::PatellarTendon,
+    ]
+    .iter()
+    .find_map(|r| s.landmarks.iter().find(|l| l.region == *r))
+    .map(|l| Point3::from(l.point_mm))
 }

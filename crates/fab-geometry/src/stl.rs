@@ -17,6 +17,10 @@ use crate::mesh::Mesh;
 pub enum Flavour {
     Binary,
     Ascii,
+    /// Wavefront OBJ (see [`crate::obj`]).
+    Obj,
+    /// Stanford PLY (see [`crate::ply`]).
+    Ply,
 }
 
 impl std::fmt::Display for Flavour {
@@ -24,6 +28,8 @@ impl std::fmt::Display for Flavour {
         f.write_str(match self {
             Flavour::Binary => "binary STL",
             Flavour::Ascii => "ASCII STL",
+            Flavour::Obj => "OBJ",
+            Flavour::Ply => "PLY",
         })
     }
 }
@@ -34,7 +40,7 @@ pub enum StlError {
     #[error("the file is empty")]
     Empty,
     #[error(
-        "neither STL flavour: {len} bytes, too short for a binary STL header (84 bytes) and not starting with `solid`"
+        "neither STL flavour, OBJ nor PLY: {len} bytes, too short for a binary STL header (84 bytes), not starting with `solid`, no OBJ vertices"
     )]
     TooShort { len: usize },
     #[error(

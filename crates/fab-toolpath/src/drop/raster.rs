@@ -76,6 +76,8 @@ struct Tile<'a> {
     c1: usize,
     /// Lowest Z in each block (or lower): `-inf` until its points are all reached.
     bmin: [f64; BLOCK_ROWS * BLOCK_COLS],
+    /// X of the tile's columns (`grid.x(c0 + li)`, the same values).
+    xs: [f64; TILE_COLS],
 }
 
 impl<'a> Tile<'a> {
@@ -89,6 +91,7 @@ impl<'a> Tile<'a> {
             c0,
             c1: (c0 + TILE_COLS).min(grid.nx) - 1,
             bmin: [f64::NEG_INFINITY; BLOCK_ROWS * BLOCK_COLS],
+            xs: std::array::from_fn(|li| grid.x(c0 + li)),
         }
     }
 
@@ -137,7 +140,7 @@ impl<'a> Tile<'a> {
                     continue;
                 }
                 let (ri0, ri1) = ((bi * BLOCK).max(li0), (bi * BLOCK + BLOCK - 1).min(li1));
-                let dxb = dist(bx0, bx1, grid.x(self.c0 + ri0), grid.x(self.c0 + ri1));
+                let dxb = dist(bx0, bx1, self.xs[ri0], self.xs[ri1]);
                 if dxb * dxb + dyb * dyb > p.reach2(g) + REACH_SLACK {
                     continue;
                 }
@@ -153,7 +156,7 @@ impl<'a> Tile<'a> {
                         if g <= 0.0 {
                             continue;
                         }
-                        let x = grid.x(self.c0 + li);
+                        let x = self.xs[li];
                         let dx = dist(bx0, bx1, x, x);
                         if dx * dx + dy2 > p.reach2(g) + REACH_SLACK {
                             continue;
@@ -202,7 +205,7 @@ impl<'a> Tile<'a> {
             let y = grid.y(j);
             let lj = j - self.j_base;
             for i in i0..=i1 {
-                let x = grid.x(i);
+                let x = self.xs[i - self.c0];
                 if f.inside(x, y) {
                     let z = &mut self.band[lj * nx + i];
                     let d = f.plane_at(x, y);

@@ -13,7 +13,14 @@
 //! - ball: closed form (the sphere tangent to the edge's line in the vertical plane through it);
 //! - flat: the ends of the edge's chord under the disk (the function is linear there);
 //! - bull-nose: the stationary point of a concave 1-D function (OpenCAMLib's offset-ellipse
-//!   problem) by bracketed Newton iteration to 1e-13 mm, then clamped to the chord.
+//!   problem) by bracketed Newton iteration, stopped when concavity bounds the remaining gap to
+//!   the maximum below 1e-12 mm, then clamped to the chord.
+//!
+//! When the facet contact falls outside the triangle only the edges whose lines separate it from
+//! the triangle are solved (the maximum of a concave function over a convex set lies where the
+//! way to its unconstrained maximum leaves the set). Every early out ([`Facet::plane_at`] as a
+//! bound, the edge chord's highest point, [`Profile::reach2`]) is a true upper bound, so results
+//! never depend on them.
 //!
 //! [`Facet`], [`Edge`] and [`PreparedTriangle`] hold the per-triangle constants so that the hot
 //! loops (the tile rasteriser and [`crate::drop::DropIndex`]) evaluate a cell with a few dozen

@@ -34,8 +34,8 @@ pub struct Args {
     /// Units of the file: auto, mm, cm, m, in
     #[arg(long, default_value = "auto")]
     pub units: Units,
-    /// Print the summary as JSON (stdout)
-    #[arg(long)]
+    /// Print the summary as JSON (stdout; needs -o, the CSV then goes to the file)
+    #[arg(long, requires = "output")]
     pub json: bool,
 }
 

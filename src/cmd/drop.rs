@@ -34,8 +34,8 @@ pub struct Args {
     /// Units of the file: auto, mm, cm, m, in
     #[arg(long, default_value = "auto")]
     pub units: Units,
-    /// Print the summary as JSON (stdout)
-    #[arg(long)]
+    /// Print the summary as JSON (stdout; needs -o, the CSV then goes to the file)
+    #[arg(long, requires = "output")]
     pub json: bool,
 }
 
@@ -173,7 +173,7 @@ fn write_csv(w: &mut impl Write, grid: &Grid, z: &[f64]) -> std::io::Result<()> 
 /// magnitudes of a grid in mm, without float formatting's cost.
 fn fixed6(out: &mut Vec<u8>, v: f64) {
     let scaled = (v.abs() * 1e6).round();
-    if !(scaled < 9.0e15) {
+    if scaled.is_nan() || scaled >= 9.0e15 {
         // Not reachable for a checked grid; keep the general path for safety.
         out.extend_from_slice(format!("{v:.6}").as_bytes());
         return;

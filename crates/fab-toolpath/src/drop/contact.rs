@@ -13,7 +13,14 @@
 //! - ball: closed form (the sphere tangent to the edge's line in the vertical plane through it);
 //! - flat: the ends of the edge's chord under the disk (the function is linear there);
 //! - bull-nose: the stationary point of a concave 1-D function (OpenCAMLib's offset-ellipse
-//!   problem) by bracketed Newton iteration to 1e-13 mm, then clamped to the chord.
+//!   problem) by bracketed Newton iteration, stopped when concavity bounds the remaining gap to
+//!   the maximum below 1e-12 mm, then clamped to the chord.
+//!
+//! When the facet contact falls outside the triangle only the edges whose lines separate it from
+//! the triangle are solved (the maximum of a concave function over a convex set lies where the
+//! way to its unconstrained maximum leaves the set). Every early out ([`Facet::plane_at`] as a
+//! bound, the edge chord's highest point, [`Profile::reach2`]) is a true upper bound, so results
+//! never depend on them.
 //!
 //! [`Facet`], [`Edge`] and [`PreparedTriangle`] hold the per-triangle constants so that the hot
 //! loops (the tile rasteriser and [`crate::drop::DropIndex`]) evaluate a cell with a few dozen
@@ -472,9 +479,18 @@ impl Facet {
     /// Whether the plane contact point for the axis at `(x, y)` is inside the triangle.
     #[inline]
     pub fn inside(&self, x: f64, y: f64) -> bool {
-        let l1 = self.c1 + self.c1x * x + self.c1y * y;
-        let l2 = self.c2 + self.c2x * x + self.c2y * y;
+        let (l1, l2) = self.bary(x, y);
         l1 >= 0.0 && l2 >= 0.0 && l1 + l2 <= 1.0
+    }
+
+    /// Barycentric coordinates (of the second and third vertex) of the plane contact point
+    /// for the axis at `(x, y)`.
+    #[inline]
+    pub fn bary(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.c1 + self.c1x * x + self.c1y * y,
+            self.c2 + self.c2x * x + self.c2y * y,
+        )
     }
 }
 
@@ -601,9 +617,30 @@ impl PreparedTriangle {
                 return f64::NEG_INFINITY;
             }
             // Inside, it is the maximum of a concave function over the triangle: nothing beats it.
-            if self.facet.inside(x, y) {
+            let (l1, l2) = self.facet.bary(x, y);
+            let l0 = 1.0 - l1 - l2;
+            if l0 >= 0.0 && l1 >= 0.0 && l2 >= 0.0 {
                 return z;
             }
+            // Outside, the maximum over the triangle is on an edge whose line separates the
+            // plane's maximum from the triangle (negative barycentric coordinate of the opposite
+            // vertex): from a point of any other edge, the way to the plane's maximum enters the
+            // triangle and does not descend.
+            let mut best = floor;
+            if l2 < 0.0 {
+                best = best.max(self.edges[0].drop_above(p, x, y, best));
+            }
+            if l0 < 0.0 {
+                best = best.max(self.edges[1].drop_above(p, x, y, best));
+            }
+            if l1 < 0.0 {
+                best = best.max(self.edges[2].drop_above(p, x, y, best));
+            }
+            return if best > floor {
+                best
+            } else {
+                f64::NEG_INFINITY
+            };
         }
         let mut best = floor;
         for e in &self.edges {

@@ -116,16 +116,16 @@ fn check(input: &Mesh, d: f64) -> Checked {
         "D={d}: {} triangles in {took:.2?}; error p99 {p:.4} max {max:.4} mm; {report:?}",
         out.triangles.len()
     );
-    assert!(p <= 0.02, "p99 error {p} mm > 0.02");
-    assert!(max <= 0.05, "max error {max} mm > 0.05");
-    assert_closed_oriented(&out);
     let x = self_intersections(&out);
-    assert!(
-        x.is_empty(),
-        "{} self-intersecting triangle pairs, e.g. {:?}",
+    eprintln!(
+        "D={d}: {} self-intersecting pairs {:?}",
         x.len(),
         &x[..x.len().min(5)]
     );
+    assert!(p <= 0.02, "p99 error {p} mm > 0.02");
+    assert!(max <= 0.05, "max error {max} mm > 0.05");
+    assert_closed_oriented(&out);
+    assert!(x.is_empty(), "{} self-intersecting triangle pairs", x.len());
     Checked { out, max, p99: p }
 }
 

@@ -15,7 +15,7 @@ fn edge_key(a: u32, b: u32) -> u64 {
 
 /// Edges with `|b - a| |n_b - n_a|` below `SKIP * tol` are not measured: their estimated midpoint
 /// error is below `SKIP / 8` of the tolerance.
-const SKIP: f64 = 2.0;
+const SKIP: f64 = 4.0;
 
 /// What refinement did.
 #[derive(Clone, Copy, Debug, Default)]
@@ -222,12 +222,12 @@ pub(crate) fn refine(
             bad.dedup();
             let mut withdraw = Vec::new();
             for e in bad {
+                let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1 as usize;
                 match second.binary_search_by_key(&e, |s| s.0) {
                     Ok(i) => {
                         let (p, n) = second.remove(i).1;
-                        let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1;
-                        vertices[v as usize] = p;
-                        normals[v as usize] = n;
+                        vertices[v] = p;
+                        normals[v] = n;
                     }
                     Err(_) => withdraw.push(e),
                 }

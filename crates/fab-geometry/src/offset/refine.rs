@@ -15,7 +15,7 @@ fn edge_key(a: u32, b: u32) -> u64 {
 
 /// Edges with `|b - a| |n_b - n_a|` below `SKIP * tol` are not measured: their estimated midpoint
 /// error is below `SKIP / 8` of the tolerance.
-const SKIP: f64 = 2.0;
+const SKIP: f64 = 4.0;
 
 /// What refinement did.
 #[derive(Clone, Copy, Debug, Default)]
@@ -180,12 +180,13 @@ pub(crate) fn refine(
         let facing = field.level.signum();
         let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3]| {
             kids.iter().any(|&k| {
-                let [a, b, c] = k.map(|v| ns[v as usize]);
-                facing * dot(normal(k, vs), add(a, add(b, c))) <= 0.0
+                let n = normal(k, vs);
+                let limit = -FACING * norm2(n).sqrt();
+                k.iter().any(|&v| facing * dot(n, ns[v as usize]) <= limit)
             })
         };
-        // A split whose projected point would turn a new triangle over against the surface
-        // normals at its corners (at a crease, where the projection is not smooth) moves to its
+        // A split whose projected point would turn a new triangle away from the surface normal
+        // at any of its corners (at a crease, where the projection is not smooth) moves to its
         // second choice if it has one, else is withdrawn for both triangles of the edge: the
         // surface never folds.
         for _ in 0..4 {
@@ -222,12 +223,12 @@ pub(crate) fn refine(
             bad.dedup();
             let mut withdraw = Vec::new();
             for e in bad {
+                let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1 as usize;
                 match second.binary_search_by_key(&e, |s| s.0) {
                     Ok(i) => {
                         let (p, n) = second.remove(i).1;
-                        let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1;
-                        vertices[v as usize] = p;
-                        normals[v as usize] = n;
+                        vertices[v] = p;
+                        normals[v] = n;
                     }
                     Err(_) => withdraw.push(e),
                 }
@@ -294,6 +295,12 @@ pub(crate) fn refine(
     }
     stats
 }
+
+/// A new triangle must face the way the surface normals at its corners do on average, and may
+/// lean away from any one of them by at most this (cosine): a triangle lying in one face of a
+/// crease is perpendicular to the other face's normal, which is fine; one standing across a
+/// crease is not.
+const FACING: f64 = 0.1;
 
 /// Ends whose normals differ by more than this angle (cosine) straddle a crease.
 const CREASE_COS: f64 = 0.94;

@@ -9,10 +9,13 @@ const LEAF: usize = 4;
 /// Traversal stack depth: a median-split tree over 2^40 triangles stays below it.
 const STACK: usize = 96;
 
+/// Boxes are stored in `f32`, rounded outward, so a node is 32 bytes and two siblings share a
+/// cache line; the box test stays conservative and the triangle tests stay in `f64`.
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
 struct Node {
-    lo: V3,
-    hi: V3,
+    lo: [f32; 3],
+    hi: [f32; 3],
     /// Leaf: first triangle; inner node: index of the left child (the right one follows it).
     start: u32,
     /// Triangles in a leaf; 0 for an inner node.
@@ -41,13 +44,25 @@ pub struct Bvh {
 }
 
 #[inline(always)]
-fn box_dist2(p: V3, lo: &V3, hi: &V3) -> f64 {
+fn box_dist2(p: V3, lo: &[f32; 3], hi: &[f32; 3]) -> f64 {
     let mut d = 0.0;
     for k in 0..3 {
-        let e = (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0);
+        let e = (lo[k] as f64 - p[k]).max(p[k] - hi[k] as f64).max(0.0);
         d += e * e;
     }
     d
+}
+
+/// `x` rounded down (`up == false`) or up to an `f32`.
+fn to_f32(x: f64, up: bool) -> f32 {
+    let f = x as f32;
+    if up && (f as f64) < x {
+        f.next_up()
+    } else if !up && (f as f64) > x {
+        f.next_down()
+    } else {
+        f
+    }
 }
 
 impl Bvh {
@@ -74,8 +89,8 @@ impl Bvh {
             })
             .collect();
         let empty = Node {
-            lo: [f64::INFINITY; 3],
-            hi: [f64::NEG_INFINITY; 3],
+            lo: [f32::INFINITY; 3],
+            hi: [f32::NEG_INFINITY; 3],
             start: 0,
             count: 0,
         };
@@ -100,8 +115,8 @@ impl Bvh {
                     chi[k] = chi[k].max(c[k]);
                 }
             }
-            nodes[ni].lo = lo;
-            nodes[ni].hi = hi;
+            nodes[ni].lo = lo.map(|x| to_f32(x, false));
+            nodes[ni].hi = hi.map(|x| to_f32(x, true));
             if e - s <= LEAF {
                 nodes[ni].start = s as u32;
                 nodes[ni].count = (e - s) as u32;
@@ -147,7 +162,20 @@ impl Bvh {
 
     /// Axis-aligned bounds of all triangles (`None` when empty).
     pub fn bounds(&self) -> Option<(V3, V3)> {
-        (!self.is_empty()).then(|| (self.nodes[0].lo, self.nodes[0].hi))
+        if self.is_empty() {
+            return None;
+        }
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for t in &self.tris {
+            for p in t {
+                for k in 0..3 {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                }
+            }
+        }
+        Some((lo, hi))
     }
 
     /// The exact nearest point of the mesh to `p` (`None` only for an empty mesh).
@@ -250,7 +278,7 @@ impl Bvh {
         while sp > 0 {
             sp -= 1;
             let node = &self.nodes[stack[sp] as usize];
-            if (0..3).any(|k| node.lo[k] > hi[k] || node.hi[k] < lo[k]) {
+            if (0..3).any(|k| node.lo[k] as f64 > hi[k] || (node.hi[k] as f64) < lo[k]) {
                 continue;
             }
             if node.count > 0 {

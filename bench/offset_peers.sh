@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Offset peers side by side on the same input in one run: libigl's offset_surface (grid 256),
+# MeshLab's uniform-resampling offset (0.5 mm cells) and `fab mesh offset`; prints time ratios
+# and the p99/max distance error of each. Makes its own venv (bench/.venv-offset, PyPI only).
+#
+#   bench/offset_peers.sh [SCAN.stl SCALE_TO_MM DISTANCE] [--skip-meshlab]
+# default: fixtures/scans/foot-left-m.stl 1000 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=bench/.venv-offset
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q libigl pymeshlab numpy
+fi
+cargo build --release -q --bin fab
+scan=${1:-fixtures/scans/foot-left-m.stl}
+scale=${2:-1000}
+dist=${3:-3}
+shift $(( $# < 3 ? $# : 3 ))
+"$venv/bin/python" bench/offset_peers.py target/release/fab "$scan" "$scale" "$dist" "$@"

@@ -141,6 +141,29 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     fab().args(["drop", FOOT, "--step", "abc"]).assert().code(2);
+    // The summary and the CSV cannot share stdout.
+    fab().args(["drop", FOOT, "--json"]).assert().code(2);
     let a = fab().args(["drop", "--help"]).assert().success();
     assert!(String::from_utf8_lossy(&a.get_output().stdout).contains("--tool"));
+}
+
+#[test]
+fn without_output_the_csv_goes_to_stdout() {
+    let a = fab()
+        .args(["drop", FOOT, "--tool", "flat:10", "--step", "5"])
+        .assert()
+        .success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    let rows = rows(&out);
+    let mesh = load_path(FOOT.as_ref(), Units::Auto).unwrap().mesh;
+    let (lo, hi) = mesh.bounds().unwrap();
+    let nx = ((hi.x - lo.x) / 5.0).floor() as usize + 1;
+    let ny = ((hi.y - lo.y) / 5.0).floor() as usize + 1;
+    assert_eq!(rows.len(), nx * ny);
+    // Never above the highest vertex (a flat end rests on the surface).
+    assert!(
+        rows.iter()
+            .all(|r| r[2] <= hi.z + 1e-6 && r[2] >= lo.z - 1e-6)
+    );
+    assert!(rows.iter().any(|r| r[2] > lo.z + 10.0));
 }

@@ -34,8 +34,8 @@ pub struct Args {
     /// Units of the file: auto, mm, cm, m, in
     #[arg(long, default_value = "auto")]
     pub units: Units,
-    /// Print the summary as JSON (stdout)
-    #[arg(long)]
+    /// Print the summary as JSON (stdout; needs -o, the CSV then goes to the file)
+    #[arg(long, requires = "output")]
     pub json: bool,
 }
 
@@ -152,13 +152,57 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The CSV: header `x,y,z`, then one line per grid point, y-major, 6 decimals (1 nm).
 fn write_csv(w: &mut impl Write, grid: &Grid, z: &[f64]) -> std::io::Result<()> {
     writeln!(w, "x,y,z")?;
+    let mut line = Vec::with_capacity(64);
     for j in 0..grid.ny {
         let y = grid.y(j);
         for i in 0..grid.nx {
-            writeln!(w, "{:.6},{:.6},{:.6}", grid.x(i), y, z[j * grid.nx + i])?;
+            line.clear();
+            fixed6(&mut line, grid.x(i));
+            line.push(b',');
+            fixed6(&mut line, y);
+            line.push(b',');
+            fixed6(&mut line, z[j * grid.nx + i]);
+            line.push(b'\n');
+            w.write_all(&line)?;
         }
     }
     Ok(())
+}
+
+/// Appends `v` with exactly 6 decimals (rounded half away from zero), as `{:.6}` would for the
+/// magnitudes of a grid in mm, without float formatting's cost.
+fn fixed6(out: &mut Vec<u8>, v: f64) {
+    let scaled = (v.abs() * 1e6).round();
+    if scaled.is_nan() || scaled >= 9.0e15 {
+        // Not reachable for a checked grid; keep the general path for safety.
+        out.extend_from_slice(format!("{v:.6}").as_bytes());
+        return;
+    }
+    let n = scaled as u64;
+    if v < 0.0 && n != 0 {
+        out.push(b'-');
+    }
+    let (int, frac) = (n / 1_000_000, n % 1_000_000);
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut int = int;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (int % 10) as u8;
+        int /= 10;
+        if int == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[k..]);
+    out.push(b'.');
+    let mut f = [b'0'; 6];
+    let mut frac = frac;
+    for d in f.iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    out.extend_from_slice(&f);
 }
 
 /// Writes through a temp file in the same directory, renamed over `path` only once complete: a
@@ -187,4 +231,36 @@ fn write_atomic(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed6;
+
+    #[test]
+    fn fixed6_matches_std_formatting() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5554070230573416,
+            100.00000149011612,
+            -3.2500005,
+            195.506006,
+            -0.0000004,
+            123456.789,
+            1e-7,
+            0.9999995,
+        ] {
+            let mut out = Vec::new();
+            fixed6(&mut out, v);
+            let std = format!("{v:.6}");
+            let ours = String::from_utf8(out).unwrap();
+            // std rounds half to even on the exact binary value; allow 1 in the last digit there.
+            let (a, b): (f64, f64) = (ours.parse().unwrap(), std.parse().unwrap());
+            assert!((a - b).abs() <= 1.0000001e-6, "{v}: {ours} vs {std}");
+            assert_eq!(ours.split('.').nth(1).unwrap().len(), 6, "{ours}");
+        }
+    }
 }

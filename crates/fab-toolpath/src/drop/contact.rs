@@ -13,7 +13,14 @@
 //! - ball: closed form (the sphere tangent to the edge's line in the vertical plane through it);
 //! - flat: the ends of the edge's chord under the disk (the function is linear there);
 //! - bull-nose: the stationary point of a concave 1-D function (OpenCAMLib's offset-ellipse
-//!   problem) by bracketed Newton iteration to 1e-13 mm, then clamped to the chord.
+//!   problem) by bracketed Newton iteration, stopped when concavity bounds the remaining gap to
+//!   the maximum below 1e-12 mm, then clamped to the chord.
+//!
+//! When the facet contact falls outside the triangle only the edges whose lines separate it from
+//! the triangle are solved (the maximum of a concave function over a convex set lies where the
+//! way to its unconstrained maximum leaves the set). Every early out ([`Facet::plane_at`] as a
+//! bound, the edge chord's highest point, [`Profile::reach2`]) is a true upper bound, so results
+//! never depend on them.
 //!
 //! [`Facet`], [`Edge`] and [`PreparedTriangle`] hold the per-triangle constants so that the hot
 //! loops (the tile rasteriser and [`crate::drop::DropIndex`]) evaluate a cell with a few dozen
@@ -249,47 +256,72 @@ impl Profile for Bull {
             let w = u - u0;
             z0 + m * u - self.height((d2 + w * w).sqrt())
         };
-        // Concave: the maximum is at an end unless the derivative changes sign inside.
+        // Concave: the maximum is at an end unless the derivative changes sign inside. The
+        // derivative is m wherever the axis is within the flat radius (|w| <= w0) and has m's
+        // sign for w of the other sign: the root is beyond w0 on m's side.
         let (mut a, mut b) = (lo - u0, hi - u0);
+        if m == 0.0 {
+            return f(u0.clamp(lo, hi));
+        }
+        let flat = self.big - self.corner;
+        let w0 = (flat * flat - d2).max(0.0).sqrt();
+        if m > 0.0 {
+            a = a.max(w0);
+            if a >= b {
+                return f(hi);
+            }
+        } else {
+            b = b.min(-w0);
+            if a >= b {
+                return f(lo);
+            }
+        }
         if self.deriv(m, d2, a) <= 0.0 {
-            return f(lo);
+            return f(u0 + a);
         }
         if self.deriv(m, d2, b) >= 0.0 {
-            return f(hi);
+            return f(u0 + b);
         }
-        // Root of the (decreasing) derivative in (a, b): Newton, kept inside the bracket.
+        // Root of the derivative in (a, b). With the corner's slope h' = t / q (t = rho - flat,
+        // q = sqrt(r^2 - t^2)) the derivative is -H / (q rho) where H = t w - m rho q is
+        // increasing and finite up to the rim: Newton on H, kept inside the bracket (mirrored so
+        // that m > 0). Stops when concavity bounds the remaining gap to the maximum,
+        // f(w*) - f(w) <= |f'(w)| (b - a), below 1e-12 mm.
+        let s = m.signum();
+        let (m, mut a, mut b) = if s > 0.0 { (m, a, b) } else { (-m, -b, -a) };
+        let (r, flat) = (self.corner, self.big - self.corner);
         let mut w = 0.5 * (a + b);
         for _ in 0..100 {
-            let g = self.deriv(m, d2, w);
-            if g > 0.0 {
-                a = w;
-            } else if g < 0.0 {
+            let rho = (d2 + w * w).sqrt();
+            let t = (rho - flat).max(0.0);
+            let q = (r * r - t * t).max(0.0).sqrt();
+            let h = t * w - m * rho * q;
+            if h > 0.0 {
                 b = w;
+            } else if h < 0.0 {
+                a = w;
             } else {
                 break;
             }
-            // g'(w) = -(h''(rho) w^2 / rho^2 + h'(rho) d2 / rho^3)
-            let rho = (d2 + w * w).sqrt();
-            let t = rho - (self.big - self.corner);
-            let den = self.corner * self.corner - t * t;
+            if q > 0.0 && rho > 0.0 && h.abs() / (q * rho) * (b - a) <= 1e-12 {
+                break;
+            }
             let mut next = f64::NAN;
-            if t > 0.0 && den > 0.0 && rho > 0.0 {
-                let hp = t / den.sqrt();
-                let hpp = self.corner * self.corner / (den * den.sqrt());
-                let gp = -(hpp * w * w / (rho * rho) + hp * d2 / (rho * rho * rho));
-                if gp < 0.0 {
-                    next = w - g / gp;
+            if q > 0.0 && rho > 0.0 {
+                let dh = w * w / rho + t - m * (w * q / rho - t * w / q);
+                if dh > 0.0 {
+                    next = w - h / dh;
                 }
             }
             if !(next > a && next < b) {
                 next = 0.5 * (a + b);
             }
-            if (next - w).abs() <= 1e-13 || b - a <= 1e-13 {
-                w = next;
+            if b - a <= 1e-13 {
                 break;
             }
             w = next;
         }
+        let w = s * w;
         f(u0 + w)
     }
 }
@@ -349,6 +381,9 @@ pub struct Facet {
     a: f64,
     bx: f64,
     by: f64,
+    /// Offset from the axis to the contact point.
+    ox: f64,
+    oy: f64,
     /// Barycentric coordinates of the contact point: l1 = c1 + c1x x + c1y y, same for l2.
     c1: f64,
     c1x: f64,
@@ -365,6 +400,8 @@ impl Facet {
             a: 0.0,
             bx: 0.0,
             by: 0.0,
+            ox: 0.0,
+            oy: 0.0,
             c1: 0.0,
             c1x: 0.0,
             c1y: 0.0,
@@ -408,6 +445,8 @@ impl Facet {
             a: (n[0] * p0[0] + n[1] * p0[1] + n[2] * p0[2] + r + a * nxy) / n[2] - r,
             bx: n[0] / n[2],
             by: n[1] / n[2],
+            ox,
+            oy,
             c1: (dx * e2[1] - e2[0] * dy) / det,
             c1x: e2[1] / det,
             c1y: -e2[0] / det,
@@ -423,6 +462,13 @@ impl Facet {
         (self.ok && self.inside(x, y)).then(|| self.plane_at(x, y))
     }
 
+    /// Offset from the cutter axis to the facet contact point: the axis positions with a facet
+    /// contact are the triangle moved by minus this.
+    #[inline]
+    pub fn offset(&self) -> (f64, f64) {
+        (self.ox, self.oy)
+    }
+
     /// Tip Z resting on the facet's whole plane (valid when `ok`): no contact with the
     /// triangle can be higher.
     #[inline]
@@ -433,9 +479,18 @@ impl Facet {
     /// Whether the plane contact point for the axis at `(x, y)` is inside the triangle.
     #[inline]
     pub fn inside(&self, x: f64, y: f64) -> bool {
-        let l1 = self.c1 + self.c1x * x + self.c1y * y;
-        let l2 = self.c2 + self.c2x * x + self.c2y * y;
+        let (l1, l2) = self.bary(x, y);
         l1 >= 0.0 && l2 >= 0.0 && l1 + l2 <= 1.0
+    }
+
+    /// Barycentric coordinates (of the second and third vertex) of the plane contact point
+    /// for the axis at `(x, y)`.
+    #[inline]
+    pub fn bary(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.c1 + self.c1x * x + self.c1y * y,
+            self.c2 + self.c2x * x + self.c2y * y,
+        )
     }
 }
 
@@ -562,9 +617,30 @@ impl PreparedTriangle {
                 return f64::NEG_INFINITY;
             }
             // Inside, it is the maximum of a concave function over the triangle: nothing beats it.
-            if self.facet.inside(x, y) {
+            let (l1, l2) = self.facet.bary(x, y);
+            let l0 = 1.0 - l1 - l2;
+            if l0 >= 0.0 && l1 >= 0.0 && l2 >= 0.0 {
                 return z;
             }
+            // Outside, the maximum over the triangle is on an edge whose line separates the
+            // plane's maximum from the triangle (negative barycentric coordinate of the opposite
+            // vertex): from a point of any other edge, the way to the plane's maximum enters the
+            // triangle and does not descend.
+            let mut best = floor;
+            if l2 < 0.0 {
+                best = best.max(self.edges[0].drop_above(p, x, y, best));
+            }
+            if l0 < 0.0 {
+                best = best.max(self.edges[1].drop_above(p, x, y, best));
+            }
+            if l1 < 0.0 {
+                best = best.max(self.edges[2].drop_above(p, x, y, best));
+            }
+            return if best > floor {
+                best
+            } else {
+                f64::NEG_INFINITY
+            };
         }
         let mut best = floor;
         for e in &self.edges {

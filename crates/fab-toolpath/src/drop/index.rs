@@ -3,7 +3,7 @@
 //! by the cutter radius overlaps it. A query walks one bucket and stops as soon as the remaining
 //! triangles are all lower than the Z already found.
 
-use super::contact::{PreparedTriangle, Shape, with_profile};
+use super::contact::{PreparedTriangle, Profile, Shape, with_profile};
 use crate::cutter::Cutter;
 
 /// Triangles bucketed for point drop-cutter queries with one cutter.
@@ -145,10 +145,22 @@ impl DropIndex {
         let mut best = f64::NEG_INFINITY;
         with_profile!(self.shape, p => {
             for &k in list {
-                if self.zmax[k as usize] <= best {
+                let zmax = self.zmax[k as usize];
+                if zmax <= best {
                     break;
                 }
-                let d = PreparedTriangle::new(&p, &self.tris[k as usize]).drop_above(&p, x, y, best);
+                // No point of the triangle is nearer than its bounding box (see `raster`).
+                let t = &self.tris[k as usize];
+                let dx = (t[0][0].min(t[1][0]).min(t[2][0]) - x)
+                    .max(x - t[0][0].max(t[1][0]).max(t[2][0]))
+                    .max(0.0);
+                let dy = (t[0][1].min(t[1][1]).min(t[2][1]) - y)
+                    .max(y - t[0][1].max(t[1][1]).max(t[2][1]))
+                    .max(0.0);
+                if dx * dx + dy * dy > p.reach2(zmax - best) + 1e-9 {
+                    continue;
+                }
+                let d = PreparedTriangle::new(&p, t).drop_above(&p, x, y, best);
                 best = best.max(d);
             }
         });

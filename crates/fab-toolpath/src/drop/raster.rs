@@ -6,8 +6,12 @@
 //!    (counting sort into one flat index array) into the tiles that its XY bounding box, grown by
 //!    the cutter radius, overlaps. Each tile's list keeps the height order.
 //! 3. Bands of tile rows are disjoint slices of the output and run in parallel (rayon: no locks,
-//!    no atomics). Within a tile, triangles come highest first and each raises the points it
-//!    reaches where its exact contact is higher. Culling that never changes a result: no point of
+//!    no atomics). Within a tile, a first pass writes every facet contact (the points whose
+//!    contact lies inside a triangle: that triangle moved by the contact offset, a small region
+//!    per triangle). These are exact contacts, so a lower bound, and on a smooth scan nearly the
+//!    final surface. The second pass takes the triangles highest first; each raises the points it
+//!    reaches where its exact contact (facet, edges, vertices) is higher. Culling that never
+//!    changes a result: no point of
 //!    a triangle is above its highest vertex nor nearer than its bounding box, so where the
 //!    cutter surface at that distance is already higher than `zmax - z` the triangle cannot lift
 //!    the cutter ([`Profile::reach2`]); this is tested first per block of 4 x 4 points against the
@@ -21,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::contact::{PreparedTriangle, Profile, Shape, with_profile};
+use super::contact::{Facet, PreparedTriangle, Profile, Shape, with_profile};
 use super::grid::Grid;
 use crate::cutter::Cutter;
 
@@ -72,6 +76,8 @@ struct Tile<'a> {
     c1: usize,
     /// Lowest Z in each block (or lower): `-inf` until its points are all reached.
     bmin: [f64; BLOCK_ROWS * BLOCK_COLS],
+    /// X of the tile's columns (`grid.x(c0 + li)`, the same values).
+    xs: [f64; TILE_COLS],
 }
 
 impl<'a> Tile<'a> {
@@ -85,6 +91,7 @@ impl<'a> Tile<'a> {
             c0,
             c1: (c0 + TILE_COLS).min(grid.nx) - 1,
             bmin: [f64::NEG_INFINITY; BLOCK_ROWS * BLOCK_COLS],
+            xs: std::array::from_fn(|li| grid.x(c0 + li)),
         }
     }
 
@@ -133,7 +140,7 @@ impl<'a> Tile<'a> {
                     continue;
                 }
                 let (ri0, ri1) = ((bi * BLOCK).max(li0), (bi * BLOCK + BLOCK - 1).min(li1));
-                let dxb = dist(bx0, bx1, grid.x(self.c0 + ri0), grid.x(self.c0 + ri1));
+                let dxb = dist(bx0, bx1, self.xs[ri0], self.xs[ri1]);
                 if dxb * dxb + dyb * dyb > p.reach2(g) + REACH_SLACK {
                     continue;
                 }
@@ -149,7 +156,7 @@ impl<'a> Tile<'a> {
                         if g <= 0.0 {
                             continue;
                         }
-                        let x = grid.x(self.c0 + li);
+                        let x = self.xs[li];
                         let dx = dist(bx0, bx1, x, x);
                         if dx * dx + dy2 > p.reach2(g) + REACH_SLACK {
                             continue;
@@ -165,6 +172,58 @@ impl<'a> Tile<'a> {
                 if raised {
                     self.refresh(bj, bi);
                 }
+            }
+        }
+    }
+
+    /// First pass: facet contacts only (exact contacts, so a lower bound of the drop that is
+    /// usually the drop itself on a smooth scan). The axis positions whose contact point is
+    /// inside the triangle are the triangle moved by minus the contact offset: a region of the
+    /// triangle's own size, cheap to cover. The second pass then culls almost everything.
+    #[inline]
+    fn facet_pass<P: Profile>(&mut self, p: &P, t: &[[f64; 3]; 3]) {
+        let f = Facet::new(p, t);
+        if !f.ok {
+            return;
+        }
+        let grid = self.grid;
+        let (ox, oy) = f.offset();
+        let xmin = t[0][0].min(t[1][0]).min(t[2][0]) - ox - REACH_SLACK;
+        let xmax = t[0][0].max(t[1][0]).max(t[2][0]) - ox + REACH_SLACK;
+        let ymin = t[0][1].min(t[1][1]).min(t[2][1]) - oy - REACH_SLACK;
+        let ymax = t[0][1].max(t[1][1]).max(t[2][1]) - oy + REACH_SLACK;
+        let Some((i0, i1)) = grid.span(grid.x0, grid.nx, xmin, xmax) else {
+            return;
+        };
+        let Some((j0, j1)) = grid.span(grid.y0, grid.ny, ymin, ymax) else {
+            return;
+        };
+        let (i0, i1) = (i0.max(self.c0), i1.min(self.c1));
+        let (j0, j1) = (j0.max(self.j_base), j1.min(self.j_base + self.rows - 1));
+        let nx = grid.nx;
+        for j in j0..=j1 {
+            let y = grid.y(j);
+            let lj = j - self.j_base;
+            for i in i0..=i1 {
+                let x = self.xs[i - self.c0];
+                if f.inside(x, y) {
+                    let z = &mut self.band[lj * nx + i];
+                    let d = f.plane_at(x, y);
+                    if d > *z {
+                        *z = d;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Recomputes every block's lowest Z.
+    fn refresh_all(&mut self) {
+        let blocks_down = self.rows.div_ceil(BLOCK);
+        let blocks_across = (self.c1 + 1 - self.c0).div_ceil(BLOCK);
+        for bj in 0..blocks_down {
+            for bi in 0..blocks_across {
+                self.refresh(bj, bi);
             }
         }
     }
@@ -246,6 +305,10 @@ fn raster<P: Profile>(tris: &[[[f64; 3]; 3]], p: P, grid: &Grid) -> Vec<f64> {
                 let tile = ty * ntx + tx;
                 let list = &bins[start[tile] as usize..start[tile + 1] as usize];
                 let mut tile = Tile::new(grid, band, j_base, tx * TILE_COLS);
+                for &k in list {
+                    tile.facet_pass(&p, &tris[k as usize]);
+                }
+                tile.refresh_all();
                 for &k in list {
                     tile.drop_triangle(&p, &tris[k as usize]);
                 }

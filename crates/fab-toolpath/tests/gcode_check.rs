@@ -221,3 +221,69 @@ fn machine_limits_are_checked_on_read_programs() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn arcs_and_flat_and_bull_tools_are_played() {
+    // A 10 mm flat end mill plunging to -2.5 and going round a full circle of radius 10 about
+    // (20, 20), then a 12 mm bull nose (corner 2) pass at exactly the plane's height, in a
+    // second operation: the flat bottom is 0.5 below the design (the gouge, exactly), the bull
+    // nose touches without cutting below.
+    let flat = Operation {
+        name: "circle".into(),
+        tool: Tool {
+            number: 1,
+            cutter: Cutter::Flat { diameter: 10.0 },
+        },
+        spindle_rpm: 12000.0,
+        moves: vec![
+            Move::Rapid([30.0, 20.0, 5.0]),
+            Move::Feed {
+                to: [30.0, 20.0, -2.5],
+                feed: 500.0,
+            },
+            Move::Arc {
+                to: [30.0, 20.0, -2.5],
+                center: [20.0, 20.0],
+                ccw: false,
+                feed: 1500.0,
+            },
+            Move::Rapid([30.0, 20.0, 5.0]),
+        ],
+    };
+    let bull = Operation {
+        name: "bull".into(),
+        tool: Tool {
+            number: 3,
+            cutter: Cutter::Bull {
+                diameter: 12.0,
+                corner_radius: 2.0,
+            },
+        },
+        spindle_rpm: 12000.0,
+        moves: vec![
+            Move::Rapid([-8.0, 45.0, 5.0]),
+            Move::Feed {
+                to: [-8.0, 45.0, -2.0],
+                feed: 500.0,
+            },
+            Move::Feed {
+                to: [58.0, 45.0, -2.0],
+                feed: 1500.0,
+            },
+            Move::Rapid([58.0, 45.0, 5.0]),
+        ],
+    };
+    let r = play(&[flat, bull], Dialect::LinuxCnc);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert!(
+        r.moves
+            .iter()
+            .any(|m| matches!(m.kind, MoveKind::Arc { ccw: false, .. }) && m.tool == Some(1))
+    );
+    let c = simulate_carve(&plane(-2.0), &r.moves, &r.tools, &stock_at_zero()).unwrap();
+    assert!((c.gouge - 0.5).abs() < 1e-9, "{}", c.gouge);
+    // The circle's swept ring (radius 5..15 about (20, 20)) is all at -2.5; MRE is negative.
+    assert!(c.mre < 0.0);
+    // No ball in the program: the finishing tool falls back to the highest-numbered one used.
+    assert_eq!(c.finish_tool, 3);
+}

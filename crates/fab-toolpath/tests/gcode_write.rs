@@ -507,3 +507,34 @@ fn mach3_and_fanuc_motion_reads_the_same_in_rs274() {
         assert_eq!(moves(&out), moves(&reference), "{d}");
     }
 }
+
+#[test]
+fn every_tool_of_the_bundled_linuxcnc_router_plays_in_rs274() {
+    // rs274 without a tool table (as carve-check runs it) knows only a few pockets: the bundled
+    // profile's table must stay within them, or its programs would be refused.
+    let m = Machine::bundled("linuxcnc-router").unwrap();
+    let ops: Vec<Operation> = m
+        .tools
+        .iter()
+        .map(|t| Operation {
+            name: format!("T{}", t.number),
+            tool: Tool {
+                number: t.number,
+                cutter: t.cutter,
+            },
+            spindle_rpm: 12000.0,
+            moves: vec![
+                Move::Rapid([10.0, 10.0, 5.0]),
+                Move::Feed {
+                    to: [10.0, 10.0, -1.0],
+                    feed: 500.0,
+                },
+                Move::Rapid([10.0, 10.0, 5.0]),
+            ],
+        })
+        .collect();
+    let text = &write_program(&header(), &ops, &m, Dialect::LinuxCnc).unwrap()[0].text;
+    let out = run_rs274(text);
+    assert!(rs274_errors(&out).is_empty(), "{out}");
+    assert_eq!(out.matches("CHANGE_TOOL(").count(), m.tools.len());
+}

@@ -353,6 +353,17 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                             if let Some(t) = l.get('T') {
                                 tool = Some(t.value as u32);
                             }
+                            if let (Some(m), Some(t)) = (&opts.machine, tool)
+                                && !m.tools.is_empty()
+                                && m.tool(t).is_none()
+                            {
+                                push(
+                                    Severity::Warning,
+                                    l.line,
+                                    w.col,
+                                    format!("tool T{t} is not in {}'s tool table", m.name),
+                                );
+                            }
                         }
                         _ => {}
                     }
@@ -636,14 +647,13 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
         }
         let mut reported = 0;
         for mv in &moves {
-            let mut pts = vec![mv.to];
+            let mut pts = [Some(mv.to), None, None, None, None];
             if let MoveKind::Arc { center, ccw } = mv.kind {
                 let r = (mv.from[0] - center[0]).hypot(mv.from[1] - center[1]);
-                pts.extend(crate::gcode::write::arc_extremes(
-                    mv.from, mv.to, center, ccw, r,
-                ));
+                let ext = crate::gcode::write::arc_extremes(mv.from, mv.to, center, ccw, r);
+                pts[1..].copy_from_slice(&ext);
             }
-            for p in pts {
+            for p in pts.into_iter().flatten() {
                 let mp = m.to_machine(p, blank_z.unwrap_or(0.0));
                 let mut bad = Vec::new();
                 for (k, (axis, r)) in [('X', m.travel.x), ('Y', m.travel.y), ('Z', m.travel.z)]

@@ -236,10 +236,12 @@ fn stamp(
             continue;
         }
         let half = rem.sqrt();
-        let i0 = (((s.x - half - g.x0) / g.h).ceil() as isize)
+        // The chord of the disc on this row, one cell wider each side so that `d > r` alone
+        // decides the boundary cells (as carve-check does).
+        let i0 = (((s.x - half - g.x0) / g.h).ceil() as isize - 1)
             .max(ci - k)
             .max(0);
-        let i1 = (((s.x + half - g.x0) / g.h).floor() as isize)
+        let i1 = (((s.x + half - g.x0) / g.h).floor() as isize + 1)
             .min(ci + k)
             .min(g.nx as isize - 1);
         let row = &mut hm[(j as usize - row0) * g.nx..(j as usize - row0 + 1) * g.nx];
@@ -264,22 +266,103 @@ fn stamp(
 
 const BAND: usize = 16;
 
-/// Stamps a batch of samples in parallel over bands of rows.
-fn stamp_batch(hm: &mut [f64], g: &Grid, samples: &[Sample], profiles: &[Profile]) {
-    if samples.is_empty() {
-        return;
-    }
-    let nb = g.ny.div_ceil(BAND);
-    let span = |s: &Sample| {
-        let k = (profiles[s.tool as usize].r / g.h).ceil() as isize + 1;
-        let cj = ((s.y - g.y0) / g.h).round() as isize;
-        let j0 = (cj - k).clamp(0, g.ny as isize - 1) as usize;
-        let j1 = (cj + k).clamp(0, g.ny as isize - 1) as usize;
-        (j0 / BAND, j1 / BAND)
+/// A cutting segment sampled at `n + 1` equally spaced points, stamped in one go, with the
+/// same figures as stamping each sample (as carve-check does) at a fraction of the work: each
+/// cell once instead of once per sample covering it. At a cell, the tool tip height over the
+/// samples, z(s) + lift(d(s)), is convex in the sample index s (z linear; lift convex and
+/// non-decreasing in d, d convex in s), and the lift is least at the nearest sample (found by
+/// projection). So the minimum lies at the nearest sample or, walking from it towards falling
+/// Z, where the value stops falling; level segments never walk.
+#[derive(Clone, Copy)]
+struct Level {
+    p: [f64; 3],
+    q: [f64; 3],
+    n: usize,
+    tool: u16,
+}
+
+fn stamp_level(
+    hm: &mut [f64],
+    row0: usize,
+    rows: std::ops::Range<usize>,
+    g: &Grid,
+    s: &Level,
+    p: Profile,
+) {
+    let (dx, dy, dz) = (s.q[0] - s.p[0], s.q[1] - s.p[1], s.q[2] - s.p[2]);
+    let len2 = dx * dx + dy * dy;
+    let n = s.n as f64;
+    let walk: isize = if dz < 0.0 {
+        1
+    } else if dz > 0.0 {
+        -1
+    } else {
+        0
     };
+    let j0 =
+        (((s.p[1].min(s.q[1]) - p.r - g.y0) / g.h).ceil() as isize - 1).max(rows.start as isize);
+    let j1 =
+        (((s.p[1].max(s.q[1]) + p.r - g.y0) / g.h).floor() as isize + 1).min(rows.end as isize - 1);
+    let i0 = (((s.p[0].min(s.q[0]) - p.r - g.x0) / g.h).ceil() as isize - 1).max(0);
+    let i1 =
+        (((s.p[0].max(s.q[0]) + p.r - g.x0) / g.h).floor() as isize + 1).min(g.nx as isize - 1);
+    // Tip height of sample k at (x, y), or +inf when the cell is outside its disc.
+    let at = |k: f64, x: f64, y: f64| {
+        let tt = k / n;
+        let xx = x - (s.p[0] + tt * dx);
+        let yy = y - (s.p[1] + tt * dy);
+        let d = (xx * xx + yy * yy).sqrt();
+        if d > p.r {
+            f64::INFINITY
+        } else {
+            s.p[2] + tt * dz + p.lift(d)
+        }
+    };
+    for j in j0..=j1 {
+        let y = g.y0 + j as f64 * g.h;
+        let row = &mut hm[(j as usize - row0) * g.nx..(j as usize - row0 + 1) * g.nx];
+        for i in i0..=i1 {
+            let x = g.x0 + i as f64 * g.h;
+            let t = if len2 > 0.0 {
+                ((x - s.p[0]) * dx + (y - s.p[1]) * dy) / len2
+            } else {
+                0.0
+            };
+            let mut k = (t * n).round().clamp(0.0, n);
+            let mut best = at(k, x, y);
+            if best == f64::INFINITY {
+                continue;
+            }
+            if walk != 0 {
+                loop {
+                    let next = k + walk as f64;
+                    if next < 0.0 || next > n {
+                        break;
+                    }
+                    let v = at(next, x, y);
+                    if v < best {
+                        best = v;
+                        k = next;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            let cell = &mut row[i as usize];
+            if best < *cell {
+                *cell = best;
+            }
+        }
+    }
+}
+
+/// CSR lists of the items touching each band of rows.
+fn bin_bands(
+    nb: usize,
+    spans: impl Iterator<Item = (usize, usize)> + Clone,
+) -> (Vec<u32>, Vec<u32>) {
     let mut count = vec![0u32; nb + 1];
-    for s in samples {
-        let (b0, b1) = span(s);
+    for (b0, b1) in spans.clone() {
         for b in b0..=b1 {
             count[b + 1] += 1;
         }
@@ -289,19 +372,58 @@ fn stamp_batch(hm: &mut [f64], g: &Grid, samples: &[Sample], profiles: &[Profile
     }
     let mut fill = count.clone();
     let mut idx = vec![0u32; count[nb] as usize];
-    for (k, s) in samples.iter().enumerate() {
-        let (b0, b1) = span(s);
+    for (k, (b0, b1)) in spans.enumerate() {
         for b in b0..=b1 {
             idx[fill[b] as usize] = k as u32;
             fill[b] += 1;
         }
     }
+    (count, idx)
+}
+
+/// Stamps a batch of samples and level segments in parallel over bands of rows.
+fn stamp_batch(
+    hm: &mut [f64],
+    g: &Grid,
+    samples: &[Sample],
+    levels: &[Level],
+    profiles: &[Profile],
+) {
+    if samples.is_empty() && levels.is_empty() {
+        return;
+    }
+    let nb = g.ny.div_ceil(BAND);
+    let band_of = |y: f64, k: isize| {
+        let cj = ((y - g.y0) / g.h).round() as isize + k;
+        (cj.clamp(0, g.ny as isize - 1) as usize) / BAND
+    };
+    let kk = |t: u16| (profiles[t as usize].r / g.h).ceil() as isize + 1;
+    let (sc, si) = bin_bands(
+        nb,
+        samples
+            .iter()
+            .map(|s| (band_of(s.y, -kk(s.tool)), band_of(s.y, kk(s.tool)))),
+    );
+    let (lc, li) = bin_bands(
+        nb,
+        levels.iter().map(|l| {
+            let k = kk(l.tool) + 1;
+            (
+                band_of(l.p[1].min(l.q[1]), -k),
+                band_of(l.p[1].max(l.q[1]), k),
+            )
+        }),
+    );
     hm.par_chunks_mut(BAND * g.nx)
         .enumerate()
         .for_each(|(b, band)| {
             let row0 = b * BAND;
             let rows = row0..(row0 + BAND).min(g.ny);
-            for &k in &idx[count[b] as usize..count[b + 1] as usize] {
+            for &k in &li[lc[b] as usize..lc[b + 1] as usize] {
+                let l = &levels[k as usize];
+                stamp_level(band, row0, rows.clone(), g, l, profiles[l.tool as usize]);
+            }
+            for &k in &si[sc[b] as usize..sc[b + 1] as usize] {
                 let s = &samples[k as usize];
                 stamp(
                     band,
@@ -314,6 +436,18 @@ fn stamp_batch(hm: &mut [f64], g: &Grid, samples: &[Sample], profiles: &[Profile
                 );
             }
         });
+}
+
+/// A cutting segment as one item, sampled every `step` mm (at least its two ends).
+fn push_cut(levels: &mut Vec<Level>, p: [f64; 3], q: [f64; 3], step: f64, tool: u16) {
+    let d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+    let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+    levels.push(Level {
+        p,
+        q,
+        n: ((len / step).ceil() as usize).max(1),
+        tool,
+    });
 }
 
 /// Points along an arc, as carve-check splits it: chords of at most 0.02 mm sagitta.
@@ -366,38 +500,58 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The best surface a ball of radius `r` can leave on `design` (-inf outside): drop the ball on
-/// every cell, then take the lower envelope of the balls.
+/// every cell, then take the lower envelope of the balls. The disc kernel is kept as one
+/// contiguous run of cells per row offset, so the inner loops are plain slices (no branches:
+/// -inf and +inf carry through max and min).
 fn open_with_ball(design: &[f64], g: &Grid, r: f64) -> Vec<f64> {
     let k = (r / g.h).ceil() as isize;
-    let mut kernel = Vec::new();
+    // rows[dj + k] = (w, s) with s[di + w] = sqrt(r^2 - d^2) for |di| <= w.
+    let mut rows: Vec<(isize, Vec<f64>)> = Vec::new();
     for dj in -k..=k {
-        for di in -k..=k {
-            let d2 = ((di as f64) * g.h).powi(2) + ((dj as f64) * g.h).powi(2);
-            if d2 <= r * r {
-                kernel.push((di, dj, (r * r - d2).sqrt()));
-            }
+        let y2 = ((dj as f64) * g.h).powi(2);
+        let mut w = 0isize;
+        while ((w + 1) as f64 * g.h).powi(2) + y2 <= r * r {
+            w += 1;
         }
+        if y2 > r * r {
+            rows.push((-1, Vec::new()));
+            continue;
+        }
+        let s = (-w..=w)
+            .map(|di| (r * r - ((di as f64) * g.h).powi(2) - y2).max(0.0).sqrt())
+            .collect();
+        rows.push((w, s));
     }
     let (nx, ny) = (g.nx as isize, g.ny as isize);
+    // Pass 1: the ball's tip height where it rests on the design (cl), -inf where no design.
     let mut cl = vec![f64::NEG_INFINITY; design.len()];
     cl.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
         let j = j as isize;
         for i in 0..nx {
             let mut best = f64::NEG_INFINITY;
-            for &(di, dj, s) in &kernel {
-                let (ii, jj) = (i + di, j + dj);
-                if ii < 0 || jj < 0 || ii >= nx || jj >= ny {
+            for (dj, (w, s)) in (-k..=k).zip(&rows) {
+                let jj = j + dj;
+                if *w < 0 || jj < 0 || jj >= ny {
                     continue;
                 }
-                let dz = design[(jj * nx + ii) as usize];
-                if dz == f64::NEG_INFINITY {
-                    continue;
+                let lo = (-w).max(-i);
+                let hi = (*w).min(nx - 1 - i);
+                let drow = &design[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
+                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
+                for (d, sv) in drow.iter().zip(srow) {
+                    best = best.max(d + sv);
                 }
-                best = best.max(dz + s - r);
             }
-            row[i as usize] = best;
+            row[i as usize] = best - r;
         }
     });
+    // Cells with no resting ball take no part in the envelope.
+    for c in cl.iter_mut() {
+        if *c == f64::NEG_INFINITY {
+            *c = f64::INFINITY;
+        }
+    }
+    // Pass 2: the lower envelope of the resting balls, on design cells only.
     let mut out = vec![f64::INFINITY; design.len()];
     out.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
         let j = j as isize;
@@ -406,18 +560,20 @@ fn open_with_ball(design: &[f64], g: &Grid, r: f64) -> Vec<f64> {
                 continue; // only cells of the design are compared
             }
             let mut best = f64::INFINITY;
-            for &(di, dj, s) in &kernel {
-                let (ii, jj) = (i + di, j + dj);
-                if ii < 0 || jj < 0 || ii >= nx || jj >= ny {
+            for (dj, (w, s)) in (-k..=k).zip(&rows) {
+                let jj = j + dj;
+                if *w < 0 || jj < 0 || jj >= ny {
                     continue;
                 }
-                let c = cl[(jj * nx + ii) as usize];
-                if c == f64::NEG_INFINITY {
-                    continue;
+                let lo = (-w).max(-i);
+                let hi = (*w).min(nx - 1 - i);
+                let crow = &cl[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
+                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
+                for (c, sv) in crow.iter().zip(srow) {
+                    best = best.min(c - sv);
                 }
-                best = best.min(c + r - s);
             }
-            row[i as usize] = best;
+            row[i as usize] = best + r;
         }
     });
     out
@@ -497,6 +653,7 @@ pub fn simulate_carve(
 
     let step = h / 2.0;
     let mut batch: Vec<Sample> = Vec::new();
+    let mut levels: Vec<Level> = Vec::new();
     let mut rapid_bad = 0usize;
     let mut scratch = Vec::new();
     for m in moves {
@@ -506,19 +663,24 @@ pub fn simulate_carve(
             continue;
         }
         match m.kind {
-            MoveKind::Feed => push_segment(&mut batch, m.from, m.to, step, ti),
+            MoveKind::Feed => push_cut(&mut levels, m.from, m.to, step, ti),
             MoveKind::Arc { center, ccw } => {
                 let mut prev = m.from;
                 for q in arc_points(m.from, m.to, center, ccw) {
-                    push_segment(&mut batch, prev, q, step, ti);
+                    push_cut(&mut levels, prev, q, step, ti);
                     prev = q;
                 }
             }
             MoveKind::Rapid => {
-                if m.from[2].min(m.to[2]) < stock_top + p.r {
+                // carve-check plays rapids whose tip comes within a tool radius of the stock
+                // top; the tip is the tool's lowest point, so one that stays at or above the
+                // top removes nothing and is skipped (same figures, far less work).
+                let low = m.from[2].min(m.to[2]);
+                if low < stock_top + p.r && low < stock_top {
                     // Play what came before, then this rapid in order, counting cells it cuts.
-                    stamp_batch(&mut hm, &g, &batch, &profiles);
+                    stamp_batch(&mut hm, &g, &batch, &levels, &profiles);
                     batch.clear();
+                    levels.clear();
                     scratch.clear();
                     push_segment(&mut scratch, m.from, m.to, step, ti);
                     for s in &scratch {
@@ -528,7 +690,7 @@ pub fn simulate_carve(
             }
         }
     }
-    stamp_batch(&mut hm, &g, &batch, &profiles);
+    stamp_batch(&mut hm, &g, &batch, &levels, &profiles);
 
     // Figures.
     let inside: Vec<bool> = design_z.iter().map(|z| *z > f64::NEG_INFINITY).collect();
@@ -597,6 +759,40 @@ pub fn simulate_carve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Stamping a segment in one go leaves exactly what stamping each of its samples does.
+        #[test]
+        fn segment_stamp_equals_stamping_every_sample(
+            p in proptest::array::uniform3(-4.0f64..4.0),
+            q in proptest::array::uniform3(-4.0f64..4.0),
+            level in proptest::bool::ANY,
+            kind in 0usize..3,
+        ) {
+            let q = if level { [q[0], q[1], p[2]] } else { q };
+            let cutter = [
+                Cutter::Ball { diameter: 3.0 },
+                Cutter::Flat { diameter: 3.0 },
+                Cutter::Bull { diameter: 4.0, corner_radius: 0.5 },
+            ][kind];
+            let prof = Profile::of(&cutter);
+            let g = Grid { x0: -8.0, y0: -8.0, h: 0.25, nx: 65, ny: 65 };
+            let step = g.h / 2.0;
+            let mut a = vec![1.0; g.nx * g.ny];
+            let mut b = a.clone();
+            let mut samples = Vec::new();
+            push_segment(&mut samples, p, q, step, 0);
+            for smp in &samples {
+                stamp(&mut a, 0, 0..g.ny, &g, smp, prof, f64::INFINITY);
+            }
+            let mut levels = Vec::new();
+            push_cut(&mut levels, p, q, step, 0);
+            stamp_level(&mut b, 0, 0..g.ny, &g, &levels[0], prof);
+            for (x, y) in a.iter().zip(&b) {
+                proptest::prop_assert!((x - y).abs() < 1e-12, "{} vs {}", x, y);
+            }
+        }
+    }
 
     #[test]
     fn percentiles_interpolate_like_numpy() {

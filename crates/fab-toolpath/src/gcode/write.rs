@@ -126,7 +126,6 @@ pub fn check_moves(ops: &[Operation], machine: &Machine, blank_z: f64) -> Result
                     index,
                 });
             }
-            let mut points = vec![to];
             match *m {
                 Move::Rapid(_) => {}
                 Move::Feed { feed, .. } | Move::Arc { feed, .. } => {
@@ -170,11 +169,14 @@ pub fn check_moves(ops: &[Operation], machine: &Machine, blank_z: f64) -> Result
                         "radius at start {r0:.4} mm differs from radius at end {r1:.4} mm"
                     )));
                 }
-                points.extend(arc_extremes(from, to, center, ccw, r0));
+                for p in arc_extremes(from, to, center, ccw, r0)
+                    .into_iter()
+                    .flatten()
+                {
+                    check_point(op, index, p, machine, blank_z)?;
+                }
             }
-            for p in points {
-                check_point(op, index, p, machine, blank_z)?;
-            }
+            check_point(op, index, to, machine, blank_z)?;
             pos = Some(to);
         }
     }
@@ -198,28 +200,27 @@ pub(crate) fn arc_extremes(
     c: [f64; 2],
     ccw: bool,
     r: f64,
-) -> Vec<[f64; 3]> {
+) -> [Option<[f64; 3]>; 4] {
     let sweep = crate::estimate::arc_sweep(from, to, c, ccw);
     let a0 = (from[1] - c[1]).atan2(from[0] - c[0]);
-    let mut out = Vec::new();
-    for k in 0..4 {
+    let tau = std::f64::consts::TAU;
+    std::array::from_fn(|k| {
         let q = k as f64 * std::f64::consts::FRAC_PI_2;
         // Smallest t in [0, 1] with a0 + t * sweep = q (mod 2 pi).
-        let tau = std::f64::consts::TAU;
-        let mut d = (q - a0).rem_euclid(tau);
-        if sweep < 0.0 {
-            d = -((a0 - q).rem_euclid(tau));
-        }
+        let d = if sweep < 0.0 {
+            -((a0 - q).rem_euclid(tau))
+        } else {
+            (q - a0).rem_euclid(tau)
+        };
         let t = d / sweep;
-        if (0.0..=1.0).contains(&t) {
-            out.push([
+        (0.0..=1.0).contains(&t).then(|| {
+            [
                 c[0] + r * q.cos(),
                 c[1] + r * q.sin(),
                 from[2] + (to[2] - from[2]) * t,
-            ]);
-        }
-    }
-    out
+            ]
+        })
+    })
 }
 
 fn check_point(
@@ -386,6 +387,21 @@ impl Out {
         self.text.push_str(s);
         self.text.push('\n');
     }
+    /// One line from parts, without a leading space.
+    fn parts(&mut self, parts: &[&str]) {
+        if self.numbered {
+            self.n = if self.n >= 99_999 { 1 } else { self.n + 1 };
+            let _ = write!(self.text, "N{} ", self.n);
+        }
+        let start = self.text.len();
+        for p in parts {
+            self.text.push_str(p);
+        }
+        if self.text[start..].starts_with(' ') {
+            self.text.remove(start);
+        }
+        self.text.push('\n');
+    }
     fn comment(&mut self, s: &str) {
         self.text.push_str(s);
         self.text.push('\n');
@@ -398,21 +414,56 @@ struct Modal {
     pos: [Option<String>; 3],
     exact: [f64; 3],
     feed: Option<String>,
+    buf: String,
+    words: String,
 }
 
 impl Modal {
-    /// Appends the axis words that change; returns them (empty when nothing changes).
-    fn axes(&mut self, to: [f64; 3]) -> String {
-        let mut s = String::new();
-        for (k, letter) in ['X', 'Y', 'Z'].into_iter().enumerate() {
-            let v = fixed(to[k], 3);
-            if self.pos[k].as_deref() != Some(v.as_str()) {
-                let _ = write!(s, " {letter}{v}");
-                self.pos[k] = Some(v);
-            }
-            self.exact[k] = self.pos[k].as_deref().unwrap().parse().unwrap_or(to[k]);
+    /// " F<feed>" when the feed changes, else "" (`buf` holds the text).
+    fn feed_word<'a>(&mut self, buf: &'a mut String, feed: f64) -> &'a str {
+        buf.clear();
+        buf.push_str(" F");
+        let mut num = String::new();
+        fixed_into(&mut num, feed, 1);
+        if self.feed.as_deref() == Some(num.as_str()) {
+            ""
+        } else {
+            buf.push_str(&num);
+            self.feed = Some(num);
+            buf.as_str()
         }
-        s
+    }
+
+    /// The axis words that change (into `self.words`, empty when nothing changes).
+    fn axes(&mut self, to: [f64; 3]) -> bool {
+        self.words.clear();
+        for (k, letter) in ['X', 'Y', 'Z'].into_iter().enumerate() {
+            fixed_into(&mut self.buf, to[k], 3);
+            let cur = &mut self.pos[k];
+            if cur.as_deref() != Some(self.buf.as_str()) {
+                self.words.push(' ');
+                self.words.push(letter);
+                self.words.push_str(&self.buf);
+                match cur {
+                    Some(c) => {
+                        c.clear();
+                        c.push_str(&self.buf);
+                    }
+                    None => *cur = Some(self.buf.clone()),
+                }
+                self.exact[k] = self.buf.parse().unwrap_or(to[k]);
+            }
+        }
+        !self.words.is_empty()
+    }
+}
+
+/// `fixed` into a reused buffer.
+fn fixed_into(buf: &mut String, v: f64, decimals: usize) {
+    buf.clear();
+    let _ = write!(buf, "{v:.decimals$}");
+    if buf.starts_with('-') && buf[1..].bytes().all(|b| b == b'0' || b == b'.') {
+        buf.remove(0);
     }
 }
 
@@ -425,14 +476,13 @@ pub fn write_program(
     dialect: Dialect,
 ) -> Result<Vec<ProgramFile>, GcodeError> {
     check_header(header)?;
+    check_moves(ops, machine, header.blank.z)?;
+    let estimated = estimate_time(ops, machine);
     let ops: Vec<&Operation> = ops.iter().filter(|o| !o.moves.is_empty()).collect();
     if ops.is_empty() {
         return Err(GcodeError::Empty);
     }
-    let owned: Vec<Operation> = ops.iter().map(|o| (*o).clone()).collect();
-    check_moves(&owned, machine, header.blank.z)?;
-    let estimated = estimate_time(&owned, machine);
-    let safe_z = owned
+    let safe_z = ops
         .iter()
         .flat_map(|o| o.moves.iter().map(|m| m.end()[2]))
         .fold(f64::MIN, f64::max);
@@ -522,6 +572,8 @@ pub fn write_program(
         pos: [None, None, None],
         exact: [0.0; 3],
         feed: None,
+        buf: String::new(),
+        words: String::new(),
     };
     let z_safe = fixed(safe_z, 3);
     let mut cur_tool: Option<u32> = None;
@@ -580,34 +632,26 @@ pub fn write_program(
         }
         // Approach: over the first point at the clearance height, then the op's own moves.
         let first = op.moves[0].end();
-        let xy = modal.axes([first[0], first[1], safe_z]);
-        if !xy.is_empty() {
-            out.line(&format!("G0{xy}"));
+        if modal.axes([first[0], first[1], safe_z]) {
+            out.parts(&["G0", &modal.words]);
             modal.motion = "G0";
         }
+        let mut fbuf = String::new();
         for m in &op.moves {
             match *m {
                 Move::Rapid(to) => {
-                    let axes = modal.axes(to);
-                    if !axes.is_empty() {
+                    if modal.axes(to) {
                         let g = if modal.motion == "G0" { "" } else { "G0" };
                         modal.motion = "G0";
-                        out.line(format!("{g}{axes}").trim_start());
+                        out.parts(&[g, &modal.words]);
                     }
                 }
                 Move::Feed { to, feed } => {
-                    let axes = modal.axes(to);
-                    if !axes.is_empty() {
+                    if modal.axes(to) {
                         let g = if modal.motion == "G1" { "" } else { "G1" };
                         modal.motion = "G1";
-                        let f = fixed(feed, 1);
-                        let fw = if modal.feed.as_deref() == Some(f.as_str()) {
-                            String::new()
-                        } else {
-                            format!(" F{f}")
-                        };
-                        modal.feed = Some(f);
-                        out.line(format!("{g}{axes}{fw}").trim_start());
+                        let fw = modal.feed_word(&mut fbuf, feed);
+                        out.parts(&[g, &modal.words, fw]);
                     }
                 }
                 Move::Arc {
@@ -620,12 +664,11 @@ pub fn write_program(
                     let r = (from[0] - center[0]).hypot(from[1] - center[1]);
                     if r < 0.001 {
                         // A degenerate arc is a straight feed.
-                        let axes = modal.axes(to);
-                        if !axes.is_empty() {
+                        if modal.axes(to) {
+                            let g = if modal.motion == "G1" { "" } else { "G1" };
                             modal.motion = "G1";
-                            let f = fixed(feed, 1);
-                            modal.feed = Some(f.clone());
-                            out.line(&format!("G1{axes} F{f}"));
+                            let fw = modal.feed_word(&mut fbuf, feed);
+                            out.parts(&[g, &modal.words, fw]);
                         }
                         continue;
                     }
@@ -636,15 +679,9 @@ pub fn write_program(
                     // Arcs always state X and Y (a full circle has them equal to the start).
                     modal.pos[0] = None;
                     modal.pos[1] = None;
-                    let axes = modal.axes(to);
-                    let f = fixed(feed, 1);
-                    let fw = if modal.feed.as_deref() == Some(f.as_str()) {
-                        String::new()
-                    } else {
-                        format!(" F{f}")
-                    };
-                    modal.feed = Some(f);
-                    out.line(&format!("{g}{axes} I{i} J{j}{fw}"));
+                    modal.axes(to);
+                    let fw = modal.feed_word(&mut fbuf, feed);
+                    out.parts(&[g, &modal.words, " I", &i, " J", &j, fw]);
                 }
             }
         }

@@ -7,8 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Barrier};
+use std::time::Instant;
 
 struct Run {
+    start: Instant,
+    end: Instant,
     args: Vec<String>,
     code: Option<i32>,
     stdout: String,
@@ -16,6 +19,7 @@ struct Run {
 }
 
 fn fab(db: &Path, who: &str, args: &[&str]) -> Run {
+    let start = Instant::now();
     let o = Command::new(env!("CARGO_BIN_EXE_fab"))
         .env("FAB_DB", db)
         .env("FAB_USER", who)
@@ -24,6 +28,8 @@ fn fab(db: &Path, who: &str, args: &[&str]) -> Run {
         .output()
         .unwrap();
     Run {
+        start,
+        end: Instant::now(),
         args: args.iter().map(|s| s.to_string()).collect(),
         code: o.status.code(),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -145,6 +151,19 @@ fn eight_processes_at_once_no_lost_update_no_lock_errors() {
         }));
     }
     let results: Vec<(usize, Vec<Run>)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+
+    // The processes really ran at the same time: find the most that overlapped.
+    let mut edges: Vec<(Instant, i32)> = results
+        .iter()
+        .flat_map(|(_, runs)| runs.iter().flat_map(|r| [(r.start, 1), (r.end, -1)]))
+        .collect();
+    edges.sort();
+    let (mut live, mut most) = (0, 0);
+    for (_, d) in edges {
+        live += d;
+        most = most.max(live);
+    }
+    assert!(most >= 4, "at most {most} fab processes overlapped");
 
     let mut shared_moves = Vec::new();
     let mut created = Vec::new();

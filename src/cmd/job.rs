@@ -56,8 +56,19 @@ impl Db {
     }
 }
 
+const WORKFLOW_HELP: &str = "\
+Workflow: received -> designing -> review -> approved -> milling -> finishing -> qc -> shipped;
+review -> designing (changes requested); on-hold and cancelled from any open state; on-hold goes
+back to where it was.
+Roles: tech (received->designing->review, milling->finishing->qc->shipped), prosthetist
+(review->approved or ->designing, qc->shipped, cancels), operator (approved->milling->finishing),
+admin (everything but the review decisions; adds users). Anyone may hold and resume a job.
+Approving records the SHA-256 of the program and design attached; after review they are locked.
+A refused move exits 1 with the reason and changes nothing.";
+
 /// Arguments of `fab job`.
 #[derive(clap::Args)]
+#[command(after_help = WORKFLOW_HELP)]
 pub struct Args {
     #[command(flatten)]
     db: Db,
@@ -130,6 +141,9 @@ enum Cmd {
         /// What it is; programs and designs attach only while received or designing
         #[arg(long, default_value = "scan")]
         kind: String,
+        /// Print the attachment as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Add a note to a job's history
     Note {
@@ -137,6 +151,9 @@ enum Cmd {
         job: String,
         /// The note
         text: String,
+        /// Print the history entry as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Show or change the lab tables kept in the database (changing them takes an admin)
     Tables {
@@ -288,19 +305,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        Cmd::Attach { job, file, kind } => {
+        Cmd::Attach {
+            job,
+            file,
+            kind,
+            json,
+        } => {
             let actor = db.actor()?;
             let sha = sha256_file(&file)?;
             let f = store.attach_file(&job, &kind, &stored_path(&file), &sha, &actor)?;
-            println!("{job}: attached {} {} sha256 {}", f.kind, f.path, f.sha256);
+            if json {
+                println!("{}", serde_json::to_string(&f)?);
+            } else {
+                println!("{job}: attached {} {} sha256 {}", f.kind, f.path, f.sha256);
+            }
         }
-        Cmd::Note { job, text } => {
+        Cmd::Note { job, text, json } => {
             let actor = db.actor()?;
             if text.trim().is_empty() {
                 bail!("an empty note says nothing: give the note text");
             }
-            store.note(&job, &actor, &text)?;
-            println!("{job}: noted");
+            let e = store.note(&job, &actor, &text)?;
+            if json {
+                println!("{}", serde_json::to_string(&e)?);
+            } else {
+                println!("{job}: noted");
+            }
         }
         Cmd::Tables { set, reset } => {
             if let Some(path) = set {

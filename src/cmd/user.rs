@@ -8,6 +8,10 @@ use super::job::Db;
 
 /// Arguments of `fab user`.
 #[derive(clap::Args)]
+#[command(
+    after_help = "The first user of a new job database may be added without --as and must be an \
+                  admin; after that only an admin (--as NAME or FAB_USER) adds users."
+)]
 pub struct Args {
     #[command(flatten)]
     db: Db,

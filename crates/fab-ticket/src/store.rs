@@ -6,6 +6,8 @@
 //!   `SQLITE_BUSY` the timeout does not cover. Reads of the status happen inside the write
 //!   transaction, so concurrent moves of one job cannot lose an update.
 //! - The history is append-only (triggers refuse UPDATE and DELETE on it).
+//! - What is milled is what was approved: programs and designs attach only while a job is
+//!   received or designing, and the approval's history entry names their SHA-256.
 //! - Users: the first user may be added by anyone and must be an `admin`; later users only by
 //!   an admin.
 //! - Job numbers are lab numbers `J<year>-<seq>` from a per-year counter, never derived from
@@ -614,6 +616,18 @@ impl Store {
             })?;
             let new_hold = (to == Status::OnHold).then_some(from);
             let at = now();
+            // An approval names exactly what was approved: the latest program and design.
+            let approved = if to == Status::Approved {
+                approved_files(tx, id)?
+            } else {
+                None
+            };
+            let note = match (note, approved.as_deref()) {
+                (Some(n), Some(a)) => Some(format!("{n}; {a}")),
+                (None, Some(a)) => Some(a.to_string()),
+                (n, None) => n.map(str::to_string),
+            };
+            let note = note.as_deref();
             let n = tx.execute(
                 "UPDATE jobs SET status = ?1, hold_from = ?2, updated_at = ?3
                  WHERE id = ?4 AND status = ?5",
@@ -851,6 +865,25 @@ fn role_of(tx: &Transaction, actor: &str) -> Result<Role, StoreError> {
         job: "-".into(),
         message: m,
     })
+}
+
+/// `approved program PATH sha256 H, design PATH sha256 H` for the latest of each, if any.
+fn approved_files(tx: &Transaction, job_id: i64) -> Result<Option<String>, StoreError> {
+    let mut parts = Vec::new();
+    for kind in DESIGN_KINDS {
+        let f: Option<(String, String)> = tx
+            .query_row(
+                "SELECT path, sha256 FROM files WHERE job_id = ?1 AND kind = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![job_id, kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((path, sha)) = f {
+            parts.push(format!("{kind} {path} sha256 {sha}"));
+        }
+    }
+    Ok((!parts.is_empty()).then(|| format!("approved {}", parts.join(", "))))
 }
 
 fn job_row(tx: &Transaction, job: &str) -> Result<(i64, Status, Option<Status>), StoreError> {

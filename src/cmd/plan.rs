@@ -127,12 +127,6 @@ fn hex(bytes: &[u8]) -> String {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let out = Outputs::for_program(&args.output);
-    if let Some(dir) = args.output.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.is_dir()
-    {
-        bail!("output directory {} does not exist", dir.display());
-    }
     if args.output.extension().is_none() {
         bail!(
             "output {} has no extension: name the program e.g. OUT.nc",
@@ -351,6 +345,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect(),
     };
     let files = write_program(&header, &planned.ops, &machine, dialect)?;
+    if let Some(dir) = args.output.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
     let mut program_bytes = 0usize;
     let mut program_sha = String::new();
     let mut program_paths = Vec::new();

@@ -281,4 +281,38 @@ mod tests {
             Err(DesignError::Parameter { .. })
         ));
     }
+
+    /// The fixture feet: the positive is the foot's plantar surface, length along X, the
+    /// blank just holds it.
+    #[test]
+    fn fixture_feet_become_positives_in_their_blanks() {
+        for (file, left) in [("foot-left-m.stl", true), ("foot-right-m.stl", false)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/scans")
+                .join(file);
+            let mesh = crate::load::load_path(&path, crate::Units::Auto)
+                .unwrap()
+                .mesh;
+            let frame = crate::orient::foot(&mesh).unwrap();
+            let lab = frame.apply(&mesh);
+            let (llo, lhi) = lab.bounds().unwrap();
+            let d = foot_positive(&lab, &DesignParams::default()).unwrap();
+            let p = d.params;
+            // the foot's length (lab Y) runs along machine X, plus margins
+            let length = lhi.y - llo.y;
+            assert!((200.0..320.0).contains(&length), "{file}: length {length}");
+            let along = d.base[2] - d.base[0] - 2.0 * p.base_margin;
+            assert!((along - length).abs() < 1.0, "{file}: {along} vs {length}");
+            assert!((d.blank[0] - (along + 2.0 * (p.base_margin + p.side_margin))).abs() < 1e-9);
+            // design top 1 mm under the blank top, the trim plane 30 mm under the sole
+            assert!((d.top_z + p.top_margin).abs() < 1e-9);
+            assert!((d.top_z - d.base_z - (p.trim_height - llo.z)).abs() < 1e-6);
+            assert_eq!(frame.side == crate::orient::FootSide::Left, left);
+            // every design vertex lies in the blank
+            for v in &d.mesh.vertices {
+                assert!(v.x >= 0.0 && v.x <= d.blank[0] && v.y >= 0.0 && v.y <= d.blank[1]);
+                assert!(v.z <= d.top_z + 1e-9 && v.z >= -d.blank[2] - 1e-9);
+            }
+        }
+    }
 }

@@ -118,8 +118,12 @@ fn socket_rx_reduces_and_relieves_the_limb() {
         section::length(&section::cut(&after, &o, &lb.axis()))
             / section::length(&section::cut(&before, &o, &lb.axis()))
     };
-    let r = ratio(100.0);
+    let r = ratio(20.0);
     assert!((r - 0.96).abs() < 0.002, "{r}");
+    // 100 mm up, the tibial-crest relief (a 2 mm build-up along the anterior ridge) adds back
+    // some of what the reduction took
+    let r = ratio(100.0);
+    assert!(r > 0.962 && r < 0.975, "{r}");
 }
 
 #[test]

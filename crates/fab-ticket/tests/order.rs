@@ -137,7 +137,7 @@ fn socket_order_has_reduction_reliefs_and_loads_at_landmarks() {
     assert!(wo.modifications.contains(&Modification::Load {
         region: Region::PatellarTendon,
         depth_mm: 4.0,
-        landmark: Some([-7.01, 62.89, 9.73])
+        landmark: Some([-4.77, -58.64, 9.31])
     }));
     assert_eq!(
         wo.modifications.last(),

@@ -22,6 +22,7 @@ use fab_geometry::{Mesh, nearest, section};
 use fab_ticket::order::{
     ArchFill, Extension, Modification, PostDirection, Region, Side, WorkOrder,
 };
+use fab_ticket::rx::{Device, Prescription};
 
 /// What a foot prescription does to the positive.
 #[derive(Debug, Clone, Default)]
@@ -231,7 +232,16 @@ pub fn socket_ops(
         }
         let place = region_place(region);
         let centre = match landmark {
-            Some(p) => Point3::from(p),
+            Some(p) => {
+                let p = Point3::from(p);
+                let off = nearest::distance(limb, &p);
+                if off > 5.0 {
+                    notes.push(format!(
+                        "{region:?}: the landmark is {off:.1} mm off the scan's surface; the nearest surface point is used"
+                    ));
+                }
+                p
+            }
             None => {
                 let p = default_place(limb, lm, place, side).with_context(|| {
                     format!("cannot place {region:?} on the limb without a landmark")
@@ -305,4 +315,20 @@ fn default_place(
             score(p).total_cmp(&score(q))
         })
         .context("the limb has no cross-section there")
+}
+
+/// A landmark on the front of the limb given in a socket Rx (tibial crest, tibial tubercle or
+/// patellar tendon, in that order of preference): it fixes the limb's anterior direction.
+pub fn anterior_landmark(rx: &Prescription) -> Option<Point3<f64>> {
+    let Device::TranstibialSocket(s) = &rx.device else {
+        return None;
+    };
+    [
+        Region::TibialCrest,
+        Region::TibialTubercle,
+        Region::PatellarTendon,
+    ]
+    .iter()
+    .find_map(|r| s.landmarks.iter().find(|l| l.region == *r))
+    .map(|l| Point3::from(l.point_mm))
 }

@@ -149,3 +149,29 @@ fn usage_errors_exit_2() {
         .code(2);
     fab().args(["mesh", "info", "--help"]).assert().success();
 }
+
+#[test]
+fn limb_anterior_can_be_fixed_by_a_landmark() {
+    let out = fab()
+        .args(["mesh", "info", "--json", "--anterior", "-2.85,49.24,-88.93"])
+        .arg(fixture("limb-transtibial.stl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a: Vec<f64> = v["limb"]["anterior"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(
+        a[1] > 0.95,
+        "anterior toward +Y as the landmark says: {a:?}"
+    );
+    assert_eq!(v["limb"]["anterior_from"], "the landmark given");
+}

@@ -1,9 +1,477 @@
-//! `fab plan` (not built yet).
+//! `fab plan SCAN -o OUT.nc`: the lab's main job. From a foot scan (and the job's or an Rx's
+//! modifications) to a program the CNC operator can run: OUT.nc, OUT-design.stl (the exact
+//! surface the program means to cut, in program coordinates), OUT-setup.html (the operator's
+//! setup sheet) and OUT-preview.png. Progress on stderr, one summary line (or `--json`) on
+//! stdout. Files carry the job number only, never a patient reference.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use fab_geometry::Units;
+use fab_ticket::order::WorkOrder;
+use fab_ticket::rx::DeviceKind;
+use fab_ticket::workflow::Status;
+use fab_toolpath::gcode::{Blank, Dialect, ProgramHeader, write_program};
+use fab_toolpath::{Cutter, Machine, Move};
+use sha2::{Digest, Sha256};
+
+use crate::plan::{self, Settings, preview, setup_sheet};
 
 /// Arguments of `fab plan`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Scan of the foot: STL, binary or ASCII
+    pub scan: PathBuf,
+    /// Job number: plan with the job's work order and attach the program and design to it
+    #[arg(long, conflicts_with = "rx")]
+    pub job: Option<String>,
+    /// Prescription file: plan with its modifications (no job is touched)
+    #[arg(long)]
+    pub rx: Option<PathBuf>,
+    /// Machine profile: a bundled name (linuxcnc-router, grbl-hobby, fanuc-mill, mach3-router)
+    /// or a TOML file
+    #[arg(long, default_value = "linuxcnc-router")]
+    pub machine: String,
+    /// G-code dialect (default: the machine's): linuxcnc, grbl, fanuc, mach3
+    #[arg(long)]
+    pub dialect: Option<Dialect>,
+    /// Finishing tool (a ball end mill) [default: the work order's, else ball:6]
+    #[arg(long)]
+    pub finish_tool: Option<Cutter>,
+    /// Roughing and cut-out tool (flat or bull-nose), e.g. flat:10, bull:12:2 [default: the work
+    /// order's, else flat:10]
+    #[arg(long)]
+    pub rough_tool: Option<Cutter>,
+    /// Finishing stepover, mm [default: the work order's, else 0.5; or from --scallop]
+    #[arg(long, conflicts_with = "scallop")]
+    pub stepover: Option<f64>,
+    /// Scallop height target on flat areas, mm: sets the stepover for the finishing ball
+    #[arg(long)]
+    pub scallop: Option<f64>,
+    /// Finishing raster angle, degrees from the machine's X (the foot's length)
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub angle: f64,
+    /// Add a finishing cross pass at 90 degrees to the first
+    #[arg(long)]
+    pub cross_pass: bool,
+    /// Stock left by roughing for finishing, mm [default: the work order's, else 0.5]
+    #[arg(long)]
+    pub allowance: Option<f64>,
+    /// Conventional milling instead of climb
+    #[arg(long)]
+    pub conventional: bool,
+    /// Cut the part out without holding tabs
+    #[arg(long)]
+    pub no_tabs: bool,
+    /// Height above the floor up to which the foot is kept on the positive, mm
+    #[arg(long)]
+    pub trim_height: Option<f64>,
+    /// Units of the scan: auto, mm, cm, m, in
+    #[arg(long, default_value = "auto")]
+    pub units: Units,
+    #[command(flatten)]
+    pub db: crate::cmd::job::Db,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Program to write (OUT.nc); the other files are named after it
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("fab plan is not built yet")
+/// The files one plan writes, named after the program.
+pub struct Outputs {
+    pub program: PathBuf,
+    pub design: PathBuf,
+    pub sheet: PathBuf,
+    pub preview: PathBuf,
+}
+
+impl Outputs {
+    pub fn for_program(program: &Path) -> Outputs {
+        let stem = program.with_extension("");
+        let with = |suffix: &str| {
+            let mut s = stem.clone().into_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        Outputs {
+            program: program.to_path_buf(),
+            design: with("-design.stl"),
+            sheet: with("-setup.html"),
+            preview: with("-preview.png"),
+        }
+    }
+}
+
+fn progress() -> indicatif::ProgressBar {
+    let quiet = !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some();
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} fab plan: {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let out = Outputs::for_program(&args.output);
+    if args.output.extension().is_none() {
+        bail!(
+            "output {} has no extension: name the program e.g. OUT.nc",
+            args.output.display()
+        );
+    }
+    let machine = Machine::resolve(&args.machine)?;
+    let dialect = args.dialect.unwrap_or(machine.dialect);
+
+    // the work order: from the job, from an Rx file, or none (an unmodified positive)
+    let mut store = None;
+    let order = if let Some(job) = &args.job {
+        let st = args.db.open()?;
+        let rec = st.job(job)?;
+        // refuse now, before anything is computed or written, what the store would refuse later
+        let at = if rec.status == Status::OnHold {
+            rec.hold_from.unwrap_or(rec.status)
+        } else {
+            rec.status
+        };
+        if !matches!(at, Status::Received | Status::Designing) {
+            bail!(
+                "job {job} is {}: a program may only be planned while the job is received or designing (move it back to designing to change the design)",
+                rec.status
+            );
+        }
+        let order = rec.work_order(&st.tables()?);
+        store = Some(st);
+        Some(order)
+    } else if let Some(rx) = &args.rx {
+        let text = std::fs::read_to_string(rx)
+            .with_context(|| format!("cannot read prescription {}", rx.display()))?;
+        let parsed = fab_ticket::rx::parse(&text)
+            .with_context(|| format!("prescription {}", rx.display()))?;
+        Some(WorkOrder::from_prescription(
+            &parsed,
+            &fab_ticket::Tables::bundled(),
+        ))
+    } else {
+        None
+    };
+    if let Some(o) = &order
+        && o.kind != DeviceKind::FootOrthotic
+    {
+        bail!(
+            "fab plan mills foot orthosis positives on a 3-axis router; this work order is for a {:?}",
+            o.kind
+        );
+    }
+    let from_order = |f: &dyn Fn(&WorkOrder) -> Option<String>| order.as_ref().and_then(f);
+    let parse_tool = |spec: Option<String>, what: &str| -> anyhow::Result<Option<Cutter>> {
+        spec.map(|s| {
+            s.parse::<Cutter>()
+                .with_context(|| format!("the work order's {what} '{s}'"))
+        })
+        .transpose()
+    };
+    // tools: the command line's as given; the work order's only as the machine has them (its
+    // tool table is what is loaded), else the machine's nearest tool of the same kind
+    let mut tool_notes = Vec::new();
+    let mut from_table = |wanted: Option<Cutter>, ball: bool, default: Cutter| -> Cutter {
+        let Some(w) = wanted else { return default };
+        if machine.tools.iter().any(|t| t.cutter == w) {
+            return w;
+        }
+        let near = machine
+            .tools
+            .iter()
+            .filter(|t| matches!(t.cutter, Cutter::Ball { .. }) == ball)
+            .min_by(|a, b| {
+                let da = (a.cutter.diameter() - w.diameter()).abs();
+                let db = (b.cutter.diameter() - w.diameter()).abs();
+                da.total_cmp(&db)
+            });
+        match near {
+            Some(t) => {
+                tool_notes.push(format!(
+                    "the work order suggests {w}; {} has none, using T{} {}",
+                    machine.name, t.number, t.cutter
+                ));
+                t.cutter
+            }
+            None => w,
+        }
+    };
+    let finish_tool = match args.finish_tool {
+        Some(c) => c,
+        None => from_table(
+            parse_tool(
+                from_order(&|o| Some(o.milling.finish_tool.clone())),
+                "finish tool",
+            )?,
+            true,
+            Cutter::Ball { diameter: 6.0 },
+        ),
+    };
+    let rough_tool = match args.rough_tool {
+        Some(c) => c,
+        None => from_table(
+            parse_tool(
+                from_order(&|o| Some(o.milling.rough_tool.clone())),
+                "rough tool",
+            )?,
+            false,
+            Cutter::Flat { diameter: 10.0 },
+        ),
+    };
+    let mut settings = Settings {
+        rough_tool,
+        finish_tool,
+        angle_deg: args.angle,
+        cross_pass: args.cross_pass,
+        climb: !args.conventional,
+        tabs: !args.no_tabs,
+        ..Settings::default()
+    };
+    if let Some(a) = args
+        .allowance
+        .or_else(|| order.as_ref().map(|o| o.milling.stock_mm))
+    {
+        settings.allowance = a;
+    }
+    if let Some(s) = args.stepover {
+        settings.stepover = s;
+    } else if let Some(h) = args.scallop {
+        if !(h.is_finite() && h > 0.0) {
+            bail!("--scallop must be a positive number of mm, got {h}");
+        }
+        settings.stepover =
+            fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
+    } else if let Some(o) = &order {
+        settings.stepover = o.milling.stepover_mm;
+    }
+    if let Some(t) = args.trim_height {
+        settings.design.trim_height = t;
+    }
+
+    let pb = progress();
+    pb.set_message("loading the scan");
+    let bytes = std::fs::read(&args.scan)
+        .with_context(|| format!("cannot read scan {}", args.scan.display()))?;
+    let scan_sha = hex(&Sha256::digest(&bytes));
+    let loaded = fab_geometry::load_bytes(&bytes, args.units)
+        .with_context(|| format!("scan {}", args.scan.display()))?;
+    drop(bytes);
+    pb.set_message("orienting the foot");
+    let frame = fab_geometry::orient::foot(&loaded.mesh)
+        .with_context(|| format!("orienting the foot in {}", args.scan.display()))?;
+    let mut lab = frame.apply(&loaded.mesh);
+    let side = side_word(&frame.side);
+    let mut notes = tool_notes;
+    let what = match &order {
+        None => {
+            format!("foot orthosis positive, {side} foot, no modifications (no job or Rx given)")
+        }
+        Some(o) => {
+            pb.set_message("modifying the foot");
+            let ops = crate::rectify::foot_ops(o, frame.side)?;
+            fab_geometry::modify::apply(&mut lab, &ops.shape)
+                .context("applying the work order's modifications")?;
+            // the positive is formed over, then trimmed: mill it taller than the trim line
+            for t in &ops.trim {
+                if let fab_geometry::modify::Op::TrimHeight {
+                    heel_cup,
+                    medial,
+                    lateral,
+                    ..
+                } = t
+                    && args.trim_height.is_none()
+                {
+                    let h = heel_cup.max(*medial).max(*lateral) + 10.0;
+                    settings.design.trim_height = settings.design.trim_height.max(h);
+                }
+                notes.push(format!("trim line after forming: {}", t.describe()));
+            }
+            notes.extend(ops.notes.iter().cloned());
+            let applied: Vec<String> = ops.shape.iter().map(|o| o.describe()).collect();
+            if applied.is_empty() {
+                format!(
+                    "foot orthosis positive, {side} foot, no shape modifications in the work order"
+                )
+            } else {
+                format!(
+                    "foot orthosis positive, {side} foot, modified: {}",
+                    applied.join("; ")
+                )
+            }
+        }
+    };
+
+    let mut step = |s: &str| pb.set_message(s.to_string());
+    let planned = plan::plan(&lab, &settings, &machine, &mut step)?;
+
+    pb.set_message("writing G-code");
+    let d = &planned.design;
+    let job = args.job.clone().unwrap_or_else(|| "unassigned".into());
+    let header = ProgramHeader {
+        job: job.clone(),
+        scan_sha256: scan_sha.clone(),
+        fab_version: env!("CARGO_PKG_VERSION").into(),
+        blank: Blank {
+            x: d.blank[0],
+            y: d.blank[1],
+            z: d.blank[2],
+        },
+        work_zero: "top of blank, front-left corner".into(),
+        notes: [
+            what.clone(),
+            format!(
+                "part length along X, heel at X{:.0}, plantar side up; trim height {} mm",
+                d.base[0], d.params.trim_height
+            ),
+        ]
+        .into_iter()
+        .chain(notes.iter().cloned())
+        .collect(),
+    };
+    let files = write_program(&header, &planned.ops, &machine, dialect)?;
+    if let Some(dir) = args.output.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
+    let mut program_bytes = 0usize;
+    let mut program_sha = String::new();
+    let mut program_paths = Vec::new();
+    for f in &files {
+        let path = if f.suffix.is_empty() {
+            out.program.clone()
+        } else {
+            let mut s = out.program.with_extension("").into_os_string();
+            s.push(&f.suffix);
+            s.push(".");
+            s.push(out.program.extension().unwrap_or_default());
+            PathBuf::from(s)
+        };
+        fab_geometry::stl::write_atomic(&path, f.text.as_bytes())?;
+        program_bytes += f.text.len();
+        if program_sha.is_empty() {
+            program_sha = hex(&Sha256::digest(f.text.as_bytes()));
+        }
+        program_paths.push(path);
+    }
+    pb.set_message("writing design, preview, setup sheet");
+    fab_geometry::stl::write_stl(&out.design, &d.mesh)?;
+    let png = preview::render(d, &planned.ops, 900)?;
+    fab_geometry::stl::write_atomic(&out.preview, &png)?;
+    let estimated: std::time::Duration = files.iter().map(|f| f.estimated).sum();
+    let moves: usize = planned.ops.iter().map(|o| o.moves.len()).sum();
+    let sheet = setup_sheet::html(&setup_sheet::Sheet {
+        job: &job,
+        what: &what,
+        design: d,
+        ops: &planned.ops,
+        machine: &machine,
+        dialect,
+        program_name: &file_name(&out.program),
+        program_sha256: &program_sha,
+        program_bytes,
+        design_name: &file_name(&out.design),
+        preview_name: &file_name(&out.preview),
+        scan_sha256: &scan_sha,
+        estimated,
+        stepover: settings.stepover,
+    });
+    fab_geometry::stl::write_atomic(&out.sheet, sheet.as_bytes())?;
+    if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {
+        pb.set_message("attaching to the job");
+        let actor = args.db.actor()?;
+        let design_sha = hex(&Sha256::digest(std::fs::read(&out.design)?));
+        for p in &program_paths {
+            let sha = hex(&Sha256::digest(std::fs::read(p)?));
+            st.attach_file(job, "program", &absolute(p), &sha, &actor)?;
+        }
+        st.attach_file(job, "design", &absolute(&out.design), &design_sha, &actor)?;
+    }
+    pb.finish_and_clear();
+
+    let wall = t0.elapsed().as_secs_f64();
+    let est = fab_toolpath::estimate::format_duration(estimated);
+    let rapids = planned
+        .ops
+        .iter()
+        .flat_map(|o| &o.moves)
+        .filter(|m| matches!(m, Move::Rapid(_)))
+        .count();
+    if args.json {
+        let v = serde_json::json!({
+            "job": job,
+            "part": what,
+            "side": side_word(&frame.side),
+            "units": loaded.report.units.units.to_string(),
+            "units_reason": loaded.report.units.reason,
+            "triangles": loaded.mesh.triangles.len(),
+            "design_triangles": d.mesh.triangles.len(),
+            "cl_points": planned.cl_points,
+            "moves": moves,
+            "rapids": rapids,
+            "estimated_run_time_s": estimated.as_secs_f64(),
+            "program_bytes": program_bytes,
+            "program_sha256": program_sha,
+            "scan_sha256": scan_sha,
+            "blank_mm": d.blank,
+            "work_zero": "top of blank, front-left corner",
+            "machine": machine.name,
+            "dialect": dialect.name(),
+            "tools": planned.ops.iter().map(|o| serde_json::json!({
+                "operation": o.name, "number": o.tool.number, "cutter": o.tool.cutter.to_string()
+            })).collect::<Vec<_>>(),
+            "stepover_mm": settings.stepover,
+            "wall_s": wall,
+            "outputs": {
+                "program": program_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                "design": out.design.display().to_string(),
+                "setup_sheet": out.sheet.display().to_string(),
+                "preview": out.preview.display().to_string(),
+            },
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "planned {what}: {} triangles, {} CL points, {moves} moves, est. run time {est}, {} ({:.1} KiB), {wall:.2} s",
+            loaded.mesh.triangles.len(),
+            planned.cl_points,
+            out.program.display(),
+            program_bytes as f64 / 1024.0,
+        );
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn side_word(s: &fab_geometry::orient::FootSide) -> &'static str {
+    match s {
+        fab_geometry::orient::FootSide::Left => "left",
+        fab_geometry::orient::FootSide::Right => "right",
+    }
 }

@@ -1,13 +1,14 @@
 //! # fab-geometry: scans in, the shape to mill out
 //!
-//! Loads the scans that arrive at an O&P lab (STL, binary or ASCII, in mm, cm, m or inches),
-//! repairs them into an indexed mesh, orients and measures feet and residual limbs, applies the
+//! Loads the scans that arrive at an O&P lab (STL binary or ASCII, OBJ, PLY; in mm, cm, m or
+//! inches), repairs them into an indexed mesh, orients and measures feet and residual limbs, applies the
 //! rectification a prescription asks for, and computes true offset surfaces.
 //!
 //! Everything inside is in millimetres. It knows nothing of prescriptions or toolpaths: the `fab`
 //! binary composes it with `fab-ticket` and `fab-toolpath`.
 //!
-//! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`units`], [`repair`]).
+//! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`obj`], [`ply`],
+//!   [`units`], [`repair`]).
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`modify`]: rectification operations as plain data, applied in order.
@@ -16,13 +17,17 @@
 //! - [`query`]: BVH, exact closest point and point-to-mesh distance, inside/outside sign,
 //!   self-intersection check.
 
+pub mod design;
+pub mod fasthash;
 pub mod load;
 pub mod measure;
 pub mod mesh;
 pub mod modify;
 pub mod nearest;
+pub mod obj;
 pub mod offset;
 pub mod orient;
+pub mod ply;
 pub mod principal;
 pub mod query;
 pub mod repair;

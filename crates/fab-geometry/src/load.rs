@@ -104,6 +104,10 @@ pub enum LoadErrorKind {
     #[error(transparent)]
     Stl(#[from] StlError),
     #[error(transparent)]
+    Obj(#[from] crate::obj::ObjError),
+    #[error(transparent)]
+    Ply(#[from] crate::ply::PlyError),
+    #[error(transparent)]
     Units(#[from] UnitsError),
     #[error(
         "no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
@@ -149,7 +153,7 @@ impl<E: Into<LoadErrorKind>> From<E> for LoadError {
     }
 }
 
-/// Loads a scan file (binary or ASCII STL). Errors name the file.
+/// Loads a scan file (binary or ASCII STL, OBJ or PLY). Errors name the file.
 pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     let named = |kind: LoadErrorKind| LoadError {
         path: Some(path.to_path_buf()),
@@ -159,9 +163,19 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
     load_bytes(&bytes, units).map_err(|e| named(e.kind))
 }
 
-/// Loads a scan from bytes.
+/// Loads a scan from bytes: STL (binary or ASCII), OBJ or PLY, told apart by content.
 pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
-    let (mut soup, flavour) = stl::parse(bytes)?;
+    // A binary STL whose length matches its header is one, whatever its header text says.
+    let binary_stl = bytes.len() >= 84
+        && 84 + 50 * u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64
+            == bytes.len() as u64;
+    let (mut soup, flavour) = if !binary_stl && crate::ply::looks_like_ply(bytes) {
+        (crate::ply::parse(bytes)?, Flavour::Ply)
+    } else if !binary_stl && crate::obj::looks_like_obj(bytes) {
+        (crate::obj::parse(bytes)?, Flavour::Obj)
+    } else {
+        stl::parse(bytes)?
+    };
     let read = soup.triangles.len();
     if read == 0 {
         return Err(LoadErrorKind::NoTriangles {

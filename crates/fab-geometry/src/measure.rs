@@ -31,8 +31,8 @@ pub struct FootMeasurements {
 }
 
 /// Footprint extent (min x, max x) of the slice at `y`, below `z_max`.
-fn footprint_at(mesh: &Mesh, y: f64, z_max: f64) -> Option<(f64, f64)> {
-    let segs = section::cut(mesh, &Point3::new(0.0, y, 0.0), &Vector3::y());
+fn footprint_at(slicer: &section::Slicer, y: f64, z_max: f64) -> Option<(f64, f64)> {
+    let segs = slicer.cut(y);
     let mut ext: Option<(f64, f64)> = None;
     for s in segs.iter().filter_map(|s| section::clip_below(s, z_max)) {
         for p in s {
@@ -76,11 +76,16 @@ pub fn foot(lab: &Mesh) -> FootMeasurements {
     };
     let length = hi.y - lo.y;
     let y_at = |f: f64| lo.y + f * length;
+    let slicer = section::Slicer::new(lab, Vector3::y());
     let widest = |from: f64, to: f64, z_max: f64| {
         let n = 40;
         (0..=n)
             .filter_map(|i| {
-                footprint_at(lab, y_at(from + (to - from) * i as f64 / n as f64), z_max)
+                footprint_at(
+                    &slicer,
+                    y_at(from + (to - from) * i as f64 / n as f64),
+                    z_max,
+                )
             })
             .map(|(a, b)| b - a)
             .fold(0.0, f64::max)
@@ -90,8 +95,8 @@ pub fn foot(lab: &Mesh) -> FootMeasurements {
     let mut arch_height: f64 = 0.0;
     for i in 0..=30 {
         let y = y_at(0.3 + 0.3 * i as f64 / 30.0);
-        let segs = section::cut(lab, &Point3::new(0.0, y, 0.0), &Vector3::y());
-        let Some((a, b)) = footprint_at(lab, y, OUTLINE_HEIGHT_MM) else {
+        let segs = slicer.cut(y);
+        let Some((a, b)) = footprint_at(&slicer, y, OUTLINE_HEIGHT_MM) else {
             continue;
         };
         for x in [a + 0.2 * (b - a), b - 0.2 * (b - a)] {
@@ -105,7 +110,7 @@ pub fn foot(lab: &Mesh) -> FootMeasurements {
     let rows: Vec<(f64, f64, f64)> = (0..=n)
         .filter_map(|i| {
             let y = y_at((0.002 + 0.996 * i as f64 / n as f64).clamp(0.0, 1.0));
-            footprint_at(lab, y, OUTLINE_HEIGHT_MM).map(|(a, b)| (y, a, b))
+            footprint_at(&slicer, y, OUTLINE_HEIGHT_MM).map(|(a, b)| (y, a, b))
         })
         .collect();
     let mut outline: Vec<[f64; 2]> = rows.iter().map(|&(y, _, b)| [b, y]).collect();
@@ -260,12 +265,14 @@ pub fn limb(
     } else {
         at.to_vec()
     };
+    let slicer = section::Slicer::new(mesh, axis);
+    let h0 = distal.coords.dot(&axis);
     let mut circumferences = Vec::new();
     for &d in &distances {
         if !(d > 0.0 && d < length) {
             return Err(MeasureError::OutsideLimb { at: d, length });
         }
-        let segs = section::cut(mesh, &(distal + axis * d), &axis);
+        let segs = slicer.cut(h0 + d);
         circumferences.push((d, section::length(&segs)));
     }
     let (anterior, anterior_from) = match anterior_landmark {
@@ -274,7 +281,7 @@ pub fn limb(
             let r = r - axis * r.dot(&axis);
             (r.normalize(), "the landmark given".to_string())
         }
-        None => anterior_from_sections(mesh, &distal, &axis, length),
+        None => anterior_from_sections(&slicer, &distal, &axis, length),
     };
     let mut volume = 0.0;
     let mut area = 0.0;
@@ -300,7 +307,7 @@ pub fn limb(
 /// The tibial crest: in cross-sections from 30 % to 80 % of the length, the direction of the
 /// point farthest from the section's centroid; averaged over the sections.
 fn anterior_from_sections(
-    mesh: &Mesh,
+    slicer: &section::Slicer,
     distal: &Point3<f64>,
     axis: &Vector3<f64>,
     length: f64,
@@ -309,7 +316,7 @@ fn anterior_from_sections(
     let mut n = 0;
     for i in 0..=10 {
         let o = distal + axis * (length * (0.3 + 0.05 * i as f64));
-        let segs = section::cut(mesh, &o, axis);
+        let segs = slicer.cut(o.coords.dot(axis));
         if segs.is_empty() {
             continue;
         }

@@ -18,10 +18,9 @@
 //! Foot regions are fractions of foot length from the heel (domain.md): heel 0-0.25, arch
 //! 0.3-0.6, metatarsal heads 0.65-0.75, toes beyond 0.8.
 
-use std::collections::HashMap;
-
 use nalgebra::{Point3, Vector3};
 
+use crate::fasthash::{self, FastMap};
 use crate::mesh::Mesh;
 use crate::orient::FootSide;
 use crate::{nearest, topology};
@@ -603,12 +602,13 @@ fn trim_height(
     let m = side.medial_sign();
     // Sole height at a fifth of the width in from each edge, per 1 % of length: the trim is
     // measured from there (so a flange is its height above the sole beside it).
+    let slicer = crate::section::Slicer::new(mesh, Vector3::y());
     let sole: Vec<(f64, f64)> = (0..=100)
         .map(|i| {
             let f = i as f64 / 100.0;
             let (cx, w) = g.at(f);
             let y = f * g.length;
-            let segs = crate::section::cut(mesh, &Point3::new(0.0, y, 0.0), &Vector3::y());
+            let segs = slicer.cut(y);
             let at = |x: f64| {
                 segs.iter()
                     .filter_map(|[a, b]| {
@@ -654,7 +654,7 @@ fn trim_height(
 /// (linear interpolation on edges; the new vertices are shared between neighbours).
 pub fn clip(mesh: &mut Mesh, g: impl Fn(&Point3<f64>) -> f64) {
     let val: Vec<f64> = mesh.vertices.iter().map(&g).collect();
-    let mut cuts: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut cuts: FastMap<(u32, u32), u32> = fasthash::map_with_capacity(64);
     let mut out = Vec::with_capacity(mesh.triangles.len());
     let vertices = &mut mesh.vertices;
     let mut cut = |a: u32, b: u32, vertices: &mut Vec<Point3<f64>>| -> u32 {
@@ -688,8 +688,9 @@ pub fn clip(mesh: &mut Mesh, g: impl Fn(&Point3<f64>) -> f64) {
         }
     }
     mesh.triangles = out;
-    // drop slivers the cut may leave and unused vertices
-    crate::repair::clean(mesh);
+    // unused vertices go; slivers where the cut passes near a vertex stay (they keep the
+    // surface closed along the cut)
+    topology::compact_vertices(mesh);
 }
 
 fn taubin(mesh: &mut Mesh, iterations: usize, lambda: f64, mu: f64) {
@@ -701,7 +702,7 @@ fn taubin(mesh: &mut Mesh, iterations: usize, lambda: f64, mu: f64) {
     for e in &es {
         deg[e.key.0 as usize] += 1;
         deg[e.key.1 as usize] += 1;
-        if e.uses.len() == 1 {
+        if e.count == 1 {
             boundary[e.key.0 as usize] = true;
             boundary[e.key.1 as usize] = true;
         }

@@ -92,17 +92,19 @@ pub fn foot(mesh: &Mesh) -> Result<FootFrame, OrientError> {
         return Err(OrientError::TooSmall(mesh.triangles.len()));
     }
     let mut evidence = Vec::new();
-    let tris = Sample::new(mesh, 40_000);
+    // a coarse sample ranks the directions, a finer one refines the best
+    let coarse = Sample::new(mesh, 4_000);
+    let tris = Sample::new(mesh, 20_000);
     let pca = principal::of_surface(mesh);
     let long = pca.axes[0];
 
     // 1. Floor: coarse search over a sphere of directions across the long axis.
     let mut best = (f64::MIN, Vector3::z());
-    for d in fibonacci_sphere(3000) {
+    for d in fibonacci_sphere(1200) {
         if d.dot(&long).abs() > 0.6 {
             continue;
         }
-        let s = tris.contact_score(&d, CONTACT_BAND_MM, &long, true);
+        let s = coarse.contact_score(&d, CONTACT_BAND_MM, &long, true);
         if s > best.0 {
             best = (s, d);
         }

@@ -1,10 +1,9 @@
 //! Repair of a triangle soup into a clean indexed mesh: welding coincident vertices, dropping
 //! degenerate and duplicate triangles, making the winding consistent and outward.
 
-use std::collections::HashMap;
-
 use nalgebra::Point3;
 
+use crate::fasthash::{self, Cell, FastMap};
 use crate::mesh::Mesh;
 use crate::topology;
 
@@ -15,33 +14,70 @@ pub const WELD_TOLERANCE_MM: f64 = 1e-3;
 pub const DEGENERATE_AREA_MM2: f64 = 1e-12;
 
 /// Welds the corners of a soup (already in mm) into an indexed mesh: corners within `tol` of
-/// each other become one vertex. A hash map keyed by the quantised position, checking the 27
-/// neighbouring cells, so two points within `tol` always weld whatever cell they fall in: O(n).
+/// each other become one vertex. A hash grid of cells 4 `tol` wide, each cell holding a linked
+/// list of its vertices in flat arrays: a corner is looked up in its own cell first (exact
+/// duplicates, the common case, stop there), then only in the neighbours across faces it is
+/// within `tol` of, so two points within `tol` always weld. O(n), no allocation per corner.
 pub fn weld(soup: &[[[f64; 3]; 3]], tol: f64) -> Mesh {
-    let inv = 1.0 / tol;
-    let key = |p: &[f64; 3]| -> [i64; 3] { p.map(|x| (x * inv).floor() as i64) };
-    let mut grid: HashMap<[i64; 3], Vec<u32>> = HashMap::with_capacity(soup.len());
-    let mut vertices: Vec<Point3<f64>> = Vec::with_capacity(soup.len() / 2 + 3);
+    let cell = 4.0 * tol;
+    let inv = 1.0 / cell;
+    // cell -> first vertex in it; next[v] -> the next vertex in v's cell (u32::MAX ends)
+    let mut head: FastMap<Cell, u32> = fasthash::map_with_capacity(soup.len() / 2 + 16);
+    let mut next: Vec<u32> = Vec::with_capacity(soup.len() / 2 + 16);
+    let mut vertices: Vec<Point3<f64>> = Vec::with_capacity(soup.len() / 2 + 16);
     let mut triangles = Vec::with_capacity(soup.len());
     let tol2 = tol * tol;
+    let find_in = |c: &[i64; 3],
+                   p: &[f64; 3],
+                   head: &FastMap<Cell, u32>,
+                   next: &[u32],
+                   vertices: &[Point3<f64>]|
+     -> Option<u32> {
+        let mut v = *head.get(&Cell(*c))?;
+        while v != u32::MAX {
+            let q = &vertices[v as usize];
+            let d2 = (q.x - p[0]).powi(2) + (q.y - p[1]).powi(2) + (q.z - p[2]).powi(2);
+            if d2 <= tol2 {
+                return Some(v);
+            }
+            v = next[v as usize];
+        }
+        None
+    };
     for tri in soup {
         let mut idx = [0u32; 3];
         for (k, p) in tri.iter().enumerate() {
-            let c = key(p);
-            let mut found = None;
-            'search: for dx in -1..=1 {
-                for dy in -1..=1 {
-                    for dz in -1..=1 {
-                        if let Some(list) = grid.get(&[c[0] + dx, c[1] + dy, c[2] + dz]) {
-                            for &v in list {
-                                let q = &vertices[v as usize];
-                                let d2 = (q.x - p[0]).powi(2)
-                                    + (q.y - p[1]).powi(2)
-                                    + (q.z - p[2]).powi(2);
-                                if d2 <= tol2 {
-                                    found = Some(v);
-                                    break 'search;
-                                }
+            let f = p.map(|x| x * inv);
+            let c = f.map(|x| x.floor() as i64);
+            let mut found = find_in(&c, p, &head, &next, &vertices);
+            if found.is_none() {
+                // per axis: the neighbour cell across a face closer than tol, if any
+                let side = |k: usize| -> i64 {
+                    let frac = f[k] - c[k] as f64;
+                    if frac * cell <= tol {
+                        -1
+                    } else if (1.0 - frac) * cell <= tol {
+                        1
+                    } else {
+                        0
+                    }
+                };
+                let s = [side(0), side(1), side(2)];
+                'search: for dx in [0, s[0]] {
+                    for dy in [0, s[1]] {
+                        for dz in [0, s[2]] {
+                            if (dx, dy, dz) == (0, 0, 0) {
+                                continue;
+                            }
+                            found = find_in(
+                                &[c[0] + dx, c[1] + dy, c[2] + dz],
+                                p,
+                                &head,
+                                &next,
+                                &vertices,
+                            );
+                            if found.is_some() {
+                                break 'search;
                             }
                         }
                     }
@@ -52,7 +88,8 @@ pub fn weld(soup: &[[[f64; 3]; 3]], tol: f64) -> Mesh {
                 None => {
                     let v = vertices.len() as u32;
                     vertices.push(Point3::new(p[0], p[1], p[2]));
-                    grid.entry(c).or_default().push(v);
+                    let prev = head.insert(Cell(c), v).unwrap_or(u32::MAX);
+                    next.push(prev);
                     v
                 }
             };
@@ -71,30 +108,48 @@ pub struct Cleaned {
     pub duplicate: usize,
 }
 
-/// Drops degenerate triangles (repeated corners, area below [`DEGENERATE_AREA_MM2`]) and
+/// Drops degenerate triangles (repeated corners, area below [`DEGENERATE_AREA_MM2`], or a
+/// sliver whose smallest altitude is below [`WELD_TOLERANCE_MM`]) and
 /// duplicates (same three vertices as an earlier triangle, in either winding), then unused
 /// vertices.
 pub fn clean(mesh: &mut Mesh) -> Cleaned {
     let mut out = Cleaned::default();
-    let mut seen: HashMap<[u32; 3], ()> = HashMap::with_capacity(mesh.triangles.len());
     let verts = &mesh.vertices;
-    mesh.triangles.retain(|&[a, b, c]| {
-        if a == b || b == c || a == c {
+    let mut keep = vec![true; mesh.triangles.len()];
+    // (sorted corners packed, triangle) for the triangles that are not degenerate
+    let mut keys: Vec<(u128, u32)> = Vec::with_capacity(mesh.triangles.len());
+    for (t, &[a, b, c]) in mesh.triangles.iter().enumerate() {
+        let degenerate = a == b || b == c || a == c || {
+            let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
+            let twice_area = (pb - pa).cross(&(pc - pa)).norm();
+            let longest = (pb - pa).norm().max((pc - pb).norm()).max((pa - pc).norm());
+            // no area, or a sliver: a corner within the weld tolerance of the opposite edge
+            twice_area / 2.0 < DEGENERATE_AREA_MM2 || twice_area / longest < WELD_TOLERANCE_MM
+        };
+        if degenerate {
+            keep[t] = false;
             out.degenerate += 1;
-            return false;
-        }
-        let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
-        if (pb - pa).cross(&(pc - pa)).norm() / 2.0 < DEGENERATE_AREA_MM2 {
-            out.degenerate += 1;
-            return false;
+            continue;
         }
         let mut k = [a, b, c];
         k.sort_unstable();
-        if seen.insert(k, ()).is_some() {
+        keys.push((
+            ((k[0] as u128) << 64) | ((k[1] as u128) << 32) | k[2] as u128,
+            t as u32,
+        ));
+    }
+    // duplicates: equal keys; the earliest triangle stays
+    keys.sort_unstable();
+    for w in keys.windows(2) {
+        if w[0].0 == w[1].0 {
+            keep[w[1].1 as usize] = false;
             out.duplicate += 1;
-            return false;
         }
-        true
+    }
+    let mut t = 0;
+    mesh.triangles.retain(|_| {
+        t += 1;
+        keep[t - 1]
     });
     topology::compact_vertices(mesh);
     out
@@ -128,7 +183,7 @@ pub fn orient(mesh: &mut Mesh) -> Reoriented {
         }
     };
     for e in &es {
-        if let [(a, fa), (b, fb)] = e.uses[..] {
+        if let Some(((a, fa), (b, fb))) = e.pair() {
             push(a, b, fa == fb);
             push(b, a, fa == fb);
         }
@@ -239,6 +294,30 @@ mod tests {
         let m = weld(&s, WELD_TOLERANCE_MM);
         assert_eq!(m.vertices.len(), 8);
         assert!(topology::report(&m).watertight);
+    }
+
+    #[test]
+    fn weld_always_joins_points_within_tolerance_and_never_farther() {
+        let tol = WELD_TOLERANCE_MM;
+        let mut s: u64 = 0x2545F4914F6CDD1D;
+        let mut rnd = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 1_000_001) as f64 / 1_000_000.0
+        };
+        for _ in 0..2000 {
+            let p = [rnd() * 0.02, rnd() * 0.02, rnd() * 0.02];
+            let dir = [rnd() - 0.5, rnd() - 0.5, rnd() - 0.5];
+            let n = (dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]).sqrt();
+            let near = 0.999 * tol * rnd();
+            let q = [0, 1, 2].map(|k| p[k] + dir[k] / n * near);
+            let far = [0, 1, 2].map(|k| p[k] + dir[k] / n * 1.01 * tol);
+            let m = weld(&[[p, q, far]], tol);
+            let t = m.triangles[0];
+            assert_eq!(t[0], t[1], "{p:?} and {q:?} are {near} apart");
+            assert_ne!(t[0], t[2], "{p:?} and {far:?} are farther than tol");
+        }
     }
 
     #[test]

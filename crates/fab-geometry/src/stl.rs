@@ -17,6 +17,10 @@ use crate::mesh::Mesh;
 pub enum Flavour {
     Binary,
     Ascii,
+    /// Wavefront OBJ (see [`crate::obj`]).
+    Obj,
+    /// Stanford PLY (see [`crate::ply`]).
+    Ply,
 }
 
 impl std::fmt::Display for Flavour {
@@ -24,6 +28,8 @@ impl std::fmt::Display for Flavour {
         f.write_str(match self {
             Flavour::Binary => "binary STL",
             Flavour::Ascii => "ASCII STL",
+            Flavour::Obj => "OBJ",
+            Flavour::Ply => "PLY",
         })
     }
 }
@@ -34,7 +40,7 @@ pub enum StlError {
     #[error("the file is empty")]
     Empty,
     #[error(
-        "neither STL flavour: {len} bytes, too short for a binary STL header (84 bytes) and not starting with `solid`"
+        "neither STL flavour, OBJ nor PLY: {len} bytes, too short for a binary STL header (84 bytes), not starting with `solid`, no OBJ vertices"
     )]
     TooShort { len: usize },
     #[error(
@@ -91,7 +97,13 @@ pub fn parse(bytes: &[u8]) -> Result<(Soup, Flavour), StlError> {
         }
     }
     if looks_ascii(bytes) {
-        return parse_ascii(bytes).map(|s| (s, Flavour::Ascii));
+        let text_like = bytes[..bytes.len().min(4096)].is_ascii();
+        match parse_ascii(bytes) {
+            Ok(s) => return Ok((s, Flavour::Ascii)),
+            // a binary file whose header happens to start with `solid`: report it as binary
+            Err(_) if !text_like && bytes.len() >= 84 => {}
+            Err(e) => return Err(e),
+        }
     }
     if bytes.len() < 84 {
         return Err(StlError::TooShort { len: bytes.len() });
@@ -419,6 +431,17 @@ mod tests {
         let mut b = binary(1, &[TRI]);
         b[..5].copy_from_slice(b"solid");
         assert_eq!(parse(&b).unwrap().1, Flavour::Binary);
+    }
+
+    #[test]
+    fn binary_with_solid_header_and_wrong_count_is_reported_as_binary() {
+        let mut b = binary(3, &[TRI]);
+        b[..5].copy_from_slice(b"solid");
+        b[100] = 0xff;
+        assert!(matches!(
+            parse(&b).unwrap_err(),
+            StlError::Truncated { promised: 3, .. }
+        ));
     }
 
     #[test]

@@ -8,34 +8,71 @@ use nalgebra::Point3;
 use crate::mesh::Mesh;
 
 /// One undirected edge and the triangles using it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct EdgeUse {
     /// Smaller vertex index first.
     pub key: (u32, u32),
-    /// (triangle, true when the triangle walks the edge from `key.0` to `key.1`).
-    pub uses: Vec<(u32, bool)>,
+    /// How many triangles use it: 1 boundary, 2 manifold, more non-manifold.
+    pub count: u32,
+    /// The first two uses: (triangle, true when the triangle walks the edge from `key.0` to
+    /// `key.1`).
+    pub first: [(u32, bool); 2],
 }
 
-/// Every undirected edge of the mesh with its triangles, in no particular order. O(n) with a
-/// hash map; each entry's `uses` has one element for a boundary edge, two for a manifold edge.
+impl EdgeUse {
+    /// The two triangles of a manifold edge.
+    #[inline]
+    pub fn pair(&self) -> Option<((u32, bool), (u32, bool))> {
+        (self.count == 2).then_some((self.first[0], self.first[1]))
+    }
+}
+
+/// Every undirected edge of the mesh with its triangles, grouped by their smaller vertex. O(n):
+/// a counting sort of the half-edges by smaller vertex into flat buckets, then each (small)
+/// bucket grouped by the other vertex.
 pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
-    let mut map: HashMap<(u32, u32), usize> = HashMap::with_capacity(mesh.triangles.len() * 3 / 2);
-    let mut out: Vec<EdgeUse> = Vec::with_capacity(mesh.triangles.len() * 3 / 2);
+    let nv = mesh.vertices.len();
+    let mut start = vec![0u32; nv + 1];
+    for tri in &mesh.triangles {
+        for k in 0..3 {
+            let (a, b) = (tri[k], tri[(k + 1) % 3]);
+            start[a.min(b) as usize + 1] += 1;
+        }
+    }
+    for v in 0..nv {
+        start[v + 1] += start[v];
+    }
+    // (other vertex, triangle, forward)
+    let mut fill: Vec<u32> = start[..nv].to_vec();
+    let mut half = vec![(0u32, 0u32, false); start[nv] as usize];
     for (t, tri) in mesh.triangles.iter().enumerate() {
         for k in 0..3 {
             let (a, b) = (tri[k], tri[(k + 1) % 3]);
-            let key = (a.min(b), a.max(b));
-            let fwd = a < b;
-            match map.get(&key) {
-                Some(&i) => out[i].uses.push((t as u32, fwd)),
-                None => {
-                    map.insert(key, out.len());
-                    out.push(EdgeUse {
-                        key,
-                        uses: vec![(t as u32, fwd)],
-                    });
+            let lo = a.min(b) as usize;
+            half[fill[lo] as usize] = (a.max(b), t as u32, a < b);
+            fill[lo] += 1;
+        }
+    }
+    let mut out: Vec<EdgeUse> = Vec::with_capacity(mesh.triangles.len() * 3 / 2 + 4);
+    for v in 0..nv {
+        let bucket = &mut half[start[v] as usize..start[v + 1] as usize];
+        bucket.sort_unstable_by_key(|h| (h.0, h.1));
+        let mut i = 0;
+        while i < bucket.len() {
+            let other = bucket[i].0;
+            let mut e = EdgeUse {
+                key: (v as u32, other),
+                count: 0,
+                first: [(u32::MAX, false); 2],
+            };
+            while i < bucket.len() && bucket[i].0 == other {
+                if e.count < 2 {
+                    e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
                 }
+                e.count += 1;
+                i += 1;
             }
+            out.push(e);
         }
     }
     out
@@ -51,7 +88,7 @@ pub fn triangle_neighbours(mesh: &Mesh, edges: &[EdgeUse]) -> Vec<[u32; 3]> {
         }
     };
     for e in edges {
-        if let [(a, _), (b, _)] = e.uses[..] {
+        if let Some(((a, _), (b, _))) = e.pair() {
             fill(a, b);
             fill(b, a);
         }
@@ -143,15 +180,14 @@ pub fn report(mesh: &Mesh) -> TopologyReport {
     let mut inconsistent = 0;
     let mut boundary: Vec<(u32, u32)> = Vec::new();
     for e in &es {
-        match e.uses.len() {
+        match e.count {
             1 => {
-                let (t, fwd) = e.uses[0];
-                let _ = t;
+                let (_, fwd) = e.first[0];
                 // Directed as the triangle walks it.
                 boundary.push(if fwd { e.key } else { (e.key.1, e.key.0) });
             }
             2 => {
-                if e.uses[0].1 == e.uses[1].1 {
+                if e.first[0].1 == e.first[1].1 {
                     inconsistent += 1;
                 }
             }

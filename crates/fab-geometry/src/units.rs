@@ -1,8 +1,9 @@
 //! Length units of incoming scans and the automatic decision between them.
 //!
 //! Everything inside fab is in millimetres. Scans arrive in mm, cm, metres (phone apps) or inches;
-//! `Units::Auto` decides from the size of the body part and refuses to guess when the size fits
-//! no unit, or fits more than one.
+//! `Units::Auto` decides from the size of the body part: the unit in which the scan's largest
+//! extent is a plausible body part; when two units fit (cm and inches can), the one clearly nearer
+//! the typical size; and it refuses to guess when the size fits none, or two equally well.
 
 use std::fmt;
 use std::str::FromStr;
@@ -147,6 +148,23 @@ pub fn decide(requested: Units, extent: f64) -> Result<UnitsDecision, UnitsError
                 ),
             })
         }
+        [a, b] if typical_fit(extent, *a, *b).is_some() => {
+            let (u, other) = typical_fit(extent, *a, *b).unwrap();
+            let scale = u.mm_per_unit().unwrap();
+            Ok(UnitsDecision {
+                requested,
+                units: u,
+                scale,
+                extent_in_file: extent,
+                extent_mm: extent * scale,
+                reason: format!(
+                    "largest extent {} in the file is a plausible body part in {u} ({:.1} mm) and in {other} ({:.1} mm); {u} is far nearer the typical {TYPICAL_EXTENT_MM:.0} mm of a foot or limb",
+                    short(extent),
+                    extent * scale,
+                    extent * other.mm_per_unit().unwrap()
+                ),
+            })
+        }
         [] => Err(UnitsError::FitsNone {
             extent: short(extent),
             lo,
@@ -159,6 +177,28 @@ pub fn decide(requested: Units, extent: f64) -> Result<UnitsDecision, UnitsError
                 .map(|u| format!("{u} ({:.0} mm)", extent * u.mm_per_unit().unwrap()))
                 .collect(),
         }),
+    }
+}
+
+/// The typical largest extent of a scanned foot or residual limb, mm (the geometric middle of
+/// the plausible range).
+pub const TYPICAL_EXTENT_MM: f64 = 236.6;
+
+/// When two units both fit, the one whose size is far nearer the typical one (at least twice as
+/// near, in ratio terms), with the other; `None` when neither is clearly nearer.
+fn typical_fit(extent: f64, a: Units, b: Units) -> Option<(Units, Units)> {
+    let dist = |u: Units| {
+        (extent * u.mm_per_unit().unwrap() / TYPICAL_EXTENT_MM)
+            .ln()
+            .abs()
+    };
+    let (da, db) = (dist(a), dist(b));
+    if da * 2.0 <= db {
+        Some((a, b))
+    } else if db * 2.0 <= da {
+        Some((b, a))
+    } else {
+        None
     }
 }
 
@@ -197,12 +237,22 @@ mod tests {
             decide(Units::Auto, 0.001),
             Err(UnitsError::FitsNone { .. })
         ));
-        // 10 units: 100 mm in cm, 254 mm in inches; both are plausible.
-        let e = decide(Units::Auto, 10.0).unwrap_err();
+        // 15.2 units: 152 mm in cm, 386 mm in inches; both plausible, neither typical.
+        let e = decide(Units::Auto, 15.2).unwrap_err();
         assert!(
-            e.to_string().contains("cm") && e.to_string().contains("in (254 mm)"),
+            e.to_string().contains("cm (152 mm)") && e.to_string().contains("in (386 mm)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn auto_prefers_the_clearly_more_typical_of_two_fits() {
+        // a 10.6 inch foot: 106 mm in cm would be tiny, 269 mm in inches is a foot
+        let d = decide(Units::Auto, 10.6).unwrap();
+        assert_eq!(d.units, Units::In, "{}", d.reason);
+        assert!(d.reason.contains("far nearer the typical"), "{}", d.reason);
+        // 22 units: 220 mm in cm, 559 mm in inches
+        assert_eq!(decide(Units::Auto, 22.0).unwrap().units, Units::Cm);
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn infinite_coordinate_ascii() {
 
 #[test]
 fn neither_stl_flavour() {
-    let e = load_bad(b"ply\nformat ascii 1.0\nelement vertex 3\n");
+    let e = load_bad(b"OFF\n3 1 0\n0 0 0\n");
     assert!(e.to_string().contains("neither STL flavour"), "{e}");
     // long enough for a binary header, but the count disagrees with the length
     let mut junk = vec![b'x'; 300];
@@ -206,4 +206,32 @@ fn missing_file() {
             .starts_with("/nonexistent/scan.stl: cannot read"),
         "{e}"
     );
+}
+
+#[test]
+fn obj_with_nan_or_bad_index() {
+    let e = load_bad(b"v 0 0 0\nv 100 0 0\nv 0 NaN 0\nf 1 2 3\n");
+    assert_eq!(
+        e.kind.to_string(),
+        "OBJ, line 3: vertex 3 has a non-finite coordinate (NaN)"
+    );
+    let e = load_bad(b"v 0 0 0\nv 100 0 0\nv 0 100 0\nf 1 2 4\n");
+    assert!(
+        e.to_string().contains("line 4: vertex index 4 is outside"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ply_truncated_or_promising_too_much() {
+    let head = "ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n";
+    let mut b = head.as_bytes().to_vec();
+    for x in [0.0f32, 0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 100.0] {
+        b.extend(x.to_le_bytes()); // one float short of three vertices
+    }
+    let e = load_bad(&b);
+    assert!(e.to_string().contains("truncated"), "{e}");
+    let huge = head.replace("element face 1", "element face 4294967295");
+    let e = load_bad(huge.as_bytes());
+    assert!(e.to_string().contains("4294967295 face"), "{e}");
 }

@@ -107,3 +107,43 @@ fn any_pose_gives_the_same_lab_frame() {
         );
     }
 }
+
+#[test]
+fn plantar_only_open_scan_without_a_leg_is_oriented_too() {
+    // keep only the bottom 30 mm of each foot (an open, leg-less plantar scan), then move it
+    for (name, side) in [
+        ("foot-left-m.stl", FootSide::Left),
+        ("foot-right-m.stl", FootSide::Right),
+    ] {
+        let m = common::load(name).mesh;
+        let mut lab = orient::foot(&m).unwrap().apply(&m);
+        fab_geometry::modify::apply(
+            &mut lab,
+            &[fab_geometry::modify::Op::PlaneTrim {
+                point: [0.0, 0.0, 30.0],
+                normal: [0.0, 0.0, 1.0],
+            }],
+        )
+        .unwrap();
+        let pose = Isometry3::new(
+            Vector3::new(-50.0, 70.0, 10.0),
+            Vector3::new(0.4, 2.0, -0.7),
+        );
+        let moved = Mesh::new(
+            lab.vertices.iter().map(|p| pose * p).collect(),
+            lab.triangles.clone(),
+        );
+        let f = orient::foot(&moved).unwrap();
+        eprintln!("{name}: {:#?}", f.evidence);
+        assert_eq!(f.side, side, "{name}");
+        assert!(f.evidence[1].contains("no leg"), "{:?}", f.evidence[1]);
+        // back in (nearly) the same lab frame: the frame is found from less of the foot, so
+        // its long axis may turn a little
+        let round_trip = f.to_lab * pose;
+        let angle = round_trip.rotation.angle().to_degrees();
+        assert!(angle < 1.0, "{name}: lab frame turned {angle} degrees");
+        let again = f.apply(&moved);
+        let (lo, _) = again.bounds().unwrap();
+        assert!(lo.z.abs() < 1e-9 && lo.y.abs() < 1e-9);
+    }
+}

@@ -6,6 +6,8 @@
 //!   `SQLITE_BUSY` the timeout does not cover. Reads of the status happen inside the write
 //!   transaction, so concurrent moves of one job cannot lose an update.
 //! - The history is append-only (triggers refuse UPDATE and DELETE on it).
+//! - What is milled is what was approved: programs and designs attach only while a job is
+//!   received or designing, and the approval's history entry names their SHA-256.
 //! - Users: the first user may be added by anyone and must be an `admin`; later users only by
 //!   an admin.
 //! - Job numbers are lab numbers `J<year>-<seq>` from a per-year counter, never derived from
@@ -100,10 +102,10 @@ const BUSY_RETRIES: u32 = 40;
 /// changed when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the job database {path}: {source}")]
+    #[error("cannot open the job database {path}: {error}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error(
         "the job database {path} has schema version {found}, newer than this fab knows ({known}); \
@@ -132,23 +134,39 @@ pub enum StoreError {
     BadUserName(String),
     #[error("there are no users yet: the first user must be an admin (`--role admin`)")]
     FirstUserNotAdmin,
-    #[error("{actor} is a {role}; {what} takes a {allowed}")]
+    #[error(
+        "{actor} is {} {role}; {what} takes {} {allowed}",
+        workflow::article(role.as_str()),
+        workflow::article(allowed)
+    )]
     Forbidden {
         actor: String,
         role: Role,
         what: String,
         allowed: String,
     },
-    #[error("job {job}: {source}")]
-    Refused { job: String, source: MoveError },
+    #[error("job {job}: {refusal}")]
+    Refused { job: String, refusal: MoveError },
     #[error("job {job}: {reason}")]
     Locked { job: String, reason: String },
     #[error("the Rx is invalid: {0}")]
-    Rx(#[from] RxError),
+    Rx(RxError),
     #[error("job {job}: its stored Rx cannot be read: {message}")]
     Corrupt { job: String, message: String },
-    #[error("the lab tables in the database are invalid: {0}")]
-    Tables(#[from] TablesError),
+    #[error("{0}")]
+    Tables(TablesError),
+}
+
+impl From<RxError> for StoreError {
+    fn from(e: RxError) -> StoreError {
+        StoreError::Rx(e)
+    }
+}
+
+impl From<TablesError> for StoreError {
+    fn from(e: TablesError) -> StoreError {
+        StoreError::Tables(e)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -278,9 +296,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
+        let open_err = |error| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
@@ -295,7 +313,7 @@ impl Store {
                 Ok(())
             })
             .map_err(|e| match e {
-                StoreError::Sqlite(source) => open_err(source),
+                StoreError::Sqlite(error) => open_err(error),
                 e => e,
             })?;
         store
@@ -319,6 +337,10 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Most opens find the schema current: check without taking the write lock.
+        if self.retry(|s| s.schema_version())? == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
         let path = self.path.clone();
         self.write(|tx| {
             let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -588,12 +610,24 @@ impl Store {
         self.write(|tx| {
             let role = role_of(tx, actor)?;
             let (id, from, hold_from) = job_row(tx, job)?;
-            workflow::check(from, hold_from, to, role).map_err(|source| StoreError::Refused {
+            workflow::check(from, hold_from, to, role).map_err(|refusal| StoreError::Refused {
                 job: job.to_string(),
-                source,
+                refusal,
             })?;
             let new_hold = (to == Status::OnHold).then_some(from);
             let at = now();
+            // An approval names exactly what was approved: the latest program and design.
+            let approved = if to == Status::Approved {
+                approved_files(tx, id)?
+            } else {
+                None
+            };
+            let note = match (note, approved.as_deref()) {
+                (Some(n), Some(a)) => Some(format!("{n}; {a}")),
+                (None, Some(a)) => Some(a.to_string()),
+                (n, None) => n.map(str::to_string),
+            };
+            let note = note.as_deref();
             let n = tx.execute(
                 "UPDATE jobs SET status = ?1, hold_from = ?2, updated_at = ?3
                  WHERE id = ?4 AND status = ?5",
@@ -831,6 +865,25 @@ fn role_of(tx: &Transaction, actor: &str) -> Result<Role, StoreError> {
         job: "-".into(),
         message: m,
     })
+}
+
+/// `approved program PATH sha256 H, design PATH sha256 H` for the latest of each, if any.
+fn approved_files(tx: &Transaction, job_id: i64) -> Result<Option<String>, StoreError> {
+    let mut parts = Vec::new();
+    for kind in DESIGN_KINDS {
+        let f: Option<(String, String)> = tx
+            .query_row(
+                "SELECT path, sha256 FROM files WHERE job_id = ?1 AND kind = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![job_id, kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((path, sha)) = f {
+            parts.push(format!("{kind} {path} sha256 {sha}"));
+        }
+    }
+    Ok((!parts.is_empty()).then(|| format!("approved {}", parts.join(", "))))
 }
 
 fn job_row(tx: &Transaction, job: &str) -> Result<(i64, Status, Option<Status>), StoreError> {

@@ -38,10 +38,10 @@ pub const SOCKET_FEATURES: &[&str] = &[
 /// A table could not be read or holds something unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum TablesError {
-    #[error("cannot read tables file {path}: {source}")]
+    #[error("cannot read tables file {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("tables file {origin}: {message}")]
     Parse { origin: String, message: String },
@@ -126,9 +126,9 @@ impl Tables {
     /// A lab's tables file: its `[[material]]` and `[[hcpcs]]` sections replace the bundled ones;
     /// a section it lacks stays bundled.
     pub fn load(path: &Path) -> Result<Tables, TablesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TablesError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| TablesError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Tables::from_toml(&text, &path.display().to_string())
     }

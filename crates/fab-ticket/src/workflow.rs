@@ -139,13 +139,26 @@ pub enum MoveError {
         to: Status,
         allowed: String,
     },
-    #[error("a {role} may not move a job from {from} to {to}; that takes a {allowed}")]
+    #[error(
+        "{} {role} may not move a job from {from} to {to}; that takes {} {allowed}",
+        article(role.as_str()),
+        article(allowed)
+    )]
     Role {
         role: Role,
         from: Status,
         to: Status,
         allowed: String,
     },
+}
+
+/// `a` or `an`, for the word that follows.
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// The forward (and changes-requested) moves, with who may make each.
@@ -272,12 +285,15 @@ mod tests {
 
     #[test]
     fn only_a_prosthetist_approves_or_requests_changes() {
+        assert_eq!(article("operator"), "an");
+        assert_eq!(article("tech"), "a");
         for role in [Tech, Operator, Admin] {
             let e = check(Review, None, Approved, role).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "a {role} may not move a job from review to approved; that takes a prosthetist"
+                    "{} {role} may not move a job from review to approved; that takes a prosthetist",
+                    article(role.as_str())
                 )
             );
             assert!(check(Review, None, Designing, role).is_err());

@@ -287,6 +287,10 @@ fn json_is_validated_like_text() {
         .replace("\"heel_cup_mm\": 10.0", "\"heel_cup_mm\": 40.0");
     let e = Prescription::from_json(&json).unwrap_err();
     assert_eq!(e.kind, RxErrorKind::OutOfRange);
+    let typo = rx.to_json().replace("\"heel_cup_mm\"", "\"heel_cup\"");
+    let e = Prescription::from_json(&typo).unwrap_err();
+    assert_eq!(e.kind, RxErrorKind::Json);
+    assert!(e.message.contains("unknown field `heel_cup`"), "{e}");
     let e = Prescription::from_json("{\"patient\": 3}").unwrap_err();
     assert_eq!(e.kind, RxErrorKind::Json);
 }

@@ -40,7 +40,7 @@ fn first_user_must_be_admin_and_later_ones_need_an_admin() {
     ));
     s.add_user(Some("ada"), "tom", Role::Tech).unwrap();
     let e = s.add_user(Some("tom"), "eve", Role::Admin).unwrap_err();
-    assert_eq!(e.to_string(), "tom is a tech; adding a user takes a admin");
+    assert_eq!(e.to_string(), "tom is a tech; adding a user takes an admin");
     assert!(matches!(
         s.add_user(Some("ada"), "tom", Role::Operator),
         Err(StoreError::UserExists(_))
@@ -206,6 +206,13 @@ fn programs_attach_only_before_review() {
     s.attach_file(&j, "design", Path::new("J-left-design.stl"), "bb", "tom")
         .unwrap();
     s.advance(&j, Status::Review, "tom", None).unwrap();
+    s.advance(&j, Status::Approved, "pat", Some("fine"))
+        .unwrap();
+    let h = s.history(&j).unwrap();
+    assert_eq!(
+        h.last().unwrap().note.as_deref(),
+        Some("fine; approved program J-left.nc sha256 aa, design J-left-design.stl sha256 bb")
+    );
     let e = s
         .attach_file(&j, "program", Path::new("J-other.nc"), "cc", "tom")
         .unwrap_err();

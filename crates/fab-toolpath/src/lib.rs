@@ -9,7 +9,21 @@
 //! `fab-geometry` and `fab-ticket`.
 
 pub mod cutter;
+pub mod drop;
+pub mod estimate;
+pub mod gcode;
+pub mod link;
+pub mod machine;
 pub mod path;
+pub mod simplify;
+pub mod strategy;
 
-pub use cutter::Cutter;
+pub use cutter::{Cutter, CutterError};
+pub use drop::{DropIndex, Grid, drop_grid};
+pub use estimate::estimate_time;
+pub use gcode::{
+    Blank, Dialect, GcodeError, ProgramFile, ProgramHeader, check_moves, check_travel,
+    write_program,
+};
+pub use machine::{Machine, MachineError, ToolEntry};
 pub use path::{Move, Operation, Tool};

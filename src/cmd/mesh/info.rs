@@ -15,7 +15,7 @@ use super::{Kind, resolve_kind};
 /// Arguments of `fab mesh info`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scan (binary or ASCII STL)
+    /// The scan (STL binary or ASCII, OBJ or PLY)
     file: PathBuf,
     /// Units of the scan's coordinates: auto decides from the body part's size
     #[arg(long, default_value = "auto")]
@@ -26,9 +26,29 @@ pub struct Args {
     /// Limb circumferences at these distances from the distal end, mm (default every 20 mm)
     #[arg(long, value_delimiter = ',')]
     at: Vec<f64>,
+    /// Limb: a point on the tibial crest (scan coordinates, mm) that fixes the anterior
+    /// direction; without it the crest is found from the cross-sections
+    #[arg(long, value_parser = parse_point, allow_hyphen_values = true, value_name = "X,Y,Z")]
+    anterior: Option<[f64; 3]>,
     /// Print JSON instead of text
     #[arg(long)]
     json: bool,
+}
+
+/// `X,Y,Z` in mm.
+fn parse_point(s: &str) -> Result<[f64; 3], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{x}` is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [x, y, z] if v.iter().all(|c| c.is_finite()) => Ok([x, y, z]),
+        _ => Err(format!("expected X,Y,Z (three numbers, mm), found `{s}`")),
+    }
 }
 
 #[derive(Serialize)]
@@ -70,8 +90,11 @@ struct Info {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let bar = super::progress();
+    bar.set_message(format!("loading {}", args.file.display()));
     let loaded = load_path(&args.file, args.units)?;
     let mesh = &loaded.mesh;
+    bar.set_message("topology and measurements");
     let topo = topology::report(mesh);
     let kind = resolve_kind(args.kind, &topo);
     let name = args.file.display().to_string();
@@ -101,8 +124,12 @@ pub fn run(args: Args) -> Result<()> {
         Kind::Limb => {
             info.kind = "limb";
             info.limb = Some(
-                measure::limb(mesh, &args.at, None)
-                    .with_context(|| format!("{name}: cannot measure the limb"))?,
+                measure::limb(
+                    mesh,
+                    &args.at,
+                    args.anterior.map(fab_geometry::nalgebra::Point3::from),
+                )
+                .with_context(|| format!("{name}: cannot measure the limb"))?,
             );
         }
         _ => {
@@ -120,6 +147,7 @@ pub fn run(args: Args) -> Result<()> {
             });
         }
     }
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {

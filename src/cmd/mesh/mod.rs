@@ -58,3 +58,16 @@ pub fn resolve_kind(kind: Kind, topo: &fab_geometry::topology::TopologyReport) -
         k => k,
     }
 }
+
+/// A spinner on stderr naming the step under way; drawn only when stderr is a terminal (and
+/// without colour), so scripts and tests see nothing.
+pub fn progress() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -21,7 +21,7 @@ use crate::rectify;
 /// Arguments of `fab mesh modify`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scan (binary or ASCII STL)
+    /// The scan (STL binary or ASCII, OBJ or PLY)
     file: PathBuf,
     /// The prescription whose modifications to apply
     #[arg(long)]
@@ -68,7 +68,10 @@ pub fn run(args: Args) -> Result<()> {
         None => Tables::bundled(),
     };
     let order = WorkOrder::from_prescription(&rx, &tables);
+    let bar = super::progress();
+    bar.set_message(format!("loading {}", args.file.display()));
     let loaded = load_path(&args.file, args.units)?;
+    bar.set_message("orienting and measuring");
     let name = args.file.display().to_string();
     let mut mesh = loaded.mesh;
     let topo = topology::report(&mesh);
@@ -106,8 +109,11 @@ pub fn run(args: Args) -> Result<()> {
             )
         }
         DeviceKind::TranstibialSocket => {
-            let lm = measure::limb(&mesh, &[], None)
+            // an anterior landmark in the Rx fixes the anterior direction
+            let anterior = rectify::anterior_landmark(&rx);
+            let lm = measure::limb(&mesh, &[], anterior)
                 .with_context(|| format!("{name}: cannot measure the limb"))?;
+            notes.push(format!("anterior direction: from {}", lm.anterior_from));
             let (ops, n) = rectify::socket_ops(&order, &mesh, &lm, order.sides.first().copied())
                 .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
             notes.extend(n);

@@ -181,6 +181,7 @@ pub enum ShellMaterial {
 
 /// `shell: <material> <thickness> mm`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Shell {
     pub material: ShellMaterial,
     pub thickness_mm: f64,
@@ -229,6 +230,7 @@ pub enum TopCover {
 /// The foot-orthotic keys of one side (or shared by both). Every field is optional: absent means
 /// the Rx did not say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct FootParams {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,6 +290,7 @@ impl FootParams {
 /// A foot-orthotic prescription: shared values, and per-side overrides (only with
 /// `side: bilateral`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FootOrthotic {
     #[serde(default)]
     pub shared: FootParams,
@@ -327,6 +330,7 @@ pub enum SocketStage {
 
 /// `relief: <region> <depth> mm` or `load: <region> <depth> mm`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegionDepth {
     pub region: Region,
     pub depth_mm: f64,
@@ -334,6 +338,7 @@ pub struct RegionDepth {
 
 /// `landmark: <region> <x> <y> <z> mm`: where the region is on the scan, in scan coordinates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Landmark {
     pub region: Region,
     pub point_mm: [f64; 3],
@@ -341,6 +346,7 @@ pub struct Landmark {
 
 /// A transtibial-socket prescription.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct TranstibialSocket {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,6 +393,7 @@ pub enum Device {
 
 /// A parsed prescription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Prescription {
     /// The clinic's patient reference (e.g. `MRN-004512`), never a name. Stays in the database.
     pub patient: String,

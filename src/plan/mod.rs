@@ -1,0 +1,193 @@
+//! Planning a foot orthosis positive, end to end: the oriented (and modified) foot becomes a
+//! design surface in the machine frame (`fab_geometry::design`), then roughing, finishing and
+//! the cut-out (`fab_toolpath::strategy`), simplified, as one program for the lab's machine.
+//!
+//! `setup_sheet` writes the operator's HTML sheet, `preview` the PNG picture of the part and
+//! toolpath. File handling and the command line are in `cmd::plan`.
+
+pub mod preview;
+pub mod setup_sheet;
+
+use fab_geometry::Mesh;
+use fab_geometry::design::{self, Design, DesignParams};
+use fab_toolpath::link::Linker;
+use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
+use fab_toolpath::strategy::{
+    self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams,
+};
+use fab_toolpath::{Cutter, Machine, Operation, Tool};
+
+/// What to plan with: tools, stepover, raster, sizes of the positive.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub rough_tool: Cutter,
+    pub finish_tool: Cutter,
+    pub stepover: f64,
+    pub angle_deg: f64,
+    pub cross_pass: bool,
+    pub allowance: f64,
+    pub climb: bool,
+    pub tabs: bool,
+    pub design: DesignParams,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rough_tool: Cutter::Flat { diameter: 10.0 },
+            finish_tool: Cutter::Ball { diameter: 6.0 },
+            stepover: 0.5,
+            angle_deg: 0.0,
+            cross_pass: false,
+            allowance: 0.5,
+            climb: true,
+            tabs: true,
+            design: DesignParams::default(),
+        }
+    }
+}
+
+/// A planned job before it is written.
+pub struct Plan {
+    pub design: Design,
+    /// Roughing, finishing, profile (in the order they run), simplified.
+    pub ops: Vec<Operation>,
+    /// Tool-tip points of the finishing passes before simplification (CL points used).
+    pub cl_points: usize,
+}
+
+/// Clearance plane above the blank's top, mm.
+pub const CLEARANCE: f64 = 2.0;
+
+/// Why planning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Design(#[from] design::DesignError),
+    #[error(transparent)]
+    Strategy(#[from] strategy::StrategyError),
+    #[error("finishing needs a ball end mill (e.g. ball:6), got {0}")]
+    FinishNotBall(String),
+    #[error("roughing and the cut-out need a flat or bull-nose end mill (e.g. flat:10), got {0}")]
+    RoughIsBall(String),
+}
+
+/// The tool number for `cutter` on `machine`: its pocket in the tool table if it has one, else
+/// the lowest number the table does not use (and `taken` does not).
+fn tool_number(machine: &Machine, cutter: &Cutter, taken: &[u32]) -> u32 {
+    if let Some(t) = machine.tools.iter().find(|t| t.cutter == *cutter) {
+        return t.number;
+    }
+    (1..)
+        .find(|n| !taken.contains(n) && !machine.tools.iter().any(|t| t.number == *n))
+        .unwrap()
+}
+
+/// Plans the positive of `lab` (a foot in the lab frame, already modified) for `machine`.
+/// `step` is called with a short description before each long step (progress).
+pub fn plan(
+    lab: &Mesh,
+    s: &Settings,
+    machine: &Machine,
+    step: &mut dyn FnMut(&str),
+) -> Result<Plan, PlanError> {
+    if !matches!(s.finish_tool, Cutter::Ball { .. }) {
+        return Err(PlanError::FinishNotBall(format!("{:?}", s.finish_tool)));
+    }
+    if matches!(s.rough_tool, Cutter::Ball { .. }) {
+        return Err(PlanError::RoughIsBall(format!("{:?}", s.rough_tool)));
+    }
+    step("design surface");
+    let design = design::foot_positive(lab, &s.design)?;
+    let soup = design.mesh.to_soup();
+    let area = Rect {
+        xmin: design.base[0],
+        ymin: design.base[1],
+        xmax: design.base[2],
+        ymax: design.base[3],
+    };
+    let feed_cap = |f: f64| f.min(machine.max_feed);
+    let rpm_cap = |r: f64| r.min(machine.max_spindle_rpm);
+    let linker = Linker {
+        clearance_z: CLEARANCE,
+        margin: 1.0,
+        link_feed: feed_cap(6000.0),
+        plunge_feed: feed_cap(600.0),
+    };
+    let rough_tool = Tool {
+        number: tool_number(machine, &s.rough_tool, &[]),
+        cutter: s.rough_tool,
+    };
+    let finish_tool = Tool {
+        number: tool_number(machine, &s.finish_tool, &[rough_tool.number]),
+        cutter: s.finish_tool,
+    };
+
+    step("roughing");
+    let mut rp = RoughParams::new(rough_tool);
+    rp.allowance = s.allowance;
+    rp.climb = s.climb;
+    rp.feed = feed_cap(rp.feed);
+    rp.plunge_feed = feed_cap(rp.plunge_feed);
+    rp.spindle_rpm = rpm_cap(rp.spindle_rpm);
+    let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
+    let rough = strategy::rough(&floor, area, 0.0, design.bottom_z, &rp, &linker)?;
+    drop(floor);
+
+    step("finishing");
+    let mut fp = FinishParams::new(finish_tool, s.stepover);
+    fp.angle_deg = s.angle_deg;
+    fp.cross_pass = s.cross_pass;
+    fp.feed = feed_cap(fp.feed);
+    fp.plunge_feed = feed_cap(fp.plunge_feed);
+    fp.spindle_rpm = rpm_cap(fp.spindle_rpm);
+    let mut passes = Vec::new();
+    let level = DropSurface::new(&soup, s.finish_tool, 0.0);
+    let angles: Vec<f64> = if s.cross_pass {
+        vec![s.angle_deg, s.angle_deg + 90.0]
+    } else {
+        vec![s.angle_deg]
+    };
+    for a in angles {
+        let pass = if a.rem_euclid(360.0) == 0.0 {
+            strategy::finish::finish_pass(&level, a, area, design.bottom_z, &fp)?
+        } else {
+            let turned = DropSurface::new(&soup, s.finish_tool, a.to_radians());
+            strategy::finish::finish_pass(&turned, a, area, design.bottom_z, &fp)?
+        };
+        passes.push(pass);
+    }
+    let cl_points = passes.iter().map(Vec::len).sum();
+    let needed = |a: [f64; 3], b: [f64; 3]| {
+        let n = ((b[0] - a[0]).hypot(b[1] - a[1]).ceil() as usize).max(1);
+        (0..=n)
+            .filter_map(|k| {
+                let t = k as f64 / n as f64;
+                level.point(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+            })
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let finish = strategy::finish(&passes, &fp, &linker, &needed);
+
+    step("profile");
+    let mut pp = ProfileParams::new(rough_tool);
+    pp.climb = s.climb;
+    if !s.tabs {
+        pp.tab_width = 0.0;
+    }
+    pp.feed = feed_cap(pp.feed);
+    pp.plunge_feed = feed_cap(pp.plunge_feed);
+    pp.spindle_rpm = rpm_cap(pp.spindle_rpm);
+    let profile = strategy::profile(area, 0.0, design.bottom_z, &pp, &linker)?;
+
+    step("simplifying");
+    let mut ops = vec![rough, finish, profile];
+    for op in &mut ops {
+        simplify_operation(op, CHORD_TOLERANCE, true);
+    }
+    Ok(Plan {
+        design,
+        ops,
+        cl_points,
+    })
+}

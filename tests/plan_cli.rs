@@ -1,0 +1,208 @@
+//! `fab plan` from the command line: the four files, the summary line and `--json`, the program
+//! header, no patient reference anywhere, and bad input refused cleanly (exit 1, nothing written).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn fab() -> Command {
+    let mut c = Command::cargo_bin("fab").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
+    c
+}
+
+const LEFT: &str = "fixtures/scans/foot-left-m.stl";
+
+#[test]
+fn plans_a_foot_and_writes_program_design_sheet_and_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("J-test.nc");
+    let out = fab()
+        .args(["plan", LEFT, "--json", "-o"])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["side"], "left");
+    assert_eq!(v["units"], "m");
+    assert_eq!(v["triangles"], 12772);
+    assert!(v["cl_points"].as_u64().unwrap() > 100_000, "{v}");
+    assert!(v["moves"].as_u64().unwrap() > 1000);
+    assert!(v["estimated_run_time_s"].as_f64().unwrap() > 60.0);
+    assert!(v["part"].as_str().unwrap().contains("no modifications"));
+    let ops: Vec<&str> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["roughing", "finishing", "profile"]);
+
+    let program = std::fs::read_to_string(&nc).unwrap();
+    assert_eq!(v["program_bytes"].as_u64().unwrap() as usize, program.len());
+    assert!(program.contains("(JOB unassigned)"));
+    assert!(program.contains("(TOOL T1 FLAT D10.000)"));
+    assert!(program.contains("(TOOL T2 BALL D6.000)"));
+    assert!(program.contains("(WORK ZERO top of blank, front-left corner)"));
+    assert!(program.trim_end().ends_with("M30"));
+    // fixed decimal notation: no exponents outside comments
+    assert!(
+        program
+            .lines()
+            .filter(|l| !l.starts_with('('))
+            .all(|l| !l.contains(['e', 'E']))
+    );
+    // blank fits the design: blank size in the header agrees with the JSON
+    let blank = v["blank_mm"].as_array().unwrap();
+    assert!(program.contains(&format!("(BLANK X{:.3}", blank[0].as_f64().unwrap())));
+
+    // the design STL: binary, non-empty, inside the blank (work zero at its top front-left)
+    let stl = std::fs::read(dir.path().join("J-test-design.stl")).unwrap();
+    let n = u32::from_le_bytes(stl[80..84].try_into().unwrap()) as usize;
+    assert_eq!(stl.len(), 84 + 50 * n);
+    for t in 0..n {
+        for k in 0..3 {
+            let o = 84 + 50 * t + 12 + 12 * k;
+            let c: Vec<f32> = (0..3)
+                .map(|a| f32::from_le_bytes(stl[o + 4 * a..o + 4 * a + 4].try_into().unwrap()))
+                .collect();
+            for a in 0..3 {
+                let (lo, hi) = if a < 2 {
+                    (0.0, blank[a].as_f64().unwrap())
+                } else {
+                    (-blank[2].as_f64().unwrap(), 0.0)
+                };
+                assert!(
+                    c[a] as f64 >= lo - 1e-3 && c[a] as f64 <= hi + 1e-3,
+                    "{c:?} outside the blank"
+                );
+            }
+        }
+    }
+    // preview: a PNG; setup sheet: HTML naming the job, the work zero, the tools and the picture
+    let png = std::fs::read(dir.path().join("J-test-preview.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let sheet = std::fs::read_to_string(dir.path().join("J-test-setup.html")).unwrap();
+    for s in [
+        "job unassigned",
+        "front-left corner",
+        "T1",
+        "T2",
+        "J-test-preview.png",
+        "J-test.nc",
+        v["program_sha256"].as_str().unwrap(),
+    ] {
+        assert!(sheet.contains(s), "setup sheet lacks {s}");
+    }
+}
+
+#[test]
+fn summary_line_names_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    // a missing output directory is made (the README's first command writes to out/)
+    let nc = dir.path().join("new/dir/out.nc");
+    let out = fab()
+        .args([
+            "plan",
+            "fixtures/scans/foot-right-m.stl",
+            "--dialect",
+            "grbl",
+            "-o",
+        ])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    for w in [
+        "right foot",
+        "no modifications",
+        "12756 triangles",
+        "CL points",
+        "moves",
+        "est. run time",
+        "KiB",
+    ] {
+        assert!(line.contains(w), "summary lacks {w}: {line}");
+    }
+    // GRBL: one program, no M6 tool change, a pause for the operator instead
+    let program = std::fs::read_to_string(&nc).unwrap();
+    assert!(!program.contains("M6"));
+    assert!(program.contains("M0"));
+}
+
+fn assert_refused(args: &[&str], dir: &Path, needle: &str) {
+    let out = fab().args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(needle),
+        "{args:?}: stderr lacks '{needle}': {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert!(left.is_empty(), "{args:?} left files behind: {left:?}");
+}
+
+#[test]
+fn bad_input_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("x.nc");
+    let nc = nc.to_str().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let junk = inputs.path().join("junk.stl");
+    std::fs::write(&junk, b"this is not an STL file at all").unwrap();
+    assert_refused(
+        &["plan", "fixtures/scans/nope.stl", "-o", nc],
+        dir.path(),
+        "nope.stl",
+    );
+    assert_refused(
+        &["plan", junk.to_str().unwrap(), "-o", nc],
+        dir.path(),
+        "junk.stl",
+    );
+    assert_refused(
+        &["plan", LEFT, "--finish-tool", "flat:6", "-o", nc],
+        dir.path(),
+        "ball",
+    );
+    assert_refused(
+        &["plan", LEFT, "--stepover", "0", "-o", nc],
+        dir.path(),
+        "stepover",
+    );
+    assert_refused(
+        &["plan", LEFT, "--machine", "no-such-mill", "-o", nc],
+        dir.path(),
+        "no-such-mill",
+    );
+    assert_refused(
+        &["plan", LEFT, "--trim-height=-5", "-o", nc],
+        dir.path(),
+        "trim",
+    );
+    // a bad tool spec is a usage error (2)
+    let out = fab()
+        .args(["plan", LEFT, "--finish-tool", "ball:x", "-o", nc])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}

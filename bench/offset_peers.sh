@@ -4,6 +4,7 @@
 # and the p99/max distance error of each. Makes its own venv (bench/.venv-offset, PyPI only).
 #
 #   bench/offset_peers.sh [SCAN.stl SCALE_TO_MM DISTANCE] [--skip-meshlab]
+#   bench/offset_peers.sh --scale     # fab on 1.6 M triangles: wall time and peak RSS
 # default: fixtures/scans/foot-left-m.stl 1000 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install -q libigl pymeshlab numpy
 fi
 cargo build --release -q --bin fab
+if [ "${1:-}" = "--scale" ]; then
+    exec "$venv/bin/python" bench/offset_peers.py target/release/fab --scale
+fi
 scan=${1:-fixtures/scans/foot-left-m.stl}
 scale=${2:-1000}
 dist=${3:-3}

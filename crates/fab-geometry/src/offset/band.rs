@@ -67,7 +67,7 @@ fn descend(
     grid: &Grid,
     at: [u32; 3],
     size: u32,
-    parent: Option<(V3, f64)>,
+    parent: Option<(V3, V3)>,
     leaves: &mut Vec<[u32; 3]>,
 ) {
     let half = size as f64 / 2.0;
@@ -76,7 +76,9 @@ fn descend(
         grid.origin[1] + (at[1] as f64 + half) * grid.h,
         grid.origin[2] + (at[2] as f64 + half) * grid.h,
     ];
-    let bound = parent.map_or(f64::INFINITY, |(pc, pu)| pu + norm2(sub(c, pc)).sqrt());
+    // The parent's nearest point is a point of the mesh: its distance bounds this one's, and
+    // tightly (far tighter than the parent's distance plus the step).
+    let bound = parent.map_or(f64::INFINITY, |(_, q)| norm2(sub(c, q)).sqrt());
     let (v, hit) = field.value(c, bound);
     let reach = half * grid.h * 3f64.sqrt();
     if (v - field.level).abs() > reach * (1.0 + 1e-9) {
@@ -87,7 +89,6 @@ fn descend(
         return;
     }
     let s = size / 2;
-    let u = hit.dist2.sqrt();
     for dz in 0..2 {
         for dy in 0..2 {
             for dx in 0..2 {
@@ -96,7 +97,7 @@ fn descend(
                     grid,
                     [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
                     s,
-                    Some((c, u)),
+                    Some((c, hit.point)),
                     leaves,
                 );
             }
@@ -137,13 +138,13 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
     let values: Vec<f64> = keys
         .par_chunks(512)
         .flat_map_iter(|chunk| {
-            let mut prev: Option<(V3, f64)> = None;
+            let mut prev: Option<V3> = None;
             chunk.iter().map(move |&key| {
                 let (i, j, k) = grid.unkey(key);
                 let p = grid.point(i, j, k);
-                let bound = prev.map_or(f64::INFINITY, |(q, u)| u + norm2(sub(p, q)).sqrt());
+                let bound = prev.map_or(f64::INFINITY, |q| norm2(sub(p, q)).sqrt());
                 let (v, hit) = field.value(p, bound);
-                prev = Some((p, hit.dist2.sqrt()));
+                prev = Some(hit.point);
                 let g = v - field.level;
                 if g.abs() < nudge {
                     if g < 0.0 { -nudge } else { nudge }

@@ -30,6 +30,7 @@
 //! allocation per distance query.
 
 mod band;
+mod collapse;
 mod field;
 mod refine;
 mod tets;
@@ -46,6 +47,9 @@ use field::Field;
 pub const DEFAULT_CELL: f64 = 1.0;
 /// Default tolerance on the distance of edge midpoints, mm.
 pub const DEFAULT_TOLERANCE: f64 = 0.01;
+/// Shortest edge left in the output, mm: well above `f32` rounding at scan scale and the 1e-3 mm
+/// weld tolerance of [`crate::load`].
+const MIN_EDGE: f64 = 2e-3;
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
 
@@ -247,6 +251,8 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: refined {:?}", clock.elapsed());
     }
+    // Edges shorter than the loader's weld tolerance would be welded away on reading the STL.
+    collapse::collapse_short_edges(&mut vertices, &mut triangles, MIN_EDGE);
     // Drop vertices no triangle uses (midpoints of withdrawn splits), keeping the order.
     let mut used = vec![u32::MAX; vertices.len()];
     for t in &triangles {

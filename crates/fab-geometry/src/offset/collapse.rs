@@ -1,0 +1,123 @@
+//! Collapsing edges too short for the file formats and loaders downstream: STL stores `f32`
+//! (about 3e-5 mm at foot scale) and `load` welds corners within 1e-3 mm, so an edge shorter
+//! than that would be welded away there and leave the surface open. Each such edge is collapsed
+//! to its midpoint when that is a clean local operation (the link condition holds and no
+//! neighbouring triangle turns over); the surface stays a closed manifold.
+
+use crate::query::{V3, cross, dot, lerp, norm2, sub};
+
+/// Collapses edges shorter than `min_len`; returns how many.
+pub(crate) fn collapse_short_edges(
+    vertices: &mut [V3],
+    triangles: &mut Vec<[u32; 3]>,
+    min_len: f64,
+) -> usize {
+    let min2 = min_len * min_len;
+    let mut short: Vec<(f64, u32, u32)> = Vec::new();
+    for t in triangles.iter() {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            let l2 = norm2(sub(vertices[a as usize], vertices[b as usize]));
+            if a < b && l2 < min2 {
+                short.push((l2, a, b));
+            }
+        }
+    }
+    if short.is_empty() {
+        return 0;
+    }
+    short.sort_by(|x, y| x.0.total_cmp(&y.0));
+    // Vertex -> triangles, for the vertices involved only.
+    let mut around: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for &(_, a, b) in &short {
+        around.entry(a).or_default();
+        around.entry(b).or_default();
+    }
+    for (i, t) in triangles.iter().enumerate() {
+        for v in t {
+            if let Some(list) = around.get_mut(v) {
+                list.push(i as u32);
+            }
+        }
+    }
+    let mut dead = vec![false; triangles.len()];
+    let mut done = 0;
+    for (_, a, b) in short {
+        let (Some(ta), Some(tb)) = (around.get(&a), around.get(&b)) else {
+            continue;
+        };
+        let live = |ts: &Vec<u32>| -> Vec<u32> {
+            ts.iter().copied().filter(|&t| !dead[t as usize]).collect()
+        };
+        let (ta, tb) = (live(ta), live(tb));
+        let shared: Vec<u32> = ta.iter().copied().filter(|t| tb.contains(t)).collect();
+        if shared.len() != 2 {
+            continue;
+        }
+        let ring = |ts: &[u32], me: u32| -> Vec<u32> {
+            let mut r: Vec<u32> = ts
+                .iter()
+                .flat_map(|&t| triangles[t as usize])
+                .filter(|&v| v != me)
+                .collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let (ra, rb) = (ring(&ta, a), ring(&tb, b));
+        let common: Vec<u32> = ra
+            .iter()
+            .copied()
+            .filter(|v| rb.binary_search(v).is_ok() && *v != a && *v != b)
+            .collect();
+        if common.len() != 2 {
+            continue; // link condition fails: collapsing would pinch the surface
+        }
+        let m = lerp(vertices[a as usize], vertices[b as usize], 0.5);
+        // No remaining triangle around a or b may turn over.
+        let flips = ta
+            .iter()
+            .chain(tb.iter())
+            .filter(|t| !shared.contains(t))
+            .any(|&t| {
+                let tri = triangles[t as usize];
+                let p = tri.map(|v| vertices[v as usize]);
+                let q = tri.map(|v| {
+                    if v == a || v == b {
+                        m
+                    } else {
+                        vertices[v as usize]
+                    }
+                });
+                let n0 = cross(sub(p[1], p[0]), sub(p[2], p[0]));
+                let n1 = cross(sub(q[1], q[0]), sub(q[2], q[0]));
+                dot(n0, n1) <= 0.0
+            });
+        if flips {
+            continue;
+        }
+        for &t in &shared {
+            dead[t as usize] = true;
+        }
+        vertices[a as usize] = m;
+        for &t in &tb {
+            if !dead[t as usize] {
+                for v in triangles[t as usize].iter_mut() {
+                    if *v == b {
+                        *v = a;
+                    }
+                }
+            }
+        }
+        let moved = tb.clone();
+        around.entry(a).or_default().extend(moved);
+        around.remove(&b);
+        done += 1;
+    }
+    let mut i = 0;
+    triangles.retain(|_| {
+        i += 1;
+        !dead[i - 1]
+    });
+    done
+}

@@ -183,6 +183,17 @@ fn bad_input_is_refused_and_writes_nothing() {
         dir.path(),
         "ball",
     );
+    // a residual limb is no foot; a metre-scale foot read as mm is 0.3 mm long
+    assert_refused(
+        &["plan", "fixtures/scans/limb-transtibial.stl", "-o", nc],
+        dir.path(),
+        "residual limb",
+    );
+    assert_refused(
+        &["plan", LEFT, "--units", "mm", "-o", nc],
+        dir.path(),
+        "check --units",
+    );
     assert_refused(
         &["plan", LEFT, "--stepover", "0", "-o", nc],
         dir.path(),

@@ -335,3 +335,40 @@ fn empty_inputs() {
     assert_eq!(drop_grid(&[], &BALL, &grid), vec![f64::NEG_INFINITY; 9]);
     assert_eq!(DropIndex::new(&[], BALL).drop_point(0.0, 0.0), None);
 }
+
+#[test]
+fn vertical_and_degenerate_triangles_match_sampling() {
+    let cases: [Tri; 5] = [
+        // Vertical wall (facet normal horizontal): only edges and vertices touch.
+        [[0.0, -20.0, 0.0], [0.0, 20.0, 0.0], [0.0, 0.0, 10.0]],
+        // A vertical edge (two corners at the same XY).
+        [[1.0, 1.0, -3.0], [1.0, 1.0, 4.0], [-2.0, 3.0, 0.5]],
+        // Collinear corners: a sliver of zero area, sloped.
+        [[-4.0, -1.0, 0.0], [0.0, 0.0, 2.0], [4.0, 1.0, 4.0]],
+        // All three corners at one XY.
+        [[0.5, 0.5, 1.0], [0.5, 0.5, 2.0], [0.5, 0.5, 7.0]],
+        // Nearly vertical, steep facet.
+        [[0.0, -5.0, 0.0], [1e-9, 5.0, 0.0], [0.0, 0.0, 9.0]],
+    ];
+    for cutter in [BALL, FLAT, BULL] {
+        for t in &cases {
+            for (x, y) in [(1.0, 0.0), (-2.5, 1.0), (0.4, 0.6), (2.9, -0.2), (5.5, 0.3)] {
+                let exact = triangle_drop(&cutter, x, y, t);
+                let reference = sampled(&cutter, x, y, t);
+                match exact {
+                    None => assert_eq!(reference, f64::NEG_INFINITY, "{cutter} {t:?} at {x},{y}"),
+                    Some(z) => {
+                        assert!(
+                            z >= reference - 1e-9,
+                            "{cutter} {t:?} at {x},{y}: {z} < {reference}"
+                        );
+                        assert!(
+                            z - reference < 5e-4,
+                            "{cutter} {t:?} at {x},{y}: {z} vs {reference}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

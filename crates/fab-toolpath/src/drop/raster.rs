@@ -20,8 +20,9 @@
 //!    the plane and edge-chord bounds); the triangle is prepared (facet and edge constants, on
 //!    the stack) only when a first point needs it.
 //!
-//! Memory: the output, one `(f64, u32)` per triangle for the order and one `u32` per
-//! triangle-tile pair; nothing per point beyond its Z, nothing allocated per triangle or point.
+//! Memory: the output, one `(f64, u32)` and one tile range (`[u32; 4]`) per triangle while
+//! binning, and one `u32` per triangle-tile pair; nothing per point beyond its Z, nothing
+//! allocated per triangle or point.
 
 use rayon::prelude::*;
 
@@ -266,14 +267,25 @@ fn raster<P: Profile>(tris: &[[[f64; 3]; 3]], p: P, grid: &Grid) -> Vec<f64> {
         .collect();
     order.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
 
-    // 2. Bin into tiles: count, prefix sums, fill (order kept within each tile).
+    // 2. Bin into tiles: the tile range of each triangle (in parallel), then count, prefix sums
+    //    and fill (serial integer loops; order kept within each tile).
+    let ranges: Vec<[u32; 4]> = order
+        .par_iter()
+        .map(|&(_, k)| match reach(&tris[k as usize], radius, grid) {
+            Some((i0, i1, j0, j1)) => [
+                (i0 / TILE_COLS) as u32,
+                (i1 / TILE_COLS) as u32,
+                (j0 / TILE_ROWS) as u32,
+                (j1 / TILE_ROWS) as u32,
+            ],
+            None => [1, 0, 1, 0],
+        })
+        .collect();
     let mut start = vec![0u32; ntx * nty + 1];
-    for &(_, k) in &order {
-        if let Some((i0, i1, j0, j1)) = reach(&tris[k as usize], radius, grid) {
-            for ty in j0 / TILE_ROWS..=j1 / TILE_ROWS {
-                for tx in i0 / TILE_COLS..=i1 / TILE_COLS {
-                    start[ty * ntx + tx + 1] += 1;
-                }
+    for &[tx0, tx1, ty0, ty1] in &ranges {
+        for ty in ty0..=ty1 {
+            for tx in tx0..=tx1 {
+                start[ty as usize * ntx + tx as usize + 1] += 1;
             }
         }
     }
@@ -282,18 +294,17 @@ fn raster<P: Profile>(tris: &[[[f64; 3]; 3]], p: P, grid: &Grid) -> Vec<f64> {
     }
     let mut fill = start.clone();
     let mut bins = vec![0u32; start[ntx * nty] as usize];
-    for &(_, k) in &order {
-        if let Some((i0, i1, j0, j1)) = reach(&tris[k as usize], radius, grid) {
-            for ty in j0 / TILE_ROWS..=j1 / TILE_ROWS {
-                for tx in i0 / TILE_COLS..=i1 / TILE_COLS {
-                    let slot = &mut fill[ty * ntx + tx];
-                    bins[*slot as usize] = k;
-                    *slot += 1;
-                }
+    for (&(_, k), &[tx0, tx1, ty0, ty1]) in order.iter().zip(&ranges) {
+        for ty in ty0..=ty1 {
+            for tx in tx0..=tx1 {
+                let slot = &mut fill[ty as usize * ntx + tx as usize];
+                bins[*slot as usize] = k;
+                *slot += 1;
             }
         }
     }
     drop(order);
+    drop(ranges);
     drop(fill);
 
     // 3. Bands of tile rows in parallel, each writing only its own rows.

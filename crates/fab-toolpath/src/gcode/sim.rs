@@ -12,9 +12,13 @@
 //! and each sample stamps the tool's lower profile (ball, flat, bull); the one-cell ring along
 //! the design's outline is left out of every figure.
 //!
-//! Fast: flat `Vec<f64>` grids, triangles binned per row, samples binned per band of rows and
-//! stamped in parallel with rayon (the height map is a minimum, so order does not matter except
-//! for rapids, which are played in program order between parallel batches).
+//! Fast: flat `Vec<f64>` grids; triangles binned per row; each cutting segment stamped once per
+//! cell it reaches (the nearest of its samples, then a short walk along the convex tip-height
+//! profile: the same values as stamping every sample, checked by a property test), binned per
+//! band of rows and stamped in parallel with rayon (the height map is a minimum, so order does
+//! not matter except for rapids, which are played sample by sample in program order between
+//! parallel batches, counting the cells they cut). On fab's plans of the fixture feet the
+//! figures equal carve-check's to 1e-13 mm.
 
 use std::collections::BTreeMap;
 

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 
 use crate::cutter::Cutter;
 use crate::estimate::{estimate_time, format_duration};
-use crate::gcode::number::fixed;
+use crate::gcode::number::{fixed, fixed_into};
 use crate::gcode::{Dialect, GcodeError};
 use crate::machine::{Machine, same_cutter};
 use crate::path::{Move, Operation};
@@ -438,7 +438,7 @@ impl Modal {
     fn axes(&mut self, to: [f64; 3]) -> bool {
         self.words.clear();
         for (k, letter) in ['X', 'Y', 'Z'].into_iter().enumerate() {
-            fixed_into(&mut self.buf, to[k], 3);
+            let exact = fixed_into(&mut self.buf, to[k], 3);
             let cur = &mut self.pos[k];
             if cur.as_deref() != Some(self.buf.as_str()) {
                 self.words.push(' ');
@@ -451,19 +451,10 @@ impl Modal {
                     }
                     None => *cur = Some(self.buf.clone()),
                 }
-                self.exact[k] = self.buf.parse().unwrap_or(to[k]);
+                self.exact[k] = exact;
             }
         }
         !self.words.is_empty()
-    }
-}
-
-/// `fixed` into a reused buffer.
-fn fixed_into(buf: &mut String, v: f64, decimals: usize) {
-    buf.clear();
-    let _ = write!(buf, "{v:.decimals$}");
-    if buf.starts_with('-') && buf[1..].bytes().all(|b| b == b'0' || b == b'.') {
-        buf.remove(0);
     }
 }
 

@@ -183,6 +183,17 @@ fn bad_input_is_refused_and_writes_nothing() {
         dir.path(),
         "ball",
     );
+    // a residual limb is no foot; a metre-scale foot read as mm is 0.3 mm long
+    assert_refused(
+        &["plan", "fixtures/scans/limb-transtibial.stl", "-o", nc],
+        dir.path(),
+        "residual limb",
+    );
+    assert_refused(
+        &["plan", LEFT, "--units", "mm", "-o", nc],
+        dir.path(),
+        "check --units",
+    );
     assert_refused(
         &["plan", LEFT, "--stepover", "0", "-o", nc],
         dir.path(),
@@ -205,4 +216,63 @@ fn bad_input_is_refused_and_writes_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+/// The other strategy settings (angled raster with a cross pass, bull-nose roughing,
+/// conventional milling, no tabs) still give a program LinuxCNC's interpreter accepts.
+#[test]
+fn angled_cross_pass_bull_roughing_program_is_accepted_by_rs274() {
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("a.nc");
+    let out = fab()
+        .args([
+            "plan",
+            "fixtures/scans/foot-right-m.stl",
+            "--angle",
+            "30",
+            "--cross-pass",
+            "--rough-tool",
+            "bull:12:2",
+            "--conventional",
+            "--no-tabs",
+            "--stepover",
+            "1.5",
+            "--json",
+            "-o",
+        ])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tools"][0]["cutter"], "bull:12:2");
+    let program = std::fs::read_to_string(&nc).unwrap();
+    assert!(program.contains("(TOOL T3 BULL D12.000 CR2.000)"));
+    // the cut-out runs counter-clockwise (G3 corners) for conventional milling
+    let first_word = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();
+    assert!(program.lines().any(|l| first_word(l) == "G3"));
+    let rs = std::process::Command::new("rs274")
+        .arg("-g")
+        .arg(&nc)
+        .output();
+    let Ok(rs) = rs else {
+        panic!("rs274 (LinuxCNC's interpreter, package linuxcnc-uspace) is not installed");
+    };
+    let text =
+        String::from_utf8_lossy(&rs.stdout).to_string() + &String::from_utf8_lossy(&rs.stderr);
+    let canonical = |l: &str| {
+        let mut w = l.split_whitespace();
+        w.next().is_some_and(|n| n.parse::<u64>().is_ok())
+            && w.next().is_some_and(|n| n.starts_with('N'))
+    };
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "executing" && !canonical(l))
+        .collect();
+    assert!(errors.is_empty(), "rs274: {errors:?}");
+    assert!(text.contains("ARC_FEED") && text.contains("STRAIGHT_FEED"));
 }

@@ -276,6 +276,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let frame = fab_geometry::orient::foot(&loaded.mesh)
         .with_context(|| format!("orienting the foot in {}", args.scan.display()))?;
     let mut lab = frame.apply(&loaded.mesh);
+    is_a_foot(&lab, &args.scan)?;
     let side = side_word(&frame.side);
     let mut notes = tool_notes;
     let what = match &order {
@@ -455,6 +456,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             out.program.display(),
             program_bytes as f64 / 1024.0,
         );
+    }
+    Ok(())
+}
+
+/// Refuses a scan that is no foot at this scale: a length (heel to toe, lab Y) outside
+/// 100-400 mm (wrong --units, most often), or an open cut across the length low down (a
+/// residual limb, open at its proximal end, oriented as if it were a foot). An ankle cut (at the
+/// top) or a plantar-only scan (open all round its rim) are feet.
+fn is_a_foot(lab: &fab_geometry::Mesh, scan: &Path) -> anyhow::Result<()> {
+    let (lo, hi) = lab.bounds().context("the scan has no vertices")?;
+    let length = hi.y - lo.y;
+    if !(100.0..=400.0).contains(&length) {
+        bail!(
+            "{}: the foot would be {length:.1} mm long from heel to toe, not a foot (100-400 mm): check --units",
+            scan.display()
+        );
+    }
+    let height = hi.z - lo.z;
+    let topo = fab_geometry::topology::report(lab);
+    for l in topo.boundary_loops.iter().filter(|l| l.perimeter > 100.0) {
+        let n = l.vertices.len().max(1) as f64;
+        let z = l
+            .vertices
+            .iter()
+            .map(|&v| lab.vertices[v as usize].z)
+            .sum::<f64>()
+            / n;
+        let (ylo, yhi) = l.vertices.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| {
+            let y = lab.vertices[v as usize].y;
+            (a.min(y), b.max(y))
+        });
+        // a plantar-only scan is open all round its rim (the loop spans the foot's length): fine
+        if z < lo.z + 0.5 * height && yhi - ylo < 0.5 * length {
+            bail!(
+                "{}: the scan is open ({:.0} mm cut) low down, not at the ankle: it looks like a residual limb, not a foot; fab plan mills foot orthosis positives",
+                scan.display(),
+                l.perimeter
+            );
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 //!   [`units`], [`repair`]).
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
+//! - [`design`]: the foot orthosis positive to mill, in the machine frame (for `fab plan`).
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 //! - [`offset`]: true offset surfaces (exact distance, sparse narrow band, refinement).

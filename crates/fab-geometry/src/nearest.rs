@@ -1,5 +1,6 @@
-//! Exact closest points on triangles and on a mesh (brute force: for single queries such as
-//! projecting a landmark, and for tests; bulk queries belong to an acceleration structure).
+//! Exact closest points on triangles and on a mesh (a linear scan with a bounding-box early-out:
+//! for single queries such as projecting a landmark, and for tests; bulk queries belong to an
+//! acceleration structure).
 
 use nalgebra::Point3;
 
@@ -57,12 +58,25 @@ pub fn on_triangle(
 /// The closest point of the mesh to `p`: (triangle, point, barycentrics, distance).
 pub fn on_mesh(mesh: &Mesh, p: &Point3<f64>) -> Option<(usize, Point3<f64>, [f64; 3], f64)> {
     let mut best: Option<(usize, Point3<f64>, [f64; 3], f64)> = None;
+    let mut best_d2 = f64::INFINITY;
     for t in 0..mesh.triangles.len() {
         let [a, b, c] = mesh.triangle(t);
+        // skip triangles whose bounding box is farther than the best so far
+        let mut box_d2 = 0.0;
+        for k in 0..3 {
+            let lo = a[k].min(b[k]).min(c[k]);
+            let hi = a[k].max(b[k]).max(c[k]);
+            let d = (lo - p[k]).max(p[k] - hi).max(0.0);
+            box_d2 += d * d;
+        }
+        if box_d2 >= best_d2 {
+            continue;
+        }
         let (q, bary) = on_triangle(p, &a, &b, &c);
-        let d = (q - p).norm();
-        if best.as_ref().is_none_or(|b| d < b.3) {
-            best = Some((t, q, bary, d));
+        let d2 = (q - p).norm_squared();
+        if d2 < best_d2 {
+            best_d2 = d2;
+            best = Some((t, q, bary, d2.sqrt()));
         }
     }
     best
@@ -96,6 +110,50 @@ mod tests {
             assert!((q - want).norm() < 1e-12, "{p:?} -> {q:?}");
             let back = a.coords * bary[0] + b.coords * bary[1] + c.coords * bary[2];
             assert!((back - q.coords).norm() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn mesh_query_with_early_out_equals_the_plain_minimum() {
+        // a bumpy 12 x 12 grid surface
+        let n = 12;
+        let mut v = Vec::new();
+        for j in 0..=n {
+            for i in 0..=n {
+                let (x, y) = (i as f64 * 5.0, j as f64 * 5.0);
+                v.push(Point3::new(
+                    x,
+                    y,
+                    (x * 0.3).sin() * 3.0 + (y * 0.2).cos() * 2.0,
+                ));
+            }
+        }
+        let w = (n + 1) as u32;
+        let mut t = Vec::new();
+        for j in 0..n as u32 {
+            for i in 0..n as u32 {
+                let a = j * w + i;
+                t.push([a, a + 1, a + w + 1]);
+                t.push([a, a + w + 1, a + w]);
+            }
+        }
+        let m = Mesh::new(v, t);
+        let mut s: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..500 {
+            let mut r = || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 10_000) as f64 / 10_000.0
+            };
+            let p = Point3::new(r() * 80.0 - 10.0, r() * 80.0 - 10.0, r() * 30.0 - 15.0);
+            let plain = (0..m.triangles.len())
+                .map(|i| {
+                    let [a, b, c] = m.triangle(i);
+                    (on_triangle(&p, &a, &b, &c).0 - p).norm()
+                })
+                .fold(f64::INFINITY, f64::min);
+            assert!((distance(&m, &p) - plain).abs() < 1e-12);
         }
     }
 }

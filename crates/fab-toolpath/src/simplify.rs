@@ -62,20 +62,40 @@ pub fn collinear(pts: &[[f64; 3]], tol: f64) -> Vec<[f64; 3]> {
     if pts.len() <= 2 {
         return pts.to_vec();
     }
+    let fits = |a: usize, e: usize| (a + 1..e).all(|k| seg_dist(pts[a], pts[e], pts[k]) <= tol);
+    let last = pts.len() - 1;
     let mut out = vec![pts[0]];
     let mut a = 0;
-    let mut e = 2;
-    while e < pts.len() {
-        let ok = e - a <= MAX_WINDOW && (a + 1..e).all(|k| seg_dist(pts[a], pts[e], pts[k]) <= tol);
-        if ok {
-            e += 1;
-        } else {
-            out.push(pts[e - 1]);
-            a = e - 1;
-            e = a + 2;
+    while a < last {
+        // the farthest end (within the window) whose straight move keeps every point between
+        // within tolerance: grow the step while it fits, then bisect (O(w log w), not O(w^2))
+        let cap = (a + MAX_WINDOW).min(last);
+        let mut good = a + 1;
+        let mut step = 1;
+        let mut bad = None;
+        while good < cap {
+            let e = (good + step).min(cap);
+            if fits(a, e) {
+                good = e;
+                step *= 2;
+            } else {
+                bad = Some(e);
+                break;
+            }
         }
+        if let Some(mut hi) = bad {
+            while hi - good > 1 {
+                let mid = (good + hi) / 2;
+                if fits(a, mid) {
+                    good = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        out.push(pts[good]);
+        a = good;
     }
-    out.push(pts[pts.len() - 1]);
     out
 }
 

@@ -274,7 +274,7 @@ impl Ctx<'_> {
         let (mx, my) = ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0);
         let zm = mid.unwrap_or_else(|| self.cl(mx, my));
         let zi = (a[2] + b[2]) / 2.0;
-        let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
         let ok = |zm: f64, zi: f64| {
             zm - zi <= self.p.gouge_tolerance && zi - zm <= self.p.leave_tolerance
         };

@@ -77,15 +77,17 @@ def scale_run(fab):
     print(f"scale: both feet subdivided, {len(f)} triangles, D = 3 mm", flush=True)
     r = subprocess.run(
         ["/usr/bin/time", "-v", fab, "mesh", "offset", big, "--units", "mm", "-d", "3", "-o", out],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env={**os.environ, "FAB_OFFSET_TRACE": "1"},
     )
     info = {}
     for line in r.stderr.splitlines():
         if ":" in line:
-            k, _, val = line.strip().rpartition(":")
+            k, _, val = line.strip().partition(": ")
             info[k.strip()] = val.strip()
     print(r.stdout.strip())
-    print(f"wall {info.get('Elapsed (wall clock) time (h', info.get('Elapsed (wall clock) time (h:mm:ss or m:ss)', '?'))}"
+    refined = [l for l in r.stderr.splitlines() if l.startswith("offset: refined")]
+    print(f"offset alone (after loading, before writing): {refined[-1].split()[-1] if refined else '?'}")
+    print(f"whole process: wall {info.get('Elapsed (wall clock) time (h:mm:ss or m:ss)', '?')}"
           f", user {info.get('User time (seconds)')} s, peak RSS {int(info['Maximum resident set size (kbytes)']) / 1024:.0f} MiB")
 
 

@@ -121,3 +121,91 @@ pub(crate) fn collapse_short_edges(
     });
     done
 }
+
+/// Flips the longest edge of every sliver (a triangle whose smallest altitude is below
+/// `min_alt`, a corner almost on the opposite edge): the loader drops such triangles as
+/// degenerate, which would open the surface. The flip keeps the surface closed and oriented and
+/// is skipped where it would fold or duplicate an edge. Returns how many.
+pub(crate) fn flip_slivers(vertices: &[V3], triangles: &mut [[u32; 3]], min_alt: f64) -> usize {
+    let altitude = |t: [u32; 3]| {
+        let p = t.map(|v| vertices[v as usize]);
+        let twice = norm2(cross(sub(p[1], p[0]), sub(p[2], p[0]))).sqrt();
+        let longest = (0..3)
+            .map(|k| norm2(sub(p[(k + 1) % 3], p[k])))
+            .fold(0.0, f64::max)
+            .sqrt();
+        twice / longest.max(1e-300)
+    };
+    let slivers: Vec<usize> = (0..triangles.len())
+        .filter(|&t| altitude(triangles[t]) < min_alt)
+        .collect();
+    if slivers.is_empty() {
+        return 0;
+    }
+    let mut owner: std::collections::HashMap<(u32, u32), u32> =
+        std::collections::HashMap::with_capacity(triangles.len() * 3);
+    for (i, t) in triangles.iter().enumerate() {
+        for k in 0..3 {
+            owner.insert((t[k], t[(k + 1) % 3]), i as u32);
+        }
+    }
+    let mut touched = vec![false; triangles.len()];
+    let mut done = 0;
+    for t in slivers {
+        if touched[t] {
+            continue;
+        }
+        let tri = triangles[t];
+        let p = tri.map(|v| vertices[v as usize]);
+        let k = (0..3)
+            .max_by(|&i, &j| {
+                norm2(sub(p[(i + 1) % 3], p[i])).total_cmp(&norm2(sub(p[(j + 1) % 3], p[j])))
+            })
+            .unwrap();
+        let (a, b, c) = (tri[k], tri[(k + 1) % 3], tri[(k + 2) % 3]);
+        let Some(&u) = owner.get(&(b, a)) else {
+            continue;
+        };
+        let u = u as usize;
+        if touched[u] {
+            continue;
+        }
+        let ut = triangles[u];
+        let Some(&d) = ut.iter().find(|&&v| v != a && v != b) else {
+            continue;
+        };
+        if d == c || owner.contains_key(&(c, d)) || owner.contains_key(&(d, c)) {
+            continue;
+        }
+        let q = |v: u32| vertices[v as usize];
+        let nu = cross(sub(q(ut[1]), q(ut[0])), sub(q(ut[2]), q(ut[0])));
+        let n1 = cross(sub(q(d), q(a)), sub(q(c), q(a)));
+        let n2 = cross(sub(q(b), q(d)), sub(q(c), q(d)));
+        if dot(n1, nu) <= 0.0 || dot(n2, nu) <= 0.0 {
+            continue;
+        }
+        let (t1, t2) = ([a, d, c], [d, b, c]);
+        if altitude(t1) < min_alt || altitude(t2) < min_alt {
+            continue;
+        }
+        for e in [(a, b), (b, a), (b, c), (c, a), (a, d), (d, b)] {
+            owner.remove(&e);
+        }
+        triangles[t] = t1;
+        triangles[u] = t2;
+        for (e, o) in [
+            ((a, d), t),
+            ((d, c), t),
+            ((c, a), t),
+            ((d, b), u),
+            ((b, c), u),
+            ((c, d), u),
+        ] {
+            owner.insert(e, o as u32);
+        }
+        touched[t] = true;
+        touched[u] = true;
+        done += 1;
+    }
+    done
+}

@@ -15,14 +15,14 @@ pub(crate) struct Field<'a> {
 
 impl Field<'_> {
     /// Nearest point of the input to `p`, searching within `bound` (a valid upper bound on the
-    /// distance, e.g. a neighbour's distance plus the distance to it) first.
+    /// distance, e.g. the distance to a neighbour's nearest point) first.
     #[inline]
     pub fn nearest(&self, p: V3, bound: f64) -> Nearest {
         let b2 = bound * bound * (1.0 + 1e-9) + 1e-18;
-        if bound.is_finite() {
-            if let Some(h) = self.bvh.nearest_within(p, b2) {
-                return h;
-            }
+        if bound.is_finite()
+            && let Some(h) = self.bvh.nearest_within(p, b2)
+        {
+            return h;
         }
         self.bvh.nearest(p).expect("offset: the mesh has triangles")
     }

@@ -1,58 +1,62 @@
-//! Exact closest points on triangles and on a mesh (a linear scan with a bounding-box early-out:
-//! for single queries such as projecting a landmark, and for tests; bulk queries belong to an
-//! acceleration structure).
+//! Exact closest points on a mesh with where they lie on their triangle (barycentrics), by a
+//! linear scan with a bounding-box early-out: for single queries such as projecting a landmark,
+//! and for tests. Bulk queries belong to [`crate::query`]'s BVH, whose closest-point kernel
+//! this uses.
 
 use nalgebra::Point3;
 
 use crate::mesh::Mesh;
+use crate::query::{self, Feature};
 
-/// Closest point to `p` on triangle (a, b, c), with its barycentric coordinates.
-/// Ericson, Real-Time Collision Detection, 5.1.5.
+/// Closest point to `p` on triangle (a, b, c), with its barycentric coordinates. The closest
+/// point itself is [`query::closest_point_on_triangle`]'s; this adds where on the triangle it is.
 pub fn on_triangle(
     p: &Point3<f64>,
     a: &Point3<f64>,
     b: &Point3<f64>,
     c: &Point3<f64>,
 ) -> (Point3<f64>, [f64; 3]) {
-    let ab = b - a;
-    let ac = c - a;
-    let ap = p - a;
-    let d1 = ab.dot(&ap);
-    let d2 = ac.dot(&ap);
-    if d1 <= 0.0 && d2 <= 0.0 {
-        return (*a, [1.0, 0.0, 0.0]);
-    }
-    let bp = p - b;
-    let d3 = ab.dot(&bp);
-    let d4 = ac.dot(&bp);
-    if d3 >= 0.0 && d4 <= d3 {
-        return (*b, [0.0, 1.0, 0.0]);
-    }
-    let vc = d1 * d4 - d3 * d2;
-    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
-        let v = d1 / (d1 - d3);
-        return (a + ab * v, [1.0 - v, v, 0.0]);
-    }
-    let cp = p - c;
-    let d5 = ab.dot(&cp);
-    let d6 = ac.dot(&cp);
-    if d6 >= 0.0 && d5 <= d6 {
-        return (*c, [0.0, 0.0, 1.0]);
-    }
-    let vb = d5 * d2 - d1 * d6;
-    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
-        let w = d2 / (d2 - d6);
-        return (a + ac * w, [1.0 - w, 0.0, w]);
-    }
-    let va = d3 * d6 - d5 * d4;
-    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
-        let w = (d4 - d3) / ((d4 - d3) + (d5 - d6));
-        return (b + (c - b) * w, [0.0, 1.0 - w, w]);
-    }
-    let denom = 1.0 / (va + vb + vc);
-    let v = vb * denom;
-    let w = vc * denom;
-    (a + ab * v + ac * w, [1.0 - v - w, v, w])
+    let (q, feature) =
+        query::closest_point_on_triangle((*p).into(), (*a).into(), (*b).into(), (*c).into());
+    let q = Point3::from(q);
+    // parameter of q along the segment s-e
+    let along = |s: &Point3<f64>, e: &Point3<f64>| {
+        let d = e - s;
+        let l2 = d.norm_squared();
+        if l2 > 0.0 {
+            ((q - s).dot(&d) / l2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
+    let bary = match feature {
+        Feature::Vertex(k) => {
+            let mut w = [0.0; 3];
+            w[usize::from(k)] = 1.0;
+            w
+        }
+        Feature::Edge(0) => {
+            let t = along(a, b);
+            [1.0 - t, t, 0.0]
+        }
+        Feature::Edge(1) => {
+            let t = along(b, c);
+            [0.0, 1.0 - t, t]
+        }
+        Feature::Edge(_) => {
+            let t = along(c, a);
+            [t, 0.0, 1.0 - t]
+        }
+        Feature::Face => {
+            // areas of the sub-triangles opposite each corner, over the whole
+            let n = (b - a).cross(&(c - a));
+            let n2 = n.norm_squared();
+            let wb = (q - a).cross(&(c - a)).dot(&n) / n2;
+            let wc = (b - a).cross(&(q - a)).dot(&n) / n2;
+            [1.0 - wb - wc, wb, wc]
+        }
+    };
+    (q, bary)
 }
 
 /// The closest point of the mesh to `p`: (triangle, point, barycentrics, distance).

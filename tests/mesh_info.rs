@@ -175,3 +175,17 @@ fn limb_anterior_can_be_fixed_by_a_landmark() {
     );
     assert_eq!(v["limb"]["anterior_from"], "the landmark given");
 }
+
+#[test]
+fn directory_given_as_scan_names_it_and_the_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fab()
+        .args(["mesh", "info"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*dir.path().to_string_lossy()), "{err}");
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
+}

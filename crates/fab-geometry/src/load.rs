@@ -135,14 +135,9 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            LoadErrorKind::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// The message already carries the cause (`cannot read: Is a directory`); giving it again as a
+/// source would make error reports print it twice.
+impl std::error::Error for LoadError {}
 
 impl<E: Into<LoadErrorKind>> From<E> for LoadError {
     fn from(e: E) -> Self {

@@ -167,3 +167,16 @@ fn without_output_the_csv_goes_to_stdout() {
     );
     assert!(rows.iter().any(|r| r[2] > lo.z + 10.0));
 }
+
+#[test]
+fn output_directory_is_created_like_fab_plan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out/cl.csv");
+    fab()
+        .args(["drop", FOOT, "--tool", "ball:6", "--step", "4", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(rows(&csv).len() > 1000);
+}

@@ -178,7 +178,7 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
                     let value: f64 = num
                         .parse()
                         .map_err(|_| err(rest, format!("bad number '{num}'")))?;
-                    if !(value.abs() < MAX_VALUE) {
+                    if !value.is_finite() || value.abs() >= MAX_VALUE {
                         return Err(err(
                             &rest[1..],
                             format!(

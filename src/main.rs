@@ -47,6 +47,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `fab job list | head`: when the reader goes away, stop quietly as Unix tools do, instead
+    // of a "Broken pipe" error or a panic in `println!`
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread is started
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rx(a) => cmd::rx::run(a),

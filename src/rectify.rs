@@ -234,13 +234,28 @@ pub fn socket_ops(
         let centre = match landmark {
             Some(p) => {
                 let p = Point3::from(p);
-                let off = nearest::distance(limb, &p);
+                let Some((_, on_surface, _, off)) = nearest::on_mesh(limb, &p) else {
+                    bail!("the limb scan has no surface to place {region:?} on");
+                };
+                if off > place.radius_mm {
+                    // the modification would not reach the scan at all: the landmarks were
+                    // taken on another scan or in another frame
+                    bail!(
+                        "{region:?}: the Rx's landmark ({:.1}, {:.1}, {:.1}) mm is {off:.1} mm off the scan's surface, farther than the {} mm the modification reaches: are the Rx and the scan of the same limb, in the same units and frame?",
+                        p.x,
+                        p.y,
+                        p.z,
+                        place.radius_mm
+                    );
+                }
                 if off > 5.0 {
                     notes.push(format!(
                         "{region:?}: the landmark is {off:.1} mm off the scan's surface; the nearest surface point is used"
                     ));
+                    on_surface
+                } else {
+                    p
                 }
-                p
             }
             None => {
                 let p = default_place(limb, lm, place, side).with_context(|| {

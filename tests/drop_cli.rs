@@ -167,3 +167,37 @@ fn without_output_the_csv_goes_to_stdout() {
     );
     assert!(rows.iter().any(|r| r[2] > lo.z + 10.0));
 }
+
+#[test]
+fn output_directory_is_created_like_fab_plan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out/cl.csv");
+    fab()
+        .args(["drop", FOOT, "--tool", "ball:6", "--step", "4", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(rows(&csv).len() > 1000);
+}
+
+/// `fab drop ... | head`: the reader goes away; fab stops quietly as Unix tools do (SIGPIPE),
+/// with no "Broken pipe" error and no panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_stops_fab_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fab"))
+        .args(["drop", FOOT, "--tool", "ball:6", "--step", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the CSV is megabytes, far more than a pipe holds: fab writes into a closed pipe
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error") && !err.contains("panicked"), "{err}");
+    assert_eq!(out.status.signal(), Some(13), "{:?} {err}", out.status);
+}

@@ -302,3 +302,63 @@ fn bad_arguments_are_refused_clearly() {
     fab().args(["gcode", "check", "--help"]).assert().success();
     fab().args(["gcode", "check"]).assert().code(2);
 }
+
+#[test]
+fn numbers_too_large_for_any_machine_are_syntax_errors_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    // 400 nines overflow f64 to infinity; 1e15 mm is finite but its run time is not
+    for (name, x) in [
+        ("inf.nc", "9".repeat(400)),
+        ("far.nc", format!("1{}", "0".repeat(15))),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!("G21 G90 G17 G94\nT1 M6\nM3 S12000\nG0 Z5\nG1 X{x} F300\nM5\nM30\n"),
+        )
+        .unwrap();
+        for json in [false, true] {
+            let mut c = fab();
+            c.args(["gcode", "check"]).arg(&p);
+            if json {
+                c.arg("--json");
+            }
+            let out = c.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+            assert!(
+                err.contains("line 5, column 5") && err.contains("too large"),
+                "{err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn finish_tool_not_in_the_program_and_impossible_slope_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = program(dir.path(), "p.nc", &raster(-2.0), Dialect::LinuxCnc);
+    let design = dir.path().join("plane.stl");
+    plane(&design);
+    let check = || {
+        let mut c = fab();
+        c.args(["gcode", "check"])
+            .arg(&prog)
+            .arg("--design")
+            .arg(&design);
+        c
+    };
+    expect(
+        check().args(["--finish-tool", "9"]),
+        1,
+        "err",
+        "--finish-tool 9: the program cuts with no T9",
+    );
+    expect(
+        check().args(["--max-slope", "1000"]),
+        1,
+        "err",
+        "--max-slope must be more than 0 and at most 90 degrees, got 1000",
+    );
+}

@@ -417,3 +417,64 @@ fn help_everywhere() {
     }
     let _ = Path::new("");
 }
+
+#[test]
+fn a_scan_that_is_not_a_mesh_is_not_attached() {
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.stl");
+    std::fs::write(&empty, b"").unwrap();
+    // the Rx given as the scan by mistake, and an empty file
+    for scan in ["fixtures/rx/foot-left-eva.rx", empty.to_str().unwrap()] {
+        let e = lab.refused(
+            &[
+                "job",
+                "new",
+                "--rx",
+                "fixtures/rx/foot-left-eva.rx",
+                "--scan",
+                scan,
+            ],
+            Some("tom"),
+        );
+        assert!(e.contains("not a usable scan") && e.contains(scan), "{e}");
+    }
+    let list = json(&lab.ok(&["job", "list", "--json"], None));
+    assert!(list.as_array().unwrap().is_empty());
+    let job = lab
+        .ok(
+            &[
+                "job",
+                "new",
+                "--rx",
+                "fixtures/rx/foot-left-eva.rx",
+                "--scan",
+                "fixtures/scans/foot-left-m.stl",
+            ],
+            Some("tom"),
+        )
+        .trim()
+        .to_string();
+    let e = lab.refused(
+        &["job", "attach", &job, empty.to_str().unwrap()],
+        Some("tom"),
+    );
+    assert!(e.contains("not a usable scan"), "{e}");
+    // a photo is not a mesh and need not be one
+    lab.ok(
+        &[
+            "job",
+            "attach",
+            &job,
+            "fixtures/rx/foot-left-eva.rx",
+            "--kind",
+            "photo",
+        ],
+        Some("tom"),
+    );
+    let files = json(&lab.ok(&["job", "show", &job, "--json"], None))["job"]["files"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(files, 2);
+}

@@ -175,3 +175,39 @@ fn limb_anterior_can_be_fixed_by_a_landmark() {
     );
     assert_eq!(v["limb"]["anterior_from"], "the landmark given");
 }
+
+#[test]
+fn directory_given_as_scan_names_it_and_the_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fab()
+        .args(["mesh", "info"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*dir.path().to_string_lossy()), "{err}");
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
+}
+
+#[test]
+fn obj_or_ply_that_is_not_one_gets_an_error_about_that_format_not_stl() {
+    let dir = tempfile::tempdir().unwrap();
+    // a damaged export: the name says OBJ/PLY, the content is not recognisably either
+    for (name, bytes, want) in [
+        ("scan.obj", &b"#exported\nvv 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"[..], "OBJ"),
+        ("scan.ply", &b"PLY-ish junk, 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"[..], "PLY"),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = fab().args(["mesh", "info"]).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(name) && err.contains(want), "{err}");
+        assert!(!err.contains("STL"), "{err}");
+    }
+    // the content still decides when it is recognisable: a binary STL named .obj loads
+    let p = dir.path().join("foot.obj");
+    std::fs::copy(fixture("foot-left-m.stl"), &p).unwrap();
+    fab().args(["mesh", "info"]).arg(&p).assert().success();
+}

@@ -150,3 +150,46 @@ fn bad_prescription_is_refused_with_its_name() {
     assert!(err.contains("broken.rx"), "{err}");
     assert!(!out_path.exists());
 }
+
+#[test]
+fn socket_rx_whose_landmarks_are_far_off_the_scan_is_refused() {
+    // the transtibial Rx's landmarks are on the limb scan; on a foot scan they lie 160-290 mm
+    // off the surface: the modifications would touch nothing, so the Rx is not for this scan
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("socket.stl");
+    let out = modify("foot-left-m.stl", "transtibial-ptb.rx", &out_path);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("off the scan's surface") && err.contains("landmark"),
+        "{err}"
+    );
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1);
+    assert!(!out_path.exists());
+}
+
+#[test]
+fn output_directory_is_created_like_fab_plan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out/socket.stl");
+    let out = modify("limb-transtibial.stl", "transtibial-ptb.rx", &out_path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = load_path(&out_path, Units::Mm).unwrap().mesh;
+    assert!(m.triangles.len() > 10_000);
+}
+
+#[test]
+fn unwritable_output_names_the_path_and_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // a directory given as the output file
+    let out = modify("limb-transtibial.stl", "transtibial-ptb.rx", dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&*dir.path().to_string_lossy()), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+    assert!(dir.path().is_dir());
+}

@@ -102,8 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     match &args.output {
-        Some(path) => write_atomic(path, |w| write_csv(w, &grid, &z))
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            crate::cmd::create_parent_dir(path)?;
+            write_atomic(path, |w| write_csv(w, &grid, &z))
+                .with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => {
             let stdout = std::io::stdout();
             let mut w = BufWriter::new(stdout.lock());

@@ -258,7 +258,8 @@ fn print_text(file: &Path, r: &CheckReport, carve: Option<&CarveReport>) {
         r.moves.len(),
         r.feed_length,
         r.rapid_length,
-        format_duration(std::time::Duration::from_secs_f64(r.estimated_s.max(0.0))),
+        std::time::Duration::try_from_secs_f64(r.estimated_s.max(0.0))
+            .map_or_else(|_| "unknown".to_string(), format_duration),
         r.machine
             .as_deref()
             .map(|m| format!(" on {m}"))

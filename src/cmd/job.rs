@@ -178,7 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             super::rx::read_rx(&rx)?;
             let hashed = scan
                 .iter()
-                .map(|p| Ok((stored_path(p), sha256_file(p)?)))
+                .map(|p| {
+                    let sha = sha256_file(p)?;
+                    check_mesh("scan", p)?;
+                    Ok((stored_path(p), sha))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let files: Vec<NewFile> = hashed
                 .iter()
@@ -313,6 +317,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let actor = db.actor()?;
             let sha = sha256_file(&file)?;
+            check_mesh(&kind, &file)?;
             let f = store.attach_file(&job, &kind, &stored_path(&file), &sha, &actor)?;
             if json {
                 println!("{}", serde_json::to_string(&f)?);
@@ -364,6 +369,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The path as stored: absolute where it can be resolved.
+/// A scan or design must be a mesh fab can read (STL, OBJ, PLY with triangles): a job must not
+/// carry the Rx, an empty file or a broken export as its scan. Other kinds are not checked.
+fn check_mesh(kind: &str, p: &Path) -> anyhow::Result<()> {
+    if kind != "scan" && kind != "design" {
+        return Ok(());
+    }
+    // read errors were reported when the file was hashed
+    fab_geometry::load::load_path(p, fab_geometry::load::Units::Mm)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{} is not a usable {kind}: {}", p.display(), e.kind))
+}
+
 fn stored_path(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }

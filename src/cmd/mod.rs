@@ -16,3 +16,16 @@ pub fn report(err: &anyhow::Error) {
         eprintln!("  caused by: {cause}");
     }
 }
+
+/// Creates the directory an output file goes in, as `fab plan` does, so `-o out/x.stl` works
+/// on a fresh checkout.
+pub fn create_parent_dir(output: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(dir) = output.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
+    Ok(())
+}

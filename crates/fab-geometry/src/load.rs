@@ -110,9 +110,11 @@ pub enum LoadErrorKind {
     #[error(transparent)]
     Units(#[from] UnitsError),
     #[error(
-        "no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
+        "{flavour}: no triangles left after cleaning: {read} read, {degenerate} degenerate and {duplicate} duplicate dropped"
     )]
     NoTriangles {
+        /// What the file was read as.
+        flavour: Flavour,
         read: usize,
         degenerate: usize,
         duplicate: usize,
@@ -135,14 +137,9 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            LoadErrorKind::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// The message already carries the cause (`cannot read: Is a directory`); giving it again as a
+/// source would make error reports print it twice.
+impl std::error::Error for LoadError {}
 
 impl<E: Into<LoadErrorKind>> From<E> for LoadError {
     fn from(e: E) -> Self {
@@ -160,18 +157,44 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
         kind,
     };
     let bytes = std::fs::read(path).map_err(|e| named(e.into()))?;
-    load_bytes(&bytes, units).map_err(|e| named(e.kind))
+    // the content decides, but a file named .obj or .ply that does not look like one is read
+    // as what its name says, so the error is about that format rather than about STL
+    let hint = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("obj") => Some(Flavour::Obj),
+        Some("ply") => Some(Flavour::Ply),
+        _ => None,
+    };
+    load_bytes_hinted(&bytes, units, hint).map_err(|e| named(e.kind))
 }
 
 /// Loads a scan from bytes: STL (binary or ASCII), OBJ or PLY, told apart by content.
 pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
+    load_bytes_hinted(bytes, units, None)
+}
+
+/// `load_bytes`, reading content that is neither a binary STL nor recognisably another format
+/// as `hint` (OBJ or PLY, from the file's name) rather than as STL.
+fn load_bytes_hinted(
+    bytes: &[u8],
+    units: Units,
+    hint: Option<Flavour>,
+) -> Result<Loaded, LoadError> {
     // A binary STL whose length matches its header is one, whatever its header text says.
     let binary_stl = bytes.len() >= 84
         && 84 + 50 * u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64
             == bytes.len() as u64;
-    let (mut soup, flavour) = if !binary_stl && crate::ply::looks_like_ply(bytes) {
+    let ply = crate::ply::looks_like_ply(bytes);
+    let obj = crate::obj::looks_like_obj(bytes);
+    let ascii_stl = bytes.trim_ascii_start().starts_with(b"solid");
+    let hint = hint.filter(|_| !ascii_stl);
+    let (mut soup, flavour) = if !binary_stl && (ply || (!obj && hint == Some(Flavour::Ply))) {
         (crate::ply::parse(bytes)?, Flavour::Ply)
-    } else if !binary_stl && crate::obj::looks_like_obj(bytes) {
+    } else if !binary_stl && (obj || hint == Some(Flavour::Obj)) {
         (crate::obj::parse(bytes)?, Flavour::Obj)
     } else {
         stl::parse(bytes)?
@@ -179,6 +202,7 @@ pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
     let read = soup.triangles.len();
     if read == 0 {
         return Err(LoadErrorKind::NoTriangles {
+            flavour,
             read,
             degenerate: 0,
             duplicate: 0,
@@ -202,6 +226,7 @@ pub fn load_bytes(bytes: &[u8], units: Units) -> Result<Loaded, LoadError> {
     let dropped = repair::clean(&mut mesh);
     if mesh.triangles.is_empty() {
         return Err(LoadErrorKind::NoTriangles {
+            flavour,
             read,
             degenerate: dropped.degenerate,
             duplicate: dropped.duplicate,

@@ -243,10 +243,9 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, PlyError> {
                 match prop {
                     Prop::Scalar(name, t) => {
                         let v = r.value(*t)?;
-                        if is_vertex {
-                            if let Some(k) = ["x", "y", "z"].iter().position(|n| n == name) {
-                                p[k] = v;
-                            }
+                        if is_vertex && let Some(k) = ["x", "y", "z"].iter().position(|n| n == name)
+                        {
+                            p[k] = v;
                         }
                     }
                     Prop::List(name, c, t) => {

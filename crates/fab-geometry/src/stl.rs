@@ -308,12 +308,9 @@ impl<'a> Tokens<'a> {
 /// Why a mesh could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The message carries the cause; it is not also a `source`, so reports name it once.
+    #[error("cannot write {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("cannot write {path}: {triangles} triangles is more than binary STL can hold")]
     TooLarge { path: String, triangles: usize },
 }
@@ -356,9 +353,9 @@ pub fn write_stl(path: &Path, mesh: &Mesh) -> Result<(), WriteError> {
 
 /// Writes bytes to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io {
+    let io = |cause| WriteError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -294,3 +294,17 @@ fn json_is_validated_like_text() {
     let e = Prescription::from_json("{\"patient\": 3}").unwrap_err();
     assert_eq!(e.kind, RxErrorKind::Json);
 }
+
+#[test]
+fn byte_order_mark_from_a_windows_editor_is_not_an_error() {
+    // Notepad saves UTF-8 with a BOM (and CRLF line ends): the Rx must read the same
+    let plain = rx::parse(&fixture("foot-bilateral.rx")).unwrap();
+    let windows = format!(
+        "\u{feff}{}",
+        fixture("foot-bilateral.rx").replace('\n', "\r\n")
+    );
+    assert_eq!(rx::parse(&windows).unwrap(), plain);
+    // only a leading BOM: one inside a line is still an error, with its column
+    let e = err(&format!("{FOOT_HEAD}\u{feff}heel-cup: 5 mm\n"));
+    assert_eq!(e.line, 4);
+}

@@ -126,6 +126,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let applied = modify::apply(&mut mesh, &ops).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    crate::cmd::create_parent_dir(&args.output)?;
     stl::write_stl(&args.output, &mesh)?;
     let after = topology::report(&mesh);
     let summary = Summary {

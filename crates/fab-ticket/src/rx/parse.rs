@@ -19,6 +19,8 @@ use super::*;
 /// Errors name the line and column, what was found and what was expected; the first error stops
 /// the parse. Never panics, whatever the input.
 pub fn parse(text: &str) -> Result<Prescription, RxError> {
+    // a UTF-8 byte order mark, as Windows editors write one, is not part of the first line
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut st = State::default();
     let mut last_line = 0;
     for (i, raw) in text.lines().enumerate() {

@@ -171,7 +171,7 @@ fn code10(v: f64) -> Option<u32> {
 }
 
 fn show_code(letter: char, c10: u32) -> String {
-    if c10 % 10 == 0 {
+    if c10.is_multiple_of(10) {
         format!("{letter}{}", c10 / 10)
     } else {
         format!("{letter}{}.{}", c10 / 10, c10 % 10)

@@ -60,6 +60,10 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// The largest magnitude a G-code value may have: far beyond any machine's travel (mm or inch),
+/// feed or spindle speed, yet small enough that lengths and run times stay finite.
+pub const MAX_VALUE: f64 = 1e9;
+
 fn number(i: &str) -> IResult<&str, &str> {
     let (rest, _) = (
         opt(one_of("+-")),
@@ -174,6 +178,16 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
                     let value: f64 = num
                         .parse()
                         .map_err(|_| err(rest, format!("bad number '{num}'")))?;
+                    if !value.is_finite() || value.abs() >= MAX_VALUE {
+                        return Err(err(
+                            &rest[1..],
+                            format!(
+                                "number too large after '{}' ({} digits): no machine moves, feeds or turns that far (at most {MAX_VALUE:e})",
+                                letter.to_ascii_uppercase(),
+                                num.bytes().filter(u8::is_ascii_digit).count()
+                            ),
+                        ));
+                    }
                     line.words.push(Word {
                         letter: letter.to_ascii_uppercase(),
                         value,

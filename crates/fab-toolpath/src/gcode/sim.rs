@@ -69,6 +69,10 @@ pub enum SimError {
     Undeclared { used: Vec<u32>, declared: Vec<u32> },
     #[error("cell size must be positive, got {0}")]
     BadRes(f64),
+    #[error("--max-slope must be more than 0 and at most 90 degrees, got {0}")]
+    BadSlope(f64),
+    #[error("--finish-tool {tool}: the program cuts with no T{tool} (it cuts with {used:?})")]
+    UnknownFinishTool { tool: u32, used: Vec<u32> },
     #[error("height map of {nx} x {ny} cells is too large; use a coarser cell size")]
     TooLarge { nx: usize, ny: usize },
 }
@@ -595,6 +599,10 @@ pub fn simulate_carve(
     if !(h.is_finite() && h > 0.0) {
         return Err(SimError::BadRes(h));
     }
+    let slope = opts.max_slope_deg;
+    if !(slope > 0.0 && slope <= 90.0) {
+        return Err(SimError::BadSlope(slope));
+    }
     if design.is_empty() {
         return Err(SimError::EmptyDesign);
     }
@@ -626,6 +634,11 @@ pub fn simulate_carve(
             used,
             declared: tools.keys().copied().collect(),
         });
+    }
+    if let Some(tool) = opts.finish_tool
+        && !used.contains(&tool)
+    {
+        return Err(SimError::UnknownFinishTool { tool, used });
     }
     let pad = used.iter().map(|t| tools[t].diameter()).fold(0.0, f64::max) + 2.0 * h;
     let nx = ((hi[0] - lo[0] + 2.0 * pad) / h).ceil() as usize + 1;

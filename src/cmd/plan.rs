@@ -172,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         && o.kind != DeviceKind::FootOrthotic
     {
         bail!(
-            "fab plan mills foot orthosis positives on a 3-axis router; this work order is for a {:?}",
+            "fab plan mills foot orthosis positives on a 3-axis router; this work order is for a {} (socket positives need a rotary carver, not built yet)",
             o.kind
         );
     }

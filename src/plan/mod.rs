@@ -131,7 +131,13 @@ pub fn plan(
     rp.plunge_feed = feed_cap(rp.plunge_feed);
     rp.spindle_rpm = rpm_cap(rp.spindle_rpm);
     let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
-    let rough = strategy::rough(&floor, area, 0.0, design.bottom_z, &rp, &linker)?;
+    // Outside the base's rounded outline there is no design: roughing and finishing go only a
+    // little below the base's top there (the ball's CL against the base's edge never lies lower
+    // than its radius under it, so the floors lift the tool nowhere the design is); the profile
+    // cuts the rest of the way down round the outline.
+    let finish_floor = design.base_z - s.finish_tool.radius();
+    let rough_floor = (finish_floor - 0.5).max(design.bottom_z);
+    let rough = strategy::rough(&floor, area, 0.0, rough_floor, &rp, &linker)?;
     drop(floor);
 
     step("finishing");
@@ -150,10 +156,10 @@ pub fn plan(
     };
     for a in angles {
         let pass = if a.rem_euclid(360.0) == 0.0 {
-            strategy::finish::finish_pass(&level, a, area, design.bottom_z, &fp)?
+            strategy::finish::finish_pass(&level, a, area, finish_floor.max(design.bottom_z), &fp)?
         } else {
             let turned = DropSurface::new(&soup, s.finish_tool, a.to_radians());
-            strategy::finish::finish_pass(&turned, a, area, design.bottom_z, &fp)?
+            strategy::finish::finish_pass(&turned, a, area, finish_floor.max(design.bottom_z), &fp)?
         };
         passes.push(pass);
     }
@@ -178,7 +184,7 @@ pub fn plan(
     pp.feed = feed_cap(pp.feed);
     pp.plunge_feed = feed_cap(pp.plunge_feed);
     pp.spindle_rpm = rpm_cap(pp.spindle_rpm);
-    let profile = strategy::profile(area, 0.0, design.bottom_z, &pp, &linker)?;
+    let profile = strategy::profile(&design.outline, 0.0, design.bottom_z, &pp, &linker)?;
 
     step("simplifying");
     let mut ops = vec![rough, finish, profile];

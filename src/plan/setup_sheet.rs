@@ -82,7 +82,8 @@ img {{ max-width: 100%; border: 1px solid #999; }}
 <tr><th>Work zero</th><td class="big">top of the blank, front-left corner (X0 Y0 Z0)</td></tr>
 <tr><th>Orientation</th><td>foot length along X, heel towards X0, plantar side up; the front of the
 machine is the bottom of the picture</td></tr>
-<tr><th>Part</th><td>base block X {b0:.1} to {b2:.1}, Y {b1:.1} to {b3:.1}; design top Z {top:.2},
+<tr><th>Part</th><td>base follows the foot's outline {margin} mm out, rounded, within X {b0:.1} to {b2:.1},
+Y {b1:.1} to {b3:.1}; the cut-out runs round it, leaving holding tabs; design top Z {top:.2},
 trim plane Z {base:.2}, blank bottom Z {bottom:.2} (cut through: use a spoil board)</td></tr>
 <tr><th>Clearance plane</th><td>Z {clear:.1} (rapids only at or above it)</td></tr>
 </table>
@@ -95,6 +96,7 @@ trim plane Z {base:.2}, blank bottom Z {bottom:.2} (cut through: use a spoil boa
         bx = d.blank[0],
         by = d.blank[1],
         bz = d.blank[2],
+        margin = d.params.base_margin,
         b0 = d.base[0],
         b1 = d.base[1],
         b2 = d.base[2],

@@ -3,7 +3,9 @@
 //! Input is the (modified) foot in the lab frame (heel at the origin, toes along +Y, plantar
 //! surface facing -Z, floor at Z = 0). The positive is the foot's plantar surface, heel to toes,
 //! up to the trim height (the shell is thermoformed over it and trimmed afterwards, so it covers
-//! more than the orthosis), standing on a rectangular base block.
+//! more than the orthosis), standing on a base that follows the foot's outline: the convex hull
+//! of the foot seen from above, grown by the base margin with its corners rounded (a smooth,
+//! convex, foot-shaped plinth that the cut-out follows), not a rectangular slab.
 //!
 //! The machine frame turns it plantar side up, the foot's length along the machine's X (its long
 //! travel), heel towards -X: a proper rotation (no mirroring, a left foot stays a left foot),
@@ -24,7 +26,7 @@ use crate::mesh::Mesh;
 pub struct DesignParams {
     /// Height above the floor (lab Z) up to which the foot is kept.
     pub trim_height: f64,
-    /// Base block beyond the foot's outline on every side.
+    /// Base beyond the foot's outline on every side (the radius of its rounded corners).
     pub base_margin: f64,
     /// Blank beyond the base block on every side (room for the cut-out tool).
     pub side_margin: f64,
@@ -53,8 +55,11 @@ pub struct Design {
     pub mesh: Mesh,
     /// Lab frame -> machine frame.
     pub to_machine: Isometry3<f64>,
-    /// Base block's outline in machine XY: `[xmin, ymin, xmax, ymax]`.
+    /// Bounding rectangle of the base's outline in machine XY: `[xmin, ymin, xmax, ymax]`.
     pub base: [f64; 4],
+    /// The base's outline in machine XY: a convex polygon, counter-clockwise seen from +Z, no
+    /// repeated closing point. The base is this polygon extruded from `bottom_z` to `base_z`.
+    pub outline: Vec<[f64; 2]>,
     /// Z of the base block's top (the trim plane).
     pub base_z: f64,
     /// Z of the design's highest point.
@@ -79,7 +84,15 @@ pub enum DesignError {
         "nothing of the foot lies below the trim height of {0} mm: is the scan oriented (floor at Z = 0)?"
     )]
     NothingBelowTrim(f64),
+    #[error(
+        "the foot below the trim height has no area seen from above: it cannot stand on a base"
+    )]
+    NoOutline,
 }
+
+/// Angle between the points of the base's rounded corners, degrees: with the default 5 mm
+/// margin the outline's chords stay within 0.02 mm of the true round.
+const CORNER_STEP_DEG: f64 = 5.0;
 
 /// The rotation from the lab frame to the machine frame: `(x, y, z) -> (y, x, -z)`.
 pub fn lab_to_machine_rotation() -> UnitQuaternion<f64> {
@@ -170,11 +183,17 @@ pub fn foot_positive(lab: &Mesh, p: &DesignParams) -> Result<Design, DesignError
         p.side_margin + base_w,
         p.side_margin + base_h,
     ];
-    add_block(&mut mesh, base, base_z, bottom_z);
+    let hull = convex_hull(mesh.vertices.iter().map(|v| [v.x, v.y]).collect());
+    let outline = rounded_offset(&hull, p.base_margin, CORNER_STEP_DEG.to_radians());
+    if outline.len() < 3 {
+        return Err(DesignError::NoOutline);
+    }
+    add_prism(&mut mesh, &outline, base_z, bottom_z);
     Ok(Design {
         mesh,
         to_machine,
         base,
+        outline,
         base_z,
         top_z,
         bottom_z,
@@ -183,6 +202,103 @@ pub fn foot_positive(lab: &Mesh, p: &DesignParams) -> Result<Design, DesignError
     })
 }
 
+/// Convex hull of `pts` (Andrew's monotone chain), counter-clockwise, without collinear points.
+pub fn convex_hull(mut pts: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
+    pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross = |o: [f64; 2], a: [f64; 2], b: [f64; 2]| {
+        (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    };
+    let mut hull: Vec<[f64; 2]> = Vec::with_capacity(2 * pts.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &[f64; 2]>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &q in iter {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(q);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// The convex polygon `hull` (counter-clockwise) grown by `d`: its edges moved out by `d`, joined
+/// by arcs of radius `d` round each corner, sampled every `step` radians or finer (the arc points
+/// lie on the true round). Counter-clockwise; with `d = 0`, the hull itself.
+pub fn rounded_offset(hull: &[[f64; 2]], d: f64, step: f64) -> Vec<[f64; 2]> {
+    let n = hull.len();
+    if n < 3 || d <= 0.0 {
+        return hull.to_vec();
+    }
+    let normal = |a: [f64; 2], b: [f64; 2]| {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let l = dx.hypot(dy);
+        // outward for a counter-clockwise polygon: the edge direction turned clockwise
+        [dy / l, -dx / l]
+    };
+    let mut out = Vec::new();
+    for i in 0..n {
+        let v = hull[i];
+        let n_in = normal(hull[(i + n - 1) % n], v);
+        let n_out = normal(v, hull[(i + 1) % n]);
+        let a0 = n_in[1].atan2(n_in[0]);
+        let mut turn = n_out[1].atan2(n_out[0]) - a0;
+        if turn < 0.0 {
+            turn += std::f64::consts::TAU;
+        }
+        let k = (turn / step).ceil().max(1.0) as usize;
+        for j in 0..=k {
+            let a = a0 + turn * j as f64 / k as f64;
+            let q = [v[0] + d * a.cos(), v[1] + d * a.sin()];
+            if out
+                .last()
+                .is_none_or(|l: &[f64; 2]| (l[0] - q[0]).hypot(l[1] - q[1]) > 1e-9)
+            {
+                out.push(q);
+            }
+        }
+    }
+    if out.len() > 1
+        && (out[0][0] - out[out.len() - 1][0]).hypot(out[0][1] - out[out.len() - 1][1]) <= 1e-9
+    {
+        out.pop();
+    }
+    out
+}
+
+/// Appends the convex prism `outline` (counter-clockwise) x `bottom..top`, outward normals.
+fn add_prism(mesh: &mut Mesh, outline: &[[f64; 2]], top: f64, bottom: f64) {
+    let n = outline.len() as u32;
+    let o = mesh.vertices.len() as u32;
+    for z in [bottom, top] {
+        for p in outline {
+            mesh.vertices.push(Point3::new(p[0], p[1], z));
+        }
+    }
+    // caps as fans (the outline is convex): the top counter-clockwise, the bottom reversed
+    for k in 1..n - 1 {
+        mesh.triangles.push([o + n, o + n + k, o + n + k + 1]);
+        mesh.triangles.push([o, o + k + 1, o + k]);
+    }
+    for k in 0..n {
+        let k1 = (k + 1) % n;
+        mesh.triangles.push([o + k, o + k1, o + n + k1]);
+        mesh.triangles.push([o + k, o + n + k1, o + n + k]);
+    }
+}
+
+#[cfg(test)]
 /// Appends the closed box `base` x `bottom..top` with outward normals.
 fn add_block(mesh: &mut Mesh, base: [f64; 4], top: f64, bottom: f64) {
     let [x0, y0, x1, y1] = base;
@@ -308,6 +424,49 @@ mod tests {
             assert!((d.top_z + p.top_margin).abs() < 1e-9);
             assert!((d.top_z - d.base_z - (p.trim_height - llo.z)).abs() < 1e-6);
             assert_eq!(frame.side == crate::orient::FootSide::Left, left);
+            // the base follows the foot: a convex, counter-clockwise outline, every foot point
+            // at least the margin inside it, and nowhere much more than that
+            let o = &d.outline;
+            let n = o.len();
+            assert!(n > 20, "{file}: {n} outline points");
+            let edge = |i: usize, q: [f64; 2]| {
+                let (a, b) = (o[i], o[(i + 1) % n]);
+                let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+                // distance inside the edge's line (positive inside)
+                (dx * (q[1] - a[1]) - dy * (q[0] - a[0])) / dx.hypot(dy)
+            };
+            for i in 0..n {
+                let c = o[(i + 2) % n];
+                assert!(edge(i, c) >= -1e-9, "{file}: outline not convex at {i}");
+            }
+            let foot_xy: Vec<[f64; 2]> = d
+                .mesh
+                .vertices
+                .iter()
+                .filter(|v| v.z > d.base_z + 1e-6)
+                .map(|v| [v.x, v.y])
+                .collect();
+            let inset = |q: [f64; 2]| (0..n).map(|i| edge(i, q)).fold(f64::INFINITY, f64::min);
+            let tightest = foot_xy
+                .iter()
+                .map(|&q| inset(q))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                (tightest - p.base_margin).abs() < 0.05,
+                "{file}: the foot comes {tightest} mm from the base's edge"
+            );
+            // far smaller than the rectangle around it: the corners are cut away
+            let rect = (d.base[2] - d.base[0]) * (d.base[3] - d.base[1]);
+            let area: f64 = (0..n)
+                .map(|i| o[i][0] * o[(i + 1) % n][1] - o[(i + 1) % n][0] * o[i][1])
+                .sum::<f64>()
+                / 2.0;
+            assert!(area > 0.0 && area < 0.9 * rect, "{file}: {area} of {rect}");
+            let (blo, bhi) = (d.base, d.base);
+            assert!(o.iter().all(|q| q[0] >= blo[0] - 1e-9
+                && q[0] <= bhi[2] + 1e-9
+                && q[1] >= blo[1] - 1e-9
+                && q[1] <= bhi[3] + 1e-9));
             // every design vertex lies in the blank
             for v in &d.mesh.vertices {
                 assert!(v.x >= 0.0 && v.x <= d.blank[0] && v.y >= 0.0 && v.y <= d.blank[1]);

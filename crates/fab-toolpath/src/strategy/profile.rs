@@ -1,11 +1,13 @@
 //! Profile: the cut-out around the part's outline, down through the blank, leaving holding tabs
 //! so the part stays in the blank until the operator cuts them.
 //!
-//! The outline is the part's base rectangle; the tool runs outside it at its radius (plus a
-//! hair), round the corners on arcs, clockwise for climb milling (part on the tool's right with
-//! an M3 spindle). It goes down by ramping along the contour, each lap descending one stepdown
-//! (no plunge), then a last lap flat at the bottom. Over each tab the tool rises to the tab's
-//! top, on ramps at the ramp angle.
+//! The outline is the part's base: any convex polygon (a foot's rounded outline, or a
+//! rectangle). The tool runs outside it at its radius (plus a hair): the edges moved out, the
+//! corners rounded on a polygon circumscribing the round, so no chord ever comes nearer the part
+//! than the radius. Clockwise for climb milling (part on the tool's right with an M3 spindle).
+//! It goes down by ramping along the contour, each lap descending one stepdown (no plunge),
+//! then a last lap flat at the bottom. Over each tab (spread evenly along the contour) the tool
+//! rises to the tab's top, on ramps at the tab ramp angle.
 
 use super::{Rect, StrategyError, check_positive};
 use crate::link::Linker;
@@ -20,8 +22,8 @@ pub struct ProfileParams {
     pub tab_width: f64,
     /// Height of the tabs above the bottom, mm.
     pub tab_height: f64,
-    /// Tabs on each side of the outline.
-    pub tabs_per_side: usize,
+    /// Tabs round the outline, spread evenly along it.
+    pub tabs: usize,
     pub ramp_angle_deg: f64,
     /// Angle of the ramps up onto and down from a tab, degrees from horizontal.
     pub tab_ramp_angle_deg: f64,
@@ -40,7 +42,7 @@ impl ProfileParams {
             stepdown: 4.0,
             tab_width: 8.0,
             tab_height: 3.0,
-            tabs_per_side: 1,
+            tabs: 4,
             ramp_angle_deg: 10.0,
             tab_ramp_angle_deg: 30.0,
             clearance: 0.02,
@@ -52,9 +54,100 @@ impl ProfileParams {
     }
 }
 
-/// The cut-out around `outline` from `top_z` (stock top) to `bottom_z` (bottom of the blank).
+/// Longest straight move along the contour, mm (so tabs get their shape).
+const SAMPLE: f64 = 1.0;
+
+impl Rect {
+    /// The rectangle as a counter-clockwise polygon.
+    pub fn polygon(&self) -> Vec<[f64; 2]> {
+        self.corners().to_vec()
+    }
+}
+
+/// Signed area of a polygon (positive counter-clockwise).
+fn signed_area(poly: &[[f64; 2]]) -> f64 {
+    let n = poly.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum::<f64>()
+        / 2.0
+}
+
+/// One piece of the tool-centre contour: a straight line, or an arc round `center` (the
+/// outline's corner) at the tool's offset.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    from: [f64; 2],
+    to: [f64; 2],
+    center: Option<[f64; 2]>,
+    len: f64,
+}
+
+/// The tool-centre contour round the convex counter-clockwise polygon `poly` at distance `o`:
+/// counter-clockwise, closed. The edges moved out by `o`, each corner an arc of radius `o` round
+/// it (split into arcs of at most `SAMPLE` mm, so tabs get their shape there too): every point of
+/// it is exactly `o` from the polygon.
+fn offset_contour(poly: &[[f64; 2]], o: f64) -> Vec<Piece> {
+    let n = poly.len();
+    let normal = |a: [f64; 2], b: [f64; 2]| {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let l = dx.hypot(dy);
+        [dy / l, -dx / l]
+    };
+    let mut out: Vec<Piece> = Vec::new();
+    let mut at: Option<[f64; 2]> = None;
+    // to `q`: on an arc of length `len` round `center`, or straight
+    let mut go = |q: [f64; 2], center: Option<[f64; 2]>, len: f64, out: &mut Vec<Piece>| {
+        if let Some(from) = at
+            && (from[0] - q[0]).hypot(from[1] - q[1]) > 1e-9
+        {
+            let chord = (from[0] - q[0]).hypot(from[1] - q[1]);
+            out.push(Piece {
+                from,
+                to: q,
+                center,
+                len: if center.is_some() { len } else { chord },
+            });
+        }
+        at = Some(q);
+    };
+    for i in 0..=n {
+        let v = poly[i % n];
+        let n_in = normal(poly[(i + n - 1) % n], v);
+        let start = [v[0] + o * n_in[0], v[1] + o * n_in[1]];
+        go(start, None, 0.0, &mut out);
+        if i == n {
+            break;
+        }
+        let n_out = normal(v, poly[(i + 1) % n]);
+        let a0 = n_in[1].atan2(n_in[0]);
+        let mut turn = n_out[1].atan2(n_out[0]) - a0;
+        if turn < 0.0 {
+            turn += std::f64::consts::TAU;
+        }
+        if turn > 1e-12 {
+            let k = (turn * o / SAMPLE).ceil().max(1.0) as usize;
+            for j in 1..=k {
+                let a = a0 + turn * j as f64 / k as f64;
+                go(
+                    [v[0] + o * a.cos(), v[1] + o * a.sin()],
+                    Some(v),
+                    o * turn / k as f64,
+                    &mut out,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The cut-out around `outline` (a convex polygon in machine XY, either orientation, no repeated
+/// closing point) from `top_z` (stock top) to `bottom_z` (bottom of the blank).
 pub fn profile(
-    outline: Rect,
+    outline: &[[f64; 2]],
     top_z: f64,
     bottom_z: f64,
     p: &ProfileParams,
@@ -70,101 +163,100 @@ pub fn profile(
             found: p.tab_width.min(p.tab_height).min(p.clearance),
         });
     }
+    check_positive("tab ramp angle", p.tab_ramp_angle_deg, 89.0)?;
+    let mut poly: Vec<[f64; 2]> = outline
+        .iter()
+        .copied()
+        .filter(|q| q[0].is_finite() && q[1].is_finite())
+        .collect();
+    let area = signed_area(&poly);
+    if poly.len() < 3 || poly.len() != outline.len() || area.abs() < 1e-6 {
+        return Err(StrategyError::Parameter {
+            what: "profile outline area (a polygon of 3 or more finite points)",
+            expected: "a positive number of square mm",
+            found: area.abs(),
+        });
+    }
+    if area < 0.0 {
+        poly.reverse();
+    }
     let r = p.tool.cutter.radius();
     let o = r + p.clearance;
-    check_positive("tab ramp angle", p.tab_ramp_angle_deg, 89.0)?;
     let tab_tan = p.tab_ramp_angle_deg.to_radians().tan();
-    let tab_top = if p.tab_width > 0.0 && p.tabs_per_side > 0 {
-        (bottom_z + p.tab_height).min(top_z)
-    } else {
-        f64::NEG_INFINITY
-    };
-    let Rect {
-        xmin,
-        ymin,
-        xmax,
-        ymax,
-    } = outline;
-    // sides, clockwise from the front-right corner: (start, end, corner centre after it)
-    let sides = [
-        ([xmax, ymin - o], [xmin, ymin - o], [xmin, ymin]),
-        ([xmin - o, ymin], [xmin - o, ymax], [xmin, ymax]),
-        ([xmin, ymax + o], [xmax, ymax + o], [xmax, ymax]),
-        ([xmax + o, ymax], [xmax + o, ymin], [xmax, ymin]),
-    ];
-    let arc_len = std::f64::consts::FRAC_PI_2 * o;
-    let lap = 2.0 * (outline.width() + outline.height()) + 4.0 * arc_len;
+    let mut contour = offset_contour(&poly, o);
+    if p.climb {
+        // clockwise: the part on the tool's right
+        contour.reverse();
+        for piece in &mut contour {
+            std::mem::swap(&mut piece.from, &mut piece.to);
+        }
+    }
+    let lap: f64 = contour.iter().map(|piece| piece.len).sum();
+    let tabs = if p.tab_width > 0.0 { p.tabs } else { 0 };
+    let tab_top = (bottom_z + p.tab_height).min(top_z);
     let depth = top_z - bottom_z;
-    let laps = (depth / p.stepdown).ceil().max(1.0) as usize;
+    // laps of at most one stepdown each, never steeper than the ramp angle
+    let ramp_tan = p.ramp_angle_deg.to_radians().tan();
+    let laps = (depth / p.stepdown)
+        .ceil()
+        .max((depth / (lap * ramp_tan)).ceil())
+        .max(1.0) as usize;
     let per_lap = depth / laps as f64;
-
     // tool-tip height at arc length `s` along the whole descent (laps, then one flat lap)
     let z_lin = |s: f64| (top_z - s / lap * per_lap).max(bottom_z);
-    let tab_z = |side_t: f64, side_len: f64| -> f64 {
-        if tab_top == f64::NEG_INFINITY {
-            return f64::NEG_INFINITY;
-        }
+    // the tabs' floor at arc length `t` along a lap: flat over tab width + tool diameter, ramps
+    let half = p.tab_width / 2.0 + r;
+    let tab_z = |t: f64| -> f64 {
         let mut best = f64::NEG_INFINITY;
-        for k in 0..p.tabs_per_side {
-            let c = side_len * (k as f64 + 0.5) / p.tabs_per_side as f64;
-            let half = p.tab_width / 2.0 + r;
-            let out = ((side_t - c).abs() - half).max(0.0);
-            best = best.max(tab_top - out * tab_tan);
+        for k in 0..tabs {
+            let c = lap * (k as f64 + 0.5) / tabs as f64;
+            let mut d = (t - c).abs() % lap;
+            d = d.min(lap - d);
+            best = best.max(tab_top - (d - half).max(0.0) * tab_tan);
         }
         best
     };
 
     let mut moves = Vec::new();
-    let first = if p.climb { sides[0].0 } else { sides[3].1 };
-    let start = [first[0], first[1], top_z];
+    let start = [contour[0].from[0], contour[0].from[1], top_z];
     linker.enter(start, &mut moves);
-    let mut s_total = 0.0;
     let mut pos = start;
+    let mut s_total = 0.0;
+    let z_at = |s_total: f64, t_lap: f64| z_lin(s_total).max(tab_z(t_lap)).max(bottom_z).min(top_z);
     // `laps` descending laps, then one more: z_lin bottoms out, so it is flat
     for _ in 0..=laps {
-        let order: Vec<usize> = if p.climb {
-            vec![0, 1, 2, 3]
-        } else {
-            vec![3, 2, 1, 0]
-        };
-        for &k in &order {
-            let (a, b, c) = sides[k];
-            let (a, b, corner, next) = if p.climb {
-                (a, b, c, sides[(k + 1) % 4].0)
-            } else {
-                // counter-clockwise: the side backwards, then round the corner before it
-                let prev = (k + 3) % 4;
-                (b, a, sides[prev].2, sides[prev].1)
-            };
-            let len = (b[0] - a[0]).hypot(b[1] - a[1]);
-            // samples along the side: ends, and every mm where tabs may shape the height
-            let n = (len / 1.0).ceil().max(1.0) as usize;
-            for i in 1..=n {
-                let t = len * i as f64 / n as f64;
-                let s = s_total + t;
-                let z = z_lin(s).max(tab_z(t, len)).max(bottom_z).min(top_z);
-                let q = [
-                    a[0] + (b[0] - a[0]) * t / len,
-                    a[1] + (b[1] - a[1]) * t / len,
-                    z,
-                ];
-                moves.push(Move::Feed {
+        let mut t_lap = 0.0;
+        for piece in &contour {
+            let (a, b) = (piece.from, piece.to);
+            let len = piece.len;
+            if let Some(center) = piece.center {
+                // at most SAMPLE long: one (helical) arc
+                let q = [b[0], b[1], z_at(s_total + len, t_lap + len)];
+                moves.push(Move::Arc {
                     to: q,
+                    center,
+                    ccw: !p.climb,
                     feed: p.feed,
                 });
+                pos = q;
+            } else {
+                let n = (len / SAMPLE).ceil().max(1.0) as usize;
+                for i in 1..=n {
+                    let t = len * i as f64 / n as f64;
+                    let q = [
+                        a[0] + (b[0] - a[0]) * t / len,
+                        a[1] + (b[1] - a[1]) * t / len,
+                        z_at(s_total + t, t_lap + t),
+                    ];
+                    moves.push(Move::Feed {
+                        to: q,
+                        feed: p.feed,
+                    });
+                    pos = q;
+                }
             }
             s_total += len;
-            // round the corner
-            s_total += arc_len;
-            let z = z_lin(s_total).max(bottom_z);
-            let q = [next[0], next[1], z];
-            moves.push(Move::Arc {
-                to: q,
-                center: corner,
-                ccw: !p.climb,
-                feed: p.feed,
-            });
-            pos = q;
+            t_lap += len;
         }
     }
     linker.exit(pos, &mut moves);
@@ -181,70 +273,158 @@ mod tests {
     use super::*;
     use crate::Cutter;
 
-    fn run(climb: bool) -> (Operation, ProfileParams) {
+    fn linker() -> Linker {
+        Linker {
+            clearance_z: 3.0,
+            margin: 1.0,
+            link_feed: 6000.0,
+            plunge_feed: 800.0,
+        }
+    }
+
+    fn params(climb: bool) -> ProfileParams {
         let mut p = ProfileParams::new(Tool {
             number: 1,
             cutter: Cutter::Flat { diameter: 10.0 },
         });
         p.climb = climb;
-        let l = Linker {
-            clearance_z: 3.0,
-            margin: 1.0,
-            link_feed: 6000.0,
-            plunge_feed: 800.0,
-        };
-        let rect = Rect {
+        p
+    }
+
+    /// A rounded, foot-like convex outline: a stadium 200 long, 80 wide, sampled every degree.
+    fn stadium() -> Vec<[f64; 2]> {
+        let mut v = Vec::new();
+        for (cx, a0) in [(240.0, -90.0), (40.0, 90.0)] {
+            for k in 0..=180 {
+                let a = f64::to_radians(a0 + k as f64);
+                v.push([cx + 40.0 * a.cos(), 100.0 + 40.0 * a.sin()]);
+            }
+        }
+        v
+    }
+
+    /// Distance from `q` to the polygon's boundary, negative inside (convex, counter-clockwise).
+    fn signed_distance(poly: &[[f64; 2]], q: [f64; 2]) -> f64 {
+        let n = poly.len();
+        let mut best = f64::INFINITY;
+        let mut inside = true;
+        for i in 0..n {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            let t =
+                (((q[0] - a[0]) * dx + (q[1] - a[1]) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+            best = best.min((q[0] - a[0] - t * dx).hypot(q[1] - a[1] - t * dy));
+            if dx * (q[1] - a[1]) - dy * (q[0] - a[0]) < 0.0 {
+                inside = false;
+            }
+        }
+        if inside { -best } else { best }
+    }
+
+    #[test]
+    fn follows_a_rounded_outline_at_the_tool_radius_without_touching_it() {
+        let poly = stadium();
+        let p = params(true);
+        let op = profile(&poly, 0.0, -20.0, &p, &linker()).unwrap();
+        // every straight move stays at least the radius (+ clearance) outside, and close to
+        // it; every arc runs round an outline corner at exactly that distance
+        let mut far = 0.0f64;
+        let (mut lines, mut arcs) = (0, 0);
+        let mut pos = op.moves[0].end();
+        for m in &op.moves[1..] {
+            let q = m.end();
+            match *m {
+                Move::Feed { feed, .. } if feed == p.feed => {
+                    lines += 1;
+                    for k in 0..=8 {
+                        let t = k as f64 / 8.0;
+                        let x = [pos[0] + t * (q[0] - pos[0]), pos[1] + t * (q[1] - pos[1])];
+                        let d = signed_distance(&poly, x);
+                        assert!(d >= 5.02 - 1e-9, "{x:?} at {d} from the outline");
+                        far = far.max(d);
+                    }
+                }
+                Move::Arc { center, ccw, .. } => {
+                    arcs += 1;
+                    assert!(!ccw);
+                    assert!(poly.contains(&center), "{center:?}");
+                    for e in [pos, q] {
+                        let r = (e[0] - center[0]).hypot(e[1] - center[1]);
+                        assert!((r - 5.02).abs() < 1e-9, "{r}");
+                    }
+                }
+                _ => {}
+            }
+            pos = q;
+        }
+        assert!(lines > 500 && arcs > 500, "{lines} lines, {arcs} arcs");
+        assert!(far < 5.02 + 0.01, "strays {far} from the outline");
+    }
+
+    #[test]
+    fn ramps_down_to_the_bottom_leaving_tabs() {
+        let poly = Rect {
             xmin: 10.0,
             ymin: 10.0,
             xmax: 110.0,
             ymax: 60.0,
-        };
-        (profile(rect, 0.0, -20.0, &p, &l).unwrap(), p)
-    }
-
-    #[test]
-    fn cuts_down_to_the_bottom_around_the_outline_leaving_tabs() {
-        let (op, p) = run(true);
+        }
+        .polygon();
+        let p = params(true);
+        let op = profile(&poly, 0.0, -20.0, &p, &linker()).unwrap();
         let tan = p.tab_ramp_angle_deg.to_radians().tan();
+        let ramp = p.ramp_angle_deg.to_radians().tan();
         let mut pos = op.moves[0].end();
         let mut bottom_pts = 0;
-        let mut tab_pts = 0;
+        let mut descending = true;
         for m in &op.moves[1..] {
             let q = m.end();
-            if let Move::Feed { feed, .. } = m {
-                if *feed == p.feed {
-                    // never steeper than the ramp angle, never inside the outline + radius
-                    let h = (q[0] - pos[0]).hypot(q[1] - pos[1]);
-                    assert!((q[2] - pos[2]).abs() <= h * tan + 1e-9, "{pos:?} -> {q:?}");
-                    let inside = q[0] > 10.0 - 5.0
-                        && q[0] < 110.0 + 5.0
-                        && q[1] > 10.0 - 5.0
-                        && q[1] < 60.0 + 5.0;
-                    assert!(!inside, "{q:?} cuts into the part");
+            if let Move::Feed { feed, .. } = m
+                && *feed == p.feed
+            {
+                let h = (q[0] - pos[0]).hypot(q[1] - pos[1]);
+                // no plunge: down at the ramp angle at most, over tabs at the tab ramp angle
+                assert!((q[2] - pos[2]).abs() <= h * tan + 1e-9, "{pos:?} -> {q:?}");
+                if descending && q[2] < pos[2] && q[2] > -17.0 {
+                    assert!(pos[2] - q[2] <= h * ramp + 1e-9, "{pos:?} -> {q:?}");
                 }
+                let d = signed_distance(&poly, [q[0], q[1]]);
+                assert!(d >= 5.02 - 1e-9, "{q:?} cuts into the part ({d})");
             }
             if (q[2] + 20.0).abs() < 1e-9 {
                 bottom_pts += 1;
-            }
-            if (q[2] + 17.0).abs() < 1e-9 {
-                tab_pts += 1;
+                descending = false;
             }
             pos = q;
         }
         assert!(bottom_pts > 100, "{bottom_pts}");
-        // four tabs, each 8 mm + the tool's diameter wide at the top (about 18 samples), on the
-        // last descending lap (partly) and the flat lap
-        assert!((4 * 18..=2 * 4 * 19).contains(&tab_pts), "{tab_pts}");
-        // the flat lap: the tool is at the tab top over 4 stretches, at the bottom between them
-        let last: Vec<f64> = op.moves[op.moves.len() - 320..op.moves.len() - 1]
+        // the flat lap at the end: four stretches at the tab top, the bottom between them
+        let lap = 2.0 * (100.0 + 50.0) + std::f64::consts::TAU * 5.02;
+        let mut z_tail: Vec<(f64, f64)> = Vec::new();
+        let mut s = 0.0;
+        let feeds: Vec<[f64; 3]> = op.moves[..op.moves.len() - 1]
             .iter()
-            .map(|m| m.end()[2])
+            .map(Move::end)
             .collect();
-        let rises = last
+        for w in feeds.windows(2).rev() {
+            s += (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
+            z_tail.push((s, w[1][2]));
+            if s > lap - 0.5 {
+                break;
+            }
+        }
+        let rises = z_tail
             .windows(2)
-            .filter(|w| w[0] < -19.99 && w[1] > -19.99)
+            .filter(|w| (w[0].1 < -19.99) != (w[1].1 < -19.99))
             .count();
-        assert_eq!(rises, 4, "{last:?}");
+        assert_eq!(rises, 8, "{z_tail:?}");
+        let at_top: f64 = z_tail
+            .windows(2)
+            .filter(|w| (w[0].1 + 17.0).abs() < 1e-9 && (w[1].1 + 17.0).abs() < 1e-9)
+            .map(|w| w[1].0 - w[0].0)
+            .sum();
+        // each tab: 8 mm of material, so the tool's centre stays up over 8 + 10 mm
+        assert!((at_top - 4.0 * 18.0).abs() < 4.0 * 1.01, "{at_top}");
         // ends with a retract to the clearance plane
         assert_eq!(op.moves.last().unwrap().end()[2], 3.0);
     }
@@ -252,18 +432,30 @@ mod tests {
     #[test]
     fn climb_goes_clockwise_conventional_counter_clockwise() {
         for climb in [true, false] {
-            let (op, _) = run(climb);
-            assert!(op.moves.iter().all(|m| match m {
-                Move::Arc { ccw, .. } => *ccw != climb,
-                _ => true,
-            }));
-            // the signed area of the path's XY polygon: negative for clockwise
-            let pts: Vec<[f64; 3]> = op.moves.iter().map(Move::end).collect();
-            let area: f64 = pts
-                .windows(2)
-                .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
-                .sum();
-            assert_eq!(area < 0.0, climb, "area {area}");
+            for poly in [stadium(), stadium().into_iter().rev().collect()] {
+                let op = profile(&poly, 0.0, -20.0, &params(climb), &linker()).unwrap();
+                let pts: Vec<[f64; 3]> = op.moves.iter().map(Move::end).collect();
+                let area: f64 = pts
+                    .windows(2)
+                    .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+                    .sum();
+                assert_eq!(area < 0.0, climb, "area {area}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_a_degenerate_outline() {
+        let l = linker();
+        for bad in [
+            vec![[0.0, 0.0], [1.0, 1.0]],
+            vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]],
+            vec![[0.0, 0.0], [f64::NAN, 1.0], [2.0, 0.0]],
+        ] {
+            assert!(matches!(
+                profile(&bad, 0.0, -10.0, &params(true), &l),
+                Err(StrategyError::Parameter { .. })
+            ));
         }
     }
 }

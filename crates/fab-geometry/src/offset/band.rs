@@ -67,7 +67,7 @@ fn descend(
     grid: &Grid,
     at: [u32; 3],
     size: u32,
-    parent: Option<(V3, V3)>,
+    parent: Option<V3>,
     leaves: &mut Vec<[u32; 3]>,
 ) {
     let half = size as f64 / 2.0;
@@ -78,9 +78,21 @@ fn descend(
     ];
     // The parent's nearest point is a point of the mesh: its distance bounds this one's, and
     // tightly (far tighter than the parent's distance plus the step).
-    let bound = parent.map_or(f64::INFINITY, |(_, q)| norm2(sub(c, q)).sqrt());
-    let (v, hit) = field.value(c, bound);
+    let bound = parent.map_or(f64::INFINITY, |q| norm2(sub(c, q)).sqrt());
     let reach = half * grid.h * 3f64.sqrt();
+    // A block whose centre is further than `|D| + reach` from the input holds no surface
+    // whatever the sign (`|v - level| >= |v| - |level| > reach`): searching only within that
+    // radius settles the many blocks far from the input after a few box tests.
+    let cap = field.radius + reach * (1.0 + 1e-9);
+    let hit = if bound > cap {
+        match field.bvh.nearest_within(c, cap * cap) {
+            Some(hit) => hit,
+            None => return,
+        }
+    } else {
+        field.nearest(c, bound)
+    };
+    let v = field.value_of(c, &hit);
     if (v - field.level).abs() > reach * (1.0 + 1e-9) {
         return;
     }
@@ -97,7 +109,7 @@ fn descend(
                     grid,
                     [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
                     s,
-                    Some((c, hit.point)),
+                    Some(hit.point),
                     leaves,
                 );
             }

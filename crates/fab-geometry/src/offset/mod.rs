@@ -192,6 +192,8 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         });
     }
 
+    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
+    let clock = std::time::Instant::now();
     let bvh = Bvh::new(mesh);
     let normals = PseudoNormals::new(mesh);
     let (mode, level) = match &normals {
@@ -220,8 +222,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         mid - n[k] as f64 * h / 2.0
     });
     let grid = Grid { origin, h, n };
-    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
-    let clock = std::time::Instant::now();
+    if trace {
+        eprintln!("offset: tree {:?}", clock.elapsed());
+    }
     let band = band::extract(&field, &grid);
     let extracted_triangles = band.triangles.len();
     if band.triangles.is_empty() {
@@ -270,6 +273,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             break;
         }
     }
+    if trace {
+        eprintln!("offset: short edges and slivers {:?}", clock.elapsed());
+    }
     // Drop vertices no triangle uses (midpoints of withdrawn splits), keeping the order.
     let mut used = vec![u32::MAX; vertices.len()];
     for t in &triangles {
@@ -288,6 +294,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         *t = t.map(|v| used[v as usize]);
     }
     let out = Mesh::new(kept, triangles);
+    if trace {
+        eprintln!("offset: done {:?}", clock.elapsed());
+    }
     let report = OffsetReport {
         mode,
         cell: h,

@@ -56,6 +56,9 @@ impl Grid {
 /// What the band extraction produced, before projection and refinement.
 pub(crate) struct Band {
     pub vertices: Vec<V3>,
+    /// For each vertex, an upper bound on its distance to the input (to a corner's nearest
+    /// point), to start its exact nearest-point search with.
+    pub bounds: Vec<f64>,
     pub triangles: Vec<[u32; 3]>,
     /// Leaf blocks kept, and exact field evaluations made at grid corners.
     pub leaves: usize,
@@ -135,6 +138,11 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
         })
         .collect();
     leaves.par_sort_unstable_by_key(|a| (a[2], a[1], a[0]));
+    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
+    let clock = std::time::Instant::now();
+    if trace {
+        eprintln!("offset: band descent {} leaves", leaves.len());
+    }
 
     // Every corner of every leaf, once, in memory order (x fastest): neighbours in the list are
     // neighbours in space, so each query starts with a tight bound from the previous one.
@@ -147,7 +155,7 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
     keys.par_sort_unstable();
     keys.dedup();
     let nudge = NUDGE * grid.h;
-    let values: Vec<f64> = keys
+    let values: Vec<(f64, V3)> = keys
         .par_chunks(512)
         .flat_map_iter(|chunk| {
             let mut prev: Option<V3> = None;
@@ -158,28 +166,34 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
                 let (v, hit) = field.value(p, bound);
                 prev = Some(hit.point);
                 let g = v - field.level;
-                if g.abs() < nudge {
+                let g = if g.abs() < nudge {
                     if g < 0.0 { -nudge } else { nudge }
                 } else {
                     g
-                }
+                };
+                (g, hit.point)
             })
         })
         .collect();
 
+    if trace {
+        eprintln!("offset: band corners {:?}", clock.elapsed());
+    }
     // Marching tetrahedra, leaf by leaf. Vertices are named by their grid edge.
     let table = table();
-    let (mut verts, tris): (Vec<(u64, V3)>, Vec<[u64; 3]>) = leaves
+    let (mut verts, tris): (Vec<(u64, V3, f64)>, Vec<[u64; 3]>) = leaves
         .par_iter()
         .fold(
             || (Vec::new(), Vec::new()),
             |(mut verts, mut tris), &[i, j, k]| {
                 let mut g = [0.0f64; 27];
+                let mut q = [[0.0f64; 3]; 27];
                 let mut key = [0u64; 27];
                 for c in 0..27u32 {
                     let kk = grid.key(i + c % 3, j + (c / 3) % 3, k + c / 9);
                     key[c as usize] = kk;
-                    g[c as usize] = values[keys.binary_search(&kk).expect("corner evaluated")];
+                    (g[c as usize], q[c as usize]) =
+                        values[keys.binary_search(&kk).expect("corner evaluated")];
                 }
                 for cell in 0..8u32 {
                     let (cx, cy, cz) = (cell & 1, (cell >> 1) & 1, cell >> 2);
@@ -208,7 +222,11 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
                                     let (x, y, z) = grid.unkey(key[lb]);
                                     grid.point(x, y, z)
                                 };
-                                verts.push((ek, lerp(pa, pb, ga / (ga - gb))));
+                                let p = lerp(pa, pb, ga / (ga - gb));
+                                // The ends' nearest input points bound the vertex's distance,
+                                // tightly: its projection starts from that bound.
+                                let bound = norm2(sub(p, q[la])).min(norm2(sub(p, q[lb])));
+                                verts.push((ek, p, bound.sqrt()));
                                 *o = ek;
                             }
                             tris.push(out);
@@ -233,7 +251,8 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
         .map(|t| t.map(|ek| verts.binary_search_by_key(&ek, |v| v.0).expect("vertex") as u32))
         .collect();
     Band {
-        vertices: verts.into_iter().map(|v| v.1).collect(),
+        vertices: verts.iter().map(|v| v.1).collect(),
+        bounds: verts.iter().map(|v| v.2).collect(),
         triangles,
         leaves: leaves.len(),
         corner_queries: keys.len(),

@@ -236,14 +236,12 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     }
     // Exact projection of the marching-tetrahedra vertices onto the level set.
     use rayon::prelude::*;
-    // A vertex lies on a grid edge whose ends are within the band, so within one cell diagonal
-    // of the level set.
-    let reach = field.radius + h * 3f64.sqrt() * 1.01;
     let (mut vertices, mut normals): (Vec<[f64; 3]>, Vec<[f64; 3]>) = band
         .vertices
         .par_iter()
-        .map(|&p| {
-            let hit = field.nearest(p, reach);
+        .zip(band.bounds.par_iter())
+        .map(|(&p, &bound)| {
+            let hit = field.nearest(p, bound);
             field.project(p, hit)
         })
         .unzip();

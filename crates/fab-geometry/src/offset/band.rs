@@ -120,6 +120,10 @@ fn descend(
     }
 }
 
+/// A marching-tetrahedra vertex: its grid-edge key, position and a bound on its distance to the
+/// input.
+type EdgeVertex = (u64, V3, f64);
+
 /// Extracts the piecewise-linear level set of the field over the narrow band of `grid`
 /// (whose cell counts are multiples of [`TOP`]).
 pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
@@ -181,7 +185,7 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
     }
     // Marching tetrahedra, leaf by leaf. Vertices are named by their grid edge.
     let table = table();
-    let (mut verts, tris): (Vec<(u64, V3, f64)>, Vec<[u64; 3]>) = leaves
+    let (mut verts, tris): (Vec<EdgeVertex>, Vec<[u64; 3]>) = leaves
         .par_iter()
         .fold(
             || (Vec::new(), Vec::new()),

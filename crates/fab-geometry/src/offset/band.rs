@@ -56,6 +56,9 @@ impl Grid {
 /// What the band extraction produced, before projection and refinement.
 pub(crate) struct Band {
     pub vertices: Vec<V3>,
+    /// For each vertex, an upper bound on its distance to the input (to a corner's nearest
+    /// point), to start its exact nearest-point search with.
+    pub bounds: Vec<f64>,
     pub triangles: Vec<[u32; 3]>,
     /// Leaf blocks kept, and exact field evaluations made at grid corners.
     pub leaves: usize,
@@ -67,7 +70,7 @@ fn descend(
     grid: &Grid,
     at: [u32; 3],
     size: u32,
-    parent: Option<(V3, V3)>,
+    parent: Option<V3>,
     leaves: &mut Vec<[u32; 3]>,
 ) {
     let half = size as f64 / 2.0;
@@ -78,9 +81,21 @@ fn descend(
     ];
     // The parent's nearest point is a point of the mesh: its distance bounds this one's, and
     // tightly (far tighter than the parent's distance plus the step).
-    let bound = parent.map_or(f64::INFINITY, |(_, q)| norm2(sub(c, q)).sqrt());
-    let (v, hit) = field.value(c, bound);
+    let bound = parent.map_or(f64::INFINITY, |q| norm2(sub(c, q)).sqrt());
     let reach = half * grid.h * 3f64.sqrt();
+    // A block whose centre is further than `|D| + reach` from the input holds no surface
+    // whatever the sign (`|v - level| >= |v| - |level| > reach`): searching only within that
+    // radius settles the many blocks far from the input after a few box tests.
+    let cap = field.radius + reach * (1.0 + 1e-9);
+    let hit = if bound > cap {
+        match field.bvh.nearest_within(c, cap * cap) {
+            Some(hit) => hit,
+            None => return,
+        }
+    } else {
+        field.nearest(c, bound)
+    };
+    let v = field.value_of(c, &hit);
     if (v - field.level).abs() > reach * (1.0 + 1e-9) {
         return;
     }
@@ -97,13 +112,17 @@ fn descend(
                     grid,
                     [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
                     s,
-                    Some((c, hit.point)),
+                    Some(hit.point),
                     leaves,
                 );
             }
         }
     }
 }
+
+/// A marching-tetrahedra vertex: its grid-edge key, position and a bound on its distance to the
+/// input.
+type EdgeVertex = (u64, V3, f64);
 
 /// Extracts the piecewise-linear level set of the field over the narrow band of `grid`
 /// (whose cell counts are multiples of [`TOP`]).
@@ -123,6 +142,11 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
         })
         .collect();
     leaves.par_sort_unstable_by_key(|a| (a[2], a[1], a[0]));
+    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
+    let clock = std::time::Instant::now();
+    if trace {
+        eprintln!("offset: band descent {} leaves", leaves.len());
+    }
 
     // Every corner of every leaf, once, in memory order (x fastest): neighbours in the list are
     // neighbours in space, so each query starts with a tight bound from the previous one.
@@ -135,7 +159,7 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
     keys.par_sort_unstable();
     keys.dedup();
     let nudge = NUDGE * grid.h;
-    let values: Vec<f64> = keys
+    let values: Vec<(f64, V3)> = keys
         .par_chunks(512)
         .flat_map_iter(|chunk| {
             let mut prev: Option<V3> = None;
@@ -146,28 +170,34 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
                 let (v, hit) = field.value(p, bound);
                 prev = Some(hit.point);
                 let g = v - field.level;
-                if g.abs() < nudge {
+                let g = if g.abs() < nudge {
                     if g < 0.0 { -nudge } else { nudge }
                 } else {
                     g
-                }
+                };
+                (g, hit.point)
             })
         })
         .collect();
 
+    if trace {
+        eprintln!("offset: band corners {:?}", clock.elapsed());
+    }
     // Marching tetrahedra, leaf by leaf. Vertices are named by their grid edge.
     let table = table();
-    let (mut verts, tris): (Vec<(u64, V3)>, Vec<[u64; 3]>) = leaves
+    let (mut verts, tris): (Vec<EdgeVertex>, Vec<[u64; 3]>) = leaves
         .par_iter()
         .fold(
             || (Vec::new(), Vec::new()),
             |(mut verts, mut tris), &[i, j, k]| {
                 let mut g = [0.0f64; 27];
+                let mut q = [[0.0f64; 3]; 27];
                 let mut key = [0u64; 27];
                 for c in 0..27u32 {
                     let kk = grid.key(i + c % 3, j + (c / 3) % 3, k + c / 9);
                     key[c as usize] = kk;
-                    g[c as usize] = values[keys.binary_search(&kk).expect("corner evaluated")];
+                    (g[c as usize], q[c as usize]) =
+                        values[keys.binary_search(&kk).expect("corner evaluated")];
                 }
                 for cell in 0..8u32 {
                     let (cx, cy, cz) = (cell & 1, (cell >> 1) & 1, cell >> 2);
@@ -196,7 +226,11 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
                                     let (x, y, z) = grid.unkey(key[lb]);
                                     grid.point(x, y, z)
                                 };
-                                verts.push((ek, lerp(pa, pb, ga / (ga - gb))));
+                                let p = lerp(pa, pb, ga / (ga - gb));
+                                // The ends' nearest input points bound the vertex's distance,
+                                // tightly: its projection starts from that bound.
+                                let bound = norm2(sub(p, q[la])).min(norm2(sub(p, q[lb])));
+                                verts.push((ek, p, bound.sqrt()));
                                 *o = ek;
                             }
                             tris.push(out);
@@ -221,7 +255,8 @@ pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
         .map(|t| t.map(|ek| verts.binary_search_by_key(&ek, |v| v.0).expect("vertex") as u32))
         .collect();
     Band {
-        vertices: verts.into_iter().map(|v| v.1).collect(),
+        vertices: verts.iter().map(|v| v.1).collect(),
+        bounds: verts.iter().map(|v| v.2).collect(),
         triangles,
         leaves: leaves.len(),
         corner_queries: keys.len(),

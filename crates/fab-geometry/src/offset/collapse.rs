@@ -33,8 +33,16 @@ pub(crate) fn collapse_short_edges(
         around.entry(a).or_default();
         around.entry(b).or_default();
     }
+    let mut involved = vec![false; vertices.len()];
+    for &(_, a, b) in &short {
+        involved[a as usize] = true;
+        involved[b as usize] = true;
+    }
     for (i, t) in triangles.iter().enumerate() {
         for v in t {
+            if !involved[*v as usize] {
+                continue;
+            }
             if let Some(list) = around.get_mut(v) {
                 list.push(i as u32);
             }
@@ -142,11 +150,21 @@ pub(crate) fn flip_slivers(vertices: &[V3], triangles: &mut [[u32; 3]], min_alt:
     if slivers.is_empty() {
         return 0;
     }
-    let mut owner: std::collections::HashMap<(u32, u32), u32> =
-        std::collections::HashMap::with_capacity(triangles.len() * 3);
+    // Every edge looked up below has a corner of a sliver at one end, and the flips insert the
+    // edges they make: only the triangles around sliver corners need to be in the map (a few
+    // hundred, where mapping all of them costs more than the rest of the post-processing).
+    let mut corner = vec![false; vertices.len()];
+    for &t in &slivers {
+        for v in triangles[t] {
+            corner[v as usize] = true;
+        }
+    }
+    let mut owner: std::collections::HashMap<(u32, u32), u32> = std::collections::HashMap::new();
     for (i, t) in triangles.iter().enumerate() {
-        for k in 0..3 {
-            owner.insert((t[k], t[(k + 1) % 3]), i as u32);
+        if t.iter().any(|&v| corner[v as usize]) {
+            for k in 0..3 {
+                owner.insert((t[k], t[(k + 1) % 3]), i as u32);
+            }
         }
     }
     let mut touched = vec![false; triangles.len()];

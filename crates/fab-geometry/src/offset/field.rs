@@ -31,12 +31,17 @@ impl Field<'_> {
     #[inline]
     pub fn value(&self, p: V3, bound: f64) -> (f64, Nearest) {
         let hit = self.nearest(p, bound);
+        (self.value_of(p, &hit), hit)
+    }
+
+    /// Field value at `p` given its nearest input point `hit`.
+    #[inline]
+    pub fn value_of(&self, p: V3, hit: &Nearest) -> f64 {
         let d = hit.dist2.sqrt();
-        let v = match self.normals {
-            Some(n) => n.sign(p, &hit) * d,
+        match self.normals {
+            Some(n) => n.sign(p, hit) * d,
             None => d,
-        };
-        (v, hit)
+        }
     }
 
     /// Error of `p` as an offset point: `| dist(p, input) - |D| |`, with the nearest point.

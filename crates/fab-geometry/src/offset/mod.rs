@@ -192,6 +192,8 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         });
     }
 
+    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
+    let clock = std::time::Instant::now();
     let bvh = Bvh::new(mesh);
     let normals = PseudoNormals::new(mesh);
     let (mode, level) = match &normals {
@@ -220,8 +222,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         mid - n[k] as f64 * h / 2.0
     });
     let grid = Grid { origin, h, n };
-    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
-    let clock = std::time::Instant::now();
+    if trace {
+        eprintln!("offset: tree {:?}", clock.elapsed());
+    }
     let band = band::extract(&field, &grid);
     let extracted_triangles = band.triangles.len();
     if band.triangles.is_empty() {
@@ -233,14 +236,12 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     }
     // Exact projection of the marching-tetrahedra vertices onto the level set.
     use rayon::prelude::*;
-    // A vertex lies on a grid edge whose ends are within the band, so within one cell diagonal
-    // of the level set.
-    let reach = field.radius + h * 3f64.sqrt() * 1.01;
     let (mut vertices, mut normals): (Vec<[f64; 3]>, Vec<[f64; 3]>) = band
         .vertices
         .par_iter()
-        .map(|&p| {
-            let hit = field.nearest(p, reach);
+        .zip(band.bounds.par_iter())
+        .map(|(&p, &bound)| {
+            let hit = field.nearest(p, bound);
             field.project(p, hit)
         })
         .unzip();
@@ -270,6 +271,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             break;
         }
     }
+    if trace {
+        eprintln!("offset: short edges and slivers {:?}", clock.elapsed());
+    }
     // Drop vertices no triangle uses (midpoints of withdrawn splits), keeping the order.
     let mut used = vec![u32::MAX; vertices.len()];
     for t in &triangles {
@@ -288,6 +292,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         *t = t.map(|v| used[v as usize]);
     }
     let out = Mesh::new(kept, triangles);
+    if trace {
+        eprintln!("offset: done {:?}", clock.elapsed());
+    }
     let report = OffsetReport {
         mode,
         cell: h,

@@ -43,6 +43,7 @@ pub(crate) fn refine(
     let min_len2 = min_len * min_len;
     // Triangles made in the last round: only their edges can need checking.
     let mut fresh = vec![true; triangles.len()];
+    let clock = std::time::Instant::now();
     for _ in 0..max_rounds {
         let mut edges: Vec<u64> = triangles
             .par_iter()
@@ -247,7 +248,8 @@ pub(crate) fn refine(
         stats.withdrawn += before - centre.len();
         if std::env::var_os("FAB_OFFSET_TRACE").is_some() {
             eprintln!(
-                "offset: refine round: {} edge splits, {} centre splits, {} withdrawn so far",
+                "offset: refine round at {:?}: {} edge splits, {} centre splits, {} withdrawn so far",
+                clock.elapsed(),
                 split.len(),
                 centre.len(),
                 stats.withdrawn

@@ -381,16 +381,15 @@ mod tests {
             let mut dirs = (0, 0);
             for m in &op.moves[1..] {
                 let q = m.end();
-                if let Move::Feed { feed, .. } = m {
-                    if *feed == p.feed
-                        && (q[2] - pos[2]).abs() < 1e-9
-                        && (q[0] - pos[0]).abs() > 5.0
-                    {
-                        if q[0] < pos[0] {
-                            dirs.0 += 1
-                        } else {
-                            dirs.1 += 1
-                        }
+                if let Move::Feed { feed, .. } = m
+                    && *feed == p.feed
+                    && (q[2] - pos[2]).abs() < 1e-9
+                    && (q[0] - pos[0]).abs() > 5.0
+                {
+                    if q[0] < pos[0] {
+                        dirs.0 += 1
+                    } else {
+                        dirs.1 += 1
                     }
                 }
                 pos = q;

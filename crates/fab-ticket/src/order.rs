@@ -11,7 +11,7 @@ use crate::rx::{
     ArchFillChoice, Date, Device, DeviceKind, FootParams, MetPad, Post, Prescription, RxSide,
     SocketDesign, SocketStage, Suspension, TopCover, TranstibialSocket,
 };
-use crate::tables::{Quantity, Tables};
+use crate::tables::{MaterialRow, Quantity, Tables};
 use crate::workflow::{Role, Status};
 
 /// One foot.
@@ -175,24 +175,6 @@ pub struct Step {
     pub action: String,
 }
 
-/// The blank and milling set-up suggested by the material table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MillingSetup {
-    /// Which table row matched (`*` = the device's fallback).
-    pub material: String,
-    pub blank: String,
-    pub process: String,
-    pub margin_xy_mm: f64,
-    pub margin_z_mm: f64,
-    pub rough_tool: String,
-    pub finish_tool: String,
-    pub stepover_mm: f64,
-    pub stock_mm: f64,
-    pub feed_mm_min: f64,
-    pub plunge_mm_min: f64,
-    pub spindle_rpm: u32,
-}
-
 /// A suggested HCPCS code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HcpcsCode {
@@ -210,7 +192,9 @@ pub struct WorkOrder {
     pub due: Option<Date>,
     pub steps: Vec<Step>,
     pub modifications: Vec<Modification>,
-    pub milling: MillingSetup,
+    /// The material-table row that matched (`material` `*` is the device's fallback): blank and
+    /// milling set-up.
+    pub milling: MaterialRow,
     pub hcpcs: Vec<HcpcsCode>,
     /// Things the technician should know (assumptions made, landmarks missing...).
     pub remarks: Vec<String>,
@@ -263,20 +247,7 @@ impl WorkOrder {
             }
         };
         let row = tables.material(kind, material.as_deref());
-        let milling = MillingSetup {
-            material: row.material.clone(),
-            blank: row.blank.clone(),
-            process: row.process.clone(),
-            margin_xy_mm: row.margin_xy_mm,
-            margin_z_mm: row.margin_z_mm,
-            rough_tool: row.rough_tool.clone(),
-            finish_tool: row.finish_tool.clone(),
-            stepover_mm: row.stepover_mm,
-            stock_mm: row.stock_mm,
-            feed_mm_min: row.feed_mm_min,
-            plunge_mm_min: row.plunge_mm_min,
-            spindle_rpm: row.spindle_rpm,
-        };
+        let milling = row.clone();
         let hcpcs = tables
             .hcpcs
             .iter()
@@ -482,7 +453,7 @@ fn socket_features(s: &TranstibialSocket) -> Vec<&'static str> {
     f
 }
 
-fn steps(rx: &Prescription, mods: &[Modification], m: &MillingSetup) -> Vec<Step> {
+fn steps(rx: &Prescription, mods: &[Modification], m: &MaterialRow) -> Vec<Step> {
     let step = |status, role, action: String| Step {
         status,
         role,

@@ -35,52 +35,37 @@ impl StockMap {
 
     /// Lowers the stock to `z` under a flat disc of radius `r` swept from `a` to `b` (XY).
     pub fn cut(&mut self, a: [f64; 2], b: [f64; 2], r: f64, z: f64) {
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let l2 = dx * dx + dy * dy;
-        let xs = self.range(a[0].min(b[0]) - r, a[0].max(b[0]) + r, self.x0, self.nx);
-        let ys = self.range(a[1].min(b[1]) - r, a[1].max(b[1]) + r, self.y0, self.ny);
-        for j in ys {
-            let y = self.y0 + j as f64 * self.cell;
-            for i in xs.clone() {
-                let x = self.x0 + i as f64 * self.cell;
-                let t = if l2 > 0.0 {
-                    (((x - a[0]) * dx + (y - a[1]) * dy) / l2).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                let (ex, ey) = (x - a[0] - t * dx, y - a[1] - t * dy);
-                if ex * ex + ey * ey <= r * r {
-                    let c = &mut self.z[j * self.nx + i];
-                    *c = c.min(z);
-                }
-            }
+        for k in self.swept_disc(a, b, r) {
+            self.z[k] = self.z[k].min(z);
         }
     }
 
     /// Highest stock under a disc of radius `r` (plus one cell) swept from `a` to `b`.
     pub fn max_along(&self, a: [f64; 2], b: [f64; 2], r: f64) -> f64 {
-        let r = r + self.cell;
+        self.swept_disc(a, b, r + self.cell)
+            .map(|k| self.z[k])
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// Indices of the cells whose centres lie under a disc of radius `r` swept from `a` to `b`.
+    fn swept_disc(&self, a: [f64; 2], b: [f64; 2], r: f64) -> impl Iterator<Item = usize> + use<> {
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
         let l2 = dx * dx + dy * dy;
         let xs = self.range(a[0].min(b[0]) - r, a[0].max(b[0]) + r, self.x0, self.nx);
         let ys = self.range(a[1].min(b[1]) - r, a[1].max(b[1]) + r, self.y0, self.ny);
-        let mut m = f64::NEG_INFINITY;
-        for j in ys {
-            let y = self.y0 + j as f64 * self.cell;
-            for i in xs.clone() {
-                let x = self.x0 + i as f64 * self.cell;
+        let (x0, y0, cell, nx) = (self.x0, self.y0, self.cell, self.nx);
+        ys.flat_map(move |j| xs.clone().map(move |i| (i, j)))
+            .filter(move |&(i, j)| {
+                let (x, y) = (x0 + i as f64 * cell, y0 + j as f64 * cell);
                 let t = if l2 > 0.0 {
                     (((x - a[0]) * dx + (y - a[1]) * dy) / l2).clamp(0.0, 1.0)
                 } else {
                     0.0
                 };
                 let (ex, ey) = (x - a[0] - t * dx, y - a[1] - t * dy);
-                if ex * ex + ey * ey <= r * r {
-                    m = m.max(self.z[j * self.nx + i]);
-                }
-            }
-        }
-        m
+                ex * ex + ey * ey <= r * r
+            })
+            .map(move |(i, j)| j * nx + i)
     }
 }
 

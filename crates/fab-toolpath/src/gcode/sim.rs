@@ -530,58 +530,74 @@ fn open_with_ball(design: &[f64], g: &Grid, r: f64) -> Vec<f64> {
             .collect();
         rows.push((w, s));
     }
-    let (nx, ny) = (g.nx as isize, g.ny as isize);
     // Pass 1: the ball's tip height where it rests on the design (cl), -inf where no design.
-    let mut cl = vec![f64::NEG_INFINITY; design.len()];
-    cl.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
-        let j = j as isize;
-        for i in 0..nx {
-            let mut best = f64::NEG_INFINITY;
-            for (dj, (w, s)) in (-k..=k).zip(&rows) {
-                let jj = j + dj;
-                if *w < 0 || jj < 0 || jj >= ny {
-                    continue;
-                }
-                let lo = (-w).max(-i);
-                let hi = (*w).min(nx - 1 - i);
-                let drow = &design[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
-                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
-                for (d, sv) in drow.iter().zip(srow) {
-                    best = best.max(d + sv);
-                }
-            }
-            row[i as usize] = best - r;
-        }
-    });
+    let mut cl = disc_pass(
+        design,
+        &rows,
+        g,
+        k,
+        |_| true,
+        f64::NEG_INFINITY,
+        |best, d, sv| best.max(d + sv),
+    );
     // Cells with no resting ball take no part in the envelope.
     for c in cl.iter_mut() {
-        if *c == f64::NEG_INFINITY {
-            *c = f64::INFINITY;
-        }
+        *c = if *c == f64::NEG_INFINITY {
+            f64::INFINITY
+        } else {
+            *c - r
+        };
     }
     // Pass 2: the lower envelope of the resting balls, on design cells only.
-    let mut out = vec![f64::INFINITY; design.len()];
+    let mut out = disc_pass(
+        &cl,
+        &rows,
+        g,
+        k,
+        |c| design[c] != f64::NEG_INFINITY,
+        f64::INFINITY,
+        |best, c, sv| best.min(c - sv),
+    );
+    for o in out.iter_mut() {
+        *o += r;
+    }
+    out
+}
+
+/// One pass of `open_with_ball`: for each cell that `keep` selects, folds `op(acc, src[n], s)`
+/// over the disc's cells `n` and kernel values `s`, from `init`; other cells stay at `init`.
+fn disc_pass(
+    src: &[f64],
+    rows: &[(isize, Vec<f64>)],
+    g: &Grid,
+    k: isize,
+    keep: impl Fn(usize) -> bool + Sync,
+    init: f64,
+    op: impl Fn(f64, f64, f64) -> f64 + Sync,
+) -> Vec<f64> {
+    let (nx, ny) = (g.nx as isize, g.ny as isize);
+    let mut out = vec![init; src.len()];
     out.par_chunks_mut(g.nx).enumerate().for_each(|(j, row)| {
         let j = j as isize;
         for i in 0..nx {
-            if design[(j * nx + i) as usize] == f64::NEG_INFINITY {
-                continue; // only cells of the design are compared
+            if !keep((j * nx + i) as usize) {
+                continue;
             }
-            let mut best = f64::INFINITY;
-            for (dj, (w, s)) in (-k..=k).zip(&rows) {
+            let mut best = init;
+            for (dj, (w, s)) in (-k..=k).zip(rows) {
                 let jj = j + dj;
                 if *w < 0 || jj < 0 || jj >= ny {
                     continue;
                 }
                 let lo = (-w).max(-i);
                 let hi = (*w).min(nx - 1 - i);
-                let crow = &cl[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
-                let srow = &s[(lo + w) as usize..=(hi + w) as usize];
-                for (c, sv) in crow.iter().zip(srow) {
-                    best = best.min(c - sv);
+                let vals = &src[(jj * nx + i + lo) as usize..=(jj * nx + i + hi) as usize];
+                let kern = &s[(lo + w) as usize..=(hi + w) as usize];
+                for (v, sv) in vals.iter().zip(kern) {
+                    best = op(best, *v, *sv);
                 }
             }
-            row[i as usize] = best + r;
+            row[i as usize] = best;
         }
     });
     out

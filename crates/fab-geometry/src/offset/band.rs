@@ -1,26 +1,26 @@
-//! The sparse narrow band: an octree descent over the grid that keeps only the blocks the level
-//! set can pass through (the field is 1-Lipschitz, so a block whose centre value is further from
-//! the level than its half-diagonal holds no surface), exact field values at the corners of the
-//! surviving 2x2x2-cell leaves, and marching tetrahedra on their cells.
+//! The sparse narrow band: an octree descent over the grid keeps only the blocks the level set
+//! can pass through (the field is 1-Lipschitz, so a block whose centre value is further from the
+//! level than its half-diagonal holds no surface), and exact field values are computed at the
+//! corners of the surviving 2x2x2-cell leaves only.
+//!
+//! Corner values live in a sparse block grid: the grid is cut into [`TOP`]³ blocks, and only the
+//! blocks the band touches get storage, a flat array each. A corner or cell is found by two
+//! array lookups (no hashing, no search), and the values of a block are computed in memory order
+//! so each exact query starts from its neighbour's nearest point, a tight bound.
 
 use rayon::prelude::*;
 
 use super::field::Field;
-use super::tets::{CUBE_TETS, table};
-use crate::query::{V3, lerp, norm2, sub};
+use crate::query::{V3, norm2, sub};
 
-/// Cells per side of the top blocks of the octree (a power of two).
+/// Cells per side of a block (a power of two).
 pub(crate) const TOP: u32 = 16;
-/// Corner values within this fraction of a cell of the level are moved out to it. Where the level
-/// set passes (almost) through a grid corner, the vertices on all its edges would otherwise bunch
-/// up at the corner into slivers that the exact projection can fold over each other; held a
-/// little apart, they form a small cap that projects onto the surface without folding. The moved
-/// values are still one piecewise-linear field, so its level set stays free of intersections.
-const NUDGE: f64 = 0.25;
-/// Cells per side of a leaf block.
+const TOP3: usize = (TOP * TOP * TOP) as usize;
+/// Cells per side of a leaf of the descent.
 const LEAF: u32 = 2;
 
-/// A regular grid of cubic cells of side `h` starting at `origin`, `n` cells per axis.
+/// A regular grid of cubic cells of side `h` starting at `origin`, `n` cells per axis (each a
+/// multiple of [`TOP`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Grid {
     pub origin: V3,
@@ -30,39 +30,124 @@ pub(crate) struct Grid {
 
 impl Grid {
     #[inline]
-    fn point(&self, i: u32, j: u32, k: u32) -> V3 {
+    pub fn point(&self, i: u32, j: u32, k: u32) -> V3 {
         [
             self.origin[0] + i as f64 * self.h,
             self.origin[1] + j as f64 * self.h,
             self.origin[2] + k as f64 * self.h,
         ]
     }
-    #[inline]
-    fn key(&self, i: u32, j: u32, k: u32) -> u64 {
-        (k as u64 * (self.n[1] as u64 + 1) + j as u64) * (self.n[0] as u64 + 1) + i as u64
+}
+
+/// Which blocks of a grid of `nb` blocks have storage, and where.
+#[derive(Clone, Debug)]
+pub(crate) struct Blocks {
+    pub nb: [u32; 3],
+    /// Per block (x fastest), its slot in the storage, or `u32::MAX`.
+    slot: Vec<u32>,
+    /// Block index of each slot.
+    pub blocks: Vec<u32>,
+}
+
+impl Blocks {
+    fn new(nb: [u32; 3]) -> Self {
+        Self {
+            nb,
+            slot: vec![u32::MAX; nb.iter().map(|&n| n as usize).product()],
+            blocks: Vec::new(),
+        }
     }
+
     #[inline]
-    fn unkey(&self, key: u64) -> (u32, u32, u32) {
-        let nx = self.n[0] as u64 + 1;
-        let ny = self.n[1] as u64 + 1;
-        (
-            (key % nx) as u32,
-            ((key / nx) % ny) as u32,
-            (key / (nx * ny)) as u32,
-        )
+    fn block(&self, i: u32, j: u32, k: u32) -> usize {
+        ((k / TOP) as usize * self.nb[1] as usize + (j / TOP) as usize) * self.nb[0] as usize
+            + (i / TOP) as usize
+    }
+
+    fn add(&mut self, b: usize) {
+        if self.slot[b] == u32::MAX {
+            self.slot[b] = self.blocks.len() as u32;
+            self.blocks.push(b as u32);
+        }
+    }
+
+    /// Storage index of point/cell `(i, j, k)`, if its block has storage.
+    #[inline]
+    pub fn index(&self, i: u32, j: u32, k: u32) -> Option<usize> {
+        let s = self.slot[self.block(i, j, k)];
+        (s != u32::MAX).then(|| s as usize * TOP3 + local(i, j, k))
+    }
+
+    /// Grid coordinates of the first point/cell of slot `s`.
+    #[inline]
+    pub fn origin_of(&self, s: usize) -> [u32; 3] {
+        let b = self.blocks[s] as usize;
+        let (nx, ny) = (self.nb[0] as usize, self.nb[1] as usize);
+        [
+            (b % nx) as u32 * TOP,
+            ((b / nx) % ny) as u32 * TOP,
+            (b / (nx * ny)) as u32 * TOP,
+        ]
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.len()
     }
 }
 
-/// What the band extraction produced, before projection and refinement.
+#[inline]
+fn local(i: u32, j: u32, k: u32) -> usize {
+    (((k % TOP) * TOP + j % TOP) * TOP + i % TOP) as usize
+}
+
+/// Local offset within a block to grid offset.
+#[inline]
+pub(crate) fn unlocal(l: usize) -> [u32; 3] {
+    let t = TOP as usize;
+    [(l % t) as u32, ((l / t) % t) as u32, (l / (t * t)) as u32]
+}
+
+pub(crate) const BLOCK_LEN: usize = TOP3;
+
+/// Exact field value at a grid corner, less the level (negative: inside the offset solid), and
+/// the corner's nearest input point (to bound the searches of nearby points).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Corner {
+    pub g: f32,
+    pub q: [f32; 3],
+}
+
+const UNUSED: Corner = Corner {
+    g: f32::NAN,
+    q: [0.0; 3],
+};
+const WANTED: Corner = Corner {
+    g: f32::INFINITY,
+    q: [0.0; 3],
+};
+
+/// The narrow band: its leaves and the exact values at their corners.
 pub(crate) struct Band {
-    pub vertices: Vec<V3>,
-    /// For each vertex, an upper bound on its distance to the input (to a corner's nearest
-    /// point), to start its exact nearest-point search with.
-    pub bounds: Vec<f64>,
-    pub triangles: Vec<[u32; 3]>,
-    /// Leaf blocks kept, and exact field evaluations made at grid corners.
-    pub leaves: usize,
+    /// Corner (grid point) storage, blocks of [`TOP`]³ points.
+    pub corner_blocks: Blocks,
+    pub corners: Vec<Corner>,
+    /// Leaves (lowest cell of each 2x2x2 block), grouped by the block of cells holding them:
+    /// `leaves[leaf_start[s]..leaf_start[s + 1]]` lie in cell block slot `s`.
+    pub cell_blocks: Blocks,
+    pub leaves: Vec<[u32; 3]>,
+    pub leaf_start: Vec<usize>,
+    /// Exact field evaluations made at grid corners.
     pub corner_queries: usize,
+}
+
+impl Band {
+    #[inline]
+    pub fn corner(&self, i: u32, j: u32, k: u32) -> Corner {
+        match self.corner_blocks.index(i, j, k) {
+            Some(x) => self.corners[x],
+            None => UNUSED,
+        }
+    }
 }
 
 fn descend(
@@ -120,145 +205,98 @@ fn descend(
     }
 }
 
-/// A marching-tetrahedra vertex: its grid-edge key, position and a bound on its distance to the
-/// input.
-type EdgeVertex = (u64, V3, f64);
-
-/// Extracts the piecewise-linear level set of the field over the narrow band of `grid`
-/// (whose cell counts are multiples of [`TOP`]).
-pub(crate) fn extract(field: &Field, grid: &Grid) -> Band {
-    let tops: Vec<[u32; 3]> = (0..grid.n[2] / TOP)
-        .flat_map(|k| {
-            (0..grid.n[1] / TOP)
-                .flat_map(move |j| (0..grid.n[0] / TOP).map(move |i| [i * TOP, j * TOP, k * TOP]))
-        })
+/// Finds the narrow band of `grid` and the exact field at its corners.
+pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
+    let nb = grid.n.map(|n| n / TOP);
+    let tops: Vec<[u32; 3]> = (0..nb[2])
+        .flat_map(|k| (0..nb[1]).flat_map(move |j| (0..nb[0]).map(move |i| [i, j, k])))
         .collect();
-    let mut leaves: Vec<[u32; 3]> = tops
+    // Leaves per top block, in block order.
+    let per_block: Vec<Vec<[u32; 3]>> = tops
         .par_iter()
-        .flat_map_iter(|&at| {
+        .map(|&[i, j, k]| {
             let mut out = Vec::new();
-            descend(field, grid, at, TOP, None, &mut out);
+            descend(
+                field,
+                grid,
+                [i * TOP, j * TOP, k * TOP],
+                TOP,
+                None,
+                &mut out,
+            );
             out
         })
         .collect();
-    leaves.par_sort_unstable_by_key(|a| (a[2], a[1], a[0]));
-    let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
-    let clock = std::time::Instant::now();
-    if trace {
-        eprintln!("offset: band descent {} leaves", leaves.len());
+    let mut cell_blocks = Blocks::new(nb);
+    let mut leaves = Vec::new();
+    let mut leaf_start = vec![0];
+    for (b, l) in per_block.into_iter().enumerate() {
+        if l.is_empty() {
+            continue;
+        }
+        cell_blocks.add(b);
+        leaves.extend(l);
+        leaf_start.push(leaves.len());
     }
 
-    // Every corner of every leaf, once, in memory order (x fastest): neighbours in the list are
-    // neighbours in space, so each query starts with a tight bound from the previous one.
-    let mut keys: Vec<u64> = leaves
-        .par_iter()
-        .flat_map_iter(|&[i, j, k]| {
-            (0..27u32).map(move |c| grid.key(i + c % 3, j + (c / 3) % 3, k + c / 9))
-        })
-        .collect();
-    keys.par_sort_unstable();
-    keys.dedup();
-    let nudge = NUDGE * grid.h;
-    let values: Vec<(f64, V3)> = keys
-        .par_chunks(512)
-        .flat_map_iter(|chunk| {
+    // Corner storage: the blocks holding any corner of any leaf (a leaf at the top face of a
+    // block reaches into the next block's first layer of points).
+    let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
+    for l in &leaves {
+        for c in [0u32, 2] {
+            for b in [0u32, 2] {
+                for a in [0u32, 2] {
+                    corner_blocks.add(corner_blocks.block(l[0] + a, l[1] + b, l[2] + c));
+                }
+            }
+        }
+    }
+    let mut corners = vec![UNUSED; corner_blocks.len() * TOP3];
+    for l in &leaves {
+        for c in 0..3u32 {
+            for b in 0..3u32 {
+                for a in 0..3u32 {
+                    let x = corner_blocks
+                        .index(l[0] + a, l[1] + b, l[2] + c)
+                        .expect("corner block allocated");
+                    corners[x] = WANTED;
+                }
+            }
+        }
+    }
+    let cb = &corner_blocks;
+    let queries: usize = corners
+        .par_chunks_mut(TOP3)
+        .enumerate()
+        .map(|(s, chunk)| {
+            let o = cb.origin_of(s);
             let mut prev: Option<V3> = None;
-            chunk.iter().map(move |&key| {
-                let (i, j, k) = grid.unkey(key);
-                let p = grid.point(i, j, k);
+            let mut n = 0;
+            for (l, c) in chunk.iter_mut().enumerate() {
+                if c.g != f32::INFINITY {
+                    continue;
+                }
+                let u = unlocal(l);
+                let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
                 let bound = prev.map_or(f64::INFINITY, |q| norm2(sub(p, q)).sqrt());
                 let (v, hit) = field.value(p, bound);
                 prev = Some(hit.point);
-                let g = v - field.level;
-                let g = if g.abs() < nudge {
-                    if g < 0.0 { -nudge } else { nudge }
-                } else {
-                    g
+                let q = hit.point;
+                *c = Corner {
+                    g: (v - field.level) as f32,
+                    q: [q[0] as f32, q[1] as f32, q[2] as f32],
                 };
-                (g, hit.point)
-            })
+                n += 1;
+            }
+            n
         })
-        .collect();
-
-    if trace {
-        eprintln!("offset: band corners {:?}", clock.elapsed());
-    }
-    // Marching tetrahedra, leaf by leaf. Vertices are named by their grid edge.
-    let table = table();
-    let (mut verts, tris): (Vec<EdgeVertex>, Vec<[u64; 3]>) = leaves
-        .par_iter()
-        .fold(
-            || (Vec::new(), Vec::new()),
-            |(mut verts, mut tris), &[i, j, k]| {
-                let mut g = [0.0f64; 27];
-                let mut q = [[0.0f64; 3]; 27];
-                let mut key = [0u64; 27];
-                for c in 0..27u32 {
-                    let kk = grid.key(i + c % 3, j + (c / 3) % 3, k + c / 9);
-                    key[c as usize] = kk;
-                    (g[c as usize], q[c as usize]) =
-                        values[keys.binary_search(&kk).expect("corner evaluated")];
-                }
-                for cell in 0..8u32 {
-                    let (cx, cy, cz) = (cell & 1, (cell >> 1) & 1, cell >> 2);
-                    let local = |b: u8| -> usize {
-                        let b = b as u32;
-                        ((cx + (b & 1)) + 3 * (cy + ((b >> 1) & 1)) + 9 * (cz + (b >> 2))) as usize
-                    };
-                    for (ti, tet) in CUBE_TETS.iter().enumerate() {
-                        let mut m = 0usize;
-                        for (v, &b) in tet.iter().enumerate() {
-                            if g[local(b)] < 0.0 {
-                                m |= 1 << v;
-                            }
-                        }
-                        for t in &table[ti][m] {
-                            let mut out = [0u64; 3];
-                            for (o, &(a, b)) in out.iter_mut().zip(t) {
-                                let (la, lb) = (local(a), local(b));
-                                let ek = key[la] * 8 + (a ^ b) as u64;
-                                let (ga, gb) = (g[la], g[lb]);
-                                let pa = {
-                                    let (x, y, z) = grid.unkey(key[la]);
-                                    grid.point(x, y, z)
-                                };
-                                let pb = {
-                                    let (x, y, z) = grid.unkey(key[lb]);
-                                    grid.point(x, y, z)
-                                };
-                                let p = lerp(pa, pb, ga / (ga - gb));
-                                // The ends' nearest input points bound the vertex's distance,
-                                // tightly: its projection starts from that bound.
-                                let bound = norm2(sub(p, q[la])).min(norm2(sub(p, q[lb])));
-                                verts.push((ek, p, bound.sqrt()));
-                                *o = ek;
-                            }
-                            tris.push(out);
-                        }
-                    }
-                }
-                (verts, tris)
-            },
-        )
-        .reduce(
-            || (Vec::new(), Vec::new()),
-            |(mut va, mut ta), (vb, tb)| {
-                va.extend(vb);
-                ta.extend(tb);
-                (va, ta)
-            },
-        );
-    verts.par_sort_unstable_by_key(|v| v.0);
-    verts.dedup_by_key(|v| v.0);
-    let triangles: Vec<[u32; 3]> = tris
-        .par_iter()
-        .map(|t| t.map(|ek| verts.binary_search_by_key(&ek, |v| v.0).expect("vertex") as u32))
-        .collect();
+        .sum();
     Band {
-        vertices: verts.iter().map(|v| v.1).collect(),
-        bounds: verts.iter().map(|v| v.2).collect(),
-        triangles,
-        leaves: leaves.len(),
-        corner_queries: keys.len(),
+        corner_blocks,
+        corners,
+        cell_blocks,
+        leaves,
+        leaf_start,
+        corner_queries: queries,
     }
 }

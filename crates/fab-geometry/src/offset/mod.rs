@@ -18,10 +18,14 @@
 //! 3. **Sparse narrow band.** An octree descent over a grid of cell `h` keeps only the blocks the
 //!    surface can cross: the distance is 1-Lipschitz, so a block whose centre value is further
 //!    from the level than its half-diagonal holds no surface. Exact values at the corners of the
-//!    surviving 2x2x2-cell leaves; nothing is stored for the rest of the grid.
-//! 4. **Marching tetrahedra** on those cells (Kuhn split, watertight and manifold by
-//!    construction), each vertex then projected exactly onto the level set:
+//!    surviving 2x2x2-cell leaves, stored in a sparse block grid; nothing for the rest.
+//! 4. **Dual extraction** ([`nets`]): one vertex per patch of the surface in each cell, one quad per
+//!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
+//!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
+//!    the exact tangent planes at its cell's corners (dual contouring: on a crease where the cell
+//!    holds one), then projected exactly onto the level set:
 //!    `p <- c + |D| (p - c) / |p - c|` with `c` the nearest input point, repeated with the new `c`.
+//!    Each quad is split along the diagonal whose triangles face the surface normals best.
 //! 5. **Adaptive refinement.** Each edge whose midpoint is off the level set by more than the
 //!    tolerance is split at the projected midpoint (conforming splits keep the mesh watertight),
 //!    a few rounds, so curved parts and creases get small triangles and flat parts stay coarse.
@@ -35,15 +39,15 @@
 //!
 //! Known limits: creases converge linearly (one halving per refinement round), so at a few
 //! sharp creases (the jagged open rim of a limb scan, three faces meeting at a corner) the last
-//! round can leave up to ~0.18 mm on a few dozen triangles; splits that would fold the surface
-//! are withdrawn rather than made, and on the open limb a few tiny triangles at such creases still
+//! round can leave up to ~0.06 mm on a few triangles; splits that would fold the surface are
+//! withdrawn rather than made, and on the open limb two tiny triangles at such a crease still
 //! cross each other (see `tests/offset.rs`).
 
 mod band;
 mod collapse;
 mod field;
+mod nets;
 mod refine;
-mod tets;
 
 use crate::Mesh;
 use crate::query::{Bvh, PseudoNormals};
@@ -60,6 +64,10 @@ pub const DEFAULT_TOLERANCE: f64 = 0.01;
 /// Shortest edge left in the output, mm: well above `f32` rounding at scan scale and the 1e-3 mm
 /// weld tolerance of [`crate::load`].
 const MIN_EDGE: f64 = 2e-3;
+/// Edges shorter than this are collapsed at the end: far below the tolerance (moving a vertex by
+/// half of it changes no distance by more than that), and two slivers sharing such an edge
+/// cannot be flipped away, only collapsed.
+const COLLAPSE_EDGE: f64 = 1e-2;
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
 
@@ -225,30 +233,45 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: tree {:?}", clock.elapsed());
     }
-    let band = band::extract(&field, &grid);
-    let extracted_triangles = band.triangles.len();
-    if band.triangles.is_empty() {
+    let band = band::band(&field, &grid);
+    if trace {
+        eprintln!(
+            "offset: band {:?} ({} leaves, {} corner queries)",
+            clock.elapsed(),
+            band.leaves.len(),
+            band.corner_queries
+        );
+    }
+    let nets = nets::extract(&band, &grid, level);
+    if nets.quads.is_empty() && nets.polygons.is_empty() {
         return Err(OffsetError::Vanished(d));
     }
-
     if trace {
-        eprintln!("offset: band {:?}", clock.elapsed());
+        eprintln!(
+            "offset: dual surface {:?} ({} vertices, {} quads, {} polygons, {} missing)",
+            clock.elapsed(),
+            nets.vertices.len(),
+            nets.quads.len(),
+            nets.polygons.len(),
+            nets.missing
+        );
     }
-    // Exact projection of the marching-tetrahedra vertices onto the level set.
+    // Exact projection of the dual vertices onto the level set.
     use rayon::prelude::*;
-    let (mut vertices, mut normals): (Vec<[f64; 3]>, Vec<[f64; 3]>) = band
+    let (mut vertices, mut normals): (Vec<[f64; 3]>, Vec<[f64; 3]>) = nets
         .vertices
         .par_iter()
-        .zip(band.bounds.par_iter())
+        .zip(nets.bounds.par_iter())
         .map(|(&p, &bound)| {
             let hit = field.nearest(p, bound);
             field.project(p, hit)
         })
         .unzip();
-    let mut triangles = band.triangles;
     if trace {
         eprintln!("offset: projected {:?}", clock.elapsed());
     }
+    let mut triangles = triangulate(&nets.quads, &nets.polygons, &vertices, &normals);
+    let extracted_triangles = triangles.len();
     let refined = refine::refine(
         &field,
         &mut vertices,
@@ -258,12 +281,11 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         opts.max_rounds,
         h / 64.0,
     );
-
     if trace {
         eprintln!("offset: refined {:?}", clock.elapsed());
     }
     // Edges shorter than the loader's weld tolerance would be welded away on reading the STL.
-    collapse::collapse_short_edges(&mut vertices, &mut triangles, MIN_EDGE);
+    collapse::collapse_short_edges(&mut vertices, &mut triangles, COLLAPSE_EDGE);
     // Slivers (a corner within that tolerance of the opposite edge) are dropped by the loader.
     for _ in 0..8 {
         collapse::collapse_short_edges(&mut vertices, &mut triangles, MIN_EDGE);
@@ -298,7 +320,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     let report = OffsetReport {
         mode,
         cell: h,
-        band_leaves: band.leaves,
+        band_leaves: band.leaves.len(),
         corner_queries: band.corner_queries,
         extracted_triangles,
         refine_rounds: refined.rounds,
@@ -329,4 +351,49 @@ fn boundary_edges(mesh: &Mesh) -> usize {
         i = j;
     }
     count
+}
+
+/// Splits each quad along the diagonal whose two triangles lean least away from the surface
+/// normals at their corners (the shorter diagonal on a tie); the rare larger polygons are fanned.
+fn triangulate(
+    quads: &[[u32; 4]],
+    polygons: &[Vec<u32>],
+    vs: &[[f64; 3]],
+    ns: &[[f64; 3]],
+) -> Vec<[u32; 3]> {
+    use crate::query::{cross, dot, norm2, sub};
+    use rayon::prelude::*;
+    let lean = |t: [u32; 3]| -> f64 {
+        let [a, b, c] = t.map(|i| vs[i as usize]);
+        let n = cross(sub(b, a), sub(c, a));
+        let l = norm2(n).sqrt();
+        if l == 0.0 {
+            return -1.0;
+        }
+        t.iter()
+            .map(|&i| dot(n, ns[i as usize]) / l)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut out: Vec<[u32; 3]> = quads
+        .par_iter()
+        .flat_map_iter(|&[a, b, c, d]| {
+            let one = [[a, b, c], [a, c, d]];
+            let two = [[a, b, d], [b, c, d]];
+            let s1 = lean(one[0]).min(lean(one[1]));
+            let s2 = lean(two[0]).min(lean(two[1]));
+            let l1 = norm2(sub(vs[a as usize], vs[c as usize]));
+            let l2 = norm2(sub(vs[b as usize], vs[d as usize]));
+            if s1 > s2 + 1e-3 || ((s1 - s2).abs() <= 1e-3 && l1 <= l2) {
+                one
+            } else {
+                two
+            }
+        })
+        .collect();
+    for p in polygons {
+        for k in 1..p.len() - 1 {
+            out.push([p[0], p[k], p[k + 1]]);
+        }
+    }
+    out
 }

@@ -9,6 +9,8 @@ use crate::query::{V3, cross, dot, lerp, norm2, sub};
 /// Collapses edges shorter than `min_len`; returns how many.
 pub(crate) fn collapse_short_edges(
     vertices: &mut [V3],
+    normals: &[V3],
+    facing: f64,
     triangles: &mut Vec<[u32; 3]>,
     min_len: f64,
 ) -> usize {
@@ -99,7 +101,15 @@ pub(crate) fn collapse_short_edges(
                 });
                 let n0 = cross(sub(p[1], p[0]), sub(p[2], p[0]));
                 let n1 = cross(sub(q[1], q[0]), sub(q[2], q[0]));
+                // Nor lean away from the surface normal at any of its corners (the test the
+                // refinement makes of its splits): a sliver's own normal says little.
+                let l1 = norm2(n1).sqrt();
                 dot(n0, n1) <= 0.0
+                    || l1 == 0.0
+                    || tri.iter().any(|&v| {
+                        let nv = normals[if v == b { a } else { v } as usize];
+                        facing * dot(n1, nv) <= -0.1 * l1
+                    })
             });
         if flips {
             continue;

@@ -285,10 +285,22 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         eprintln!("offset: refined {:?}", clock.elapsed());
     }
     // Edges shorter than the loader's weld tolerance would be welded away on reading the STL.
-    collapse::collapse_short_edges(&mut vertices, &mut triangles, COLLAPSE_EDGE);
+    collapse::collapse_short_edges(
+        &mut vertices,
+        &normals,
+        level.signum(),
+        &mut triangles,
+        COLLAPSE_EDGE,
+    );
     // Slivers (a corner within that tolerance of the opposite edge) are dropped by the loader.
     for _ in 0..8 {
-        collapse::collapse_short_edges(&mut vertices, &mut triangles, MIN_EDGE);
+        collapse::collapse_short_edges(
+            &mut vertices,
+            &normals,
+            level.signum(),
+            &mut triangles,
+            MIN_EDGE,
+        );
         if collapse::flip_slivers(&vertices, &mut triangles, MIN_EDGE) == 0 {
             break;
         }

@@ -110,6 +110,12 @@ fn check_with(input: &Mesh, d: f64, max_allowed: f64, no_crossings: bool) -> Che
     {
         opts.cell = Some(c);
     }
+    if let Some(t) = std::env::var("FAB_TEST_TOL")
+        .ok()
+        .and_then(|c| c.parse().ok())
+    {
+        opts.tolerance = t;
+    }
     let (out, report) = offset(input, &opts).unwrap();
     let took = t.elapsed();
     let md = MeshDistance::new(input);
@@ -187,9 +193,9 @@ fn open_limb_is_offset_as_a_two_sided_sheet() {
     let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
     assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
     // KNOWN GAP: at a few sharp creases of the sheet near the jagged open rim the refinement
-    // stops short (max 0.06 mm over a few of 660 k triangles) and leaves one or two tiny crossing
+    // stops short (max 0.055 mm on 3 of 540 k triangles) and may leave a tiny crossing
     // triangle pairs; p99 meets the target. Asserted at what is achieved so a regression shows.
-    check_with(&limb, 3.0, 0.07, false);
+    check_with(&limb, 3.0, 0.06, false);
 }
 
 /// An axis-aligned cube of side `s` at the origin, outward triangles.

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::field::Field;
-use crate::query::{V3, norm2, sub};
+use crate::query::V3;
 
 /// Cells per side of a block (a power of two).
 pub(crate) const TOP: u32 = 16;
@@ -115,15 +115,19 @@ pub(crate) const BLOCK_LEN: usize = TOP3;
 pub(crate) struct Corner {
     pub g: f32,
     pub q: [f32; 3],
+    /// The nearest triangle's slot in the tree (a start for nearby queries).
+    pub slot: u32,
 }
 
 const UNUSED: Corner = Corner {
     g: f32::NAN,
     q: [0.0; 3],
+    slot: 0,
 };
 const WANTED: Corner = Corner {
     g: f32::INFINITY,
     q: [0.0; 3],
+    slot: 0,
 };
 
 /// The narrow band: its leaves and the exact values at their corners.
@@ -155,7 +159,7 @@ fn descend(
     grid: &Grid,
     at: [u32; 3],
     size: u32,
-    parent: Option<V3>,
+    parent: Option<u32>,
     leaves: &mut Vec<[u32; 3]>,
 ) {
     let half = size as f64 / 2.0;
@@ -164,21 +168,18 @@ fn descend(
         grid.origin[1] + (at[1] as f64 + half) * grid.h,
         grid.origin[2] + (at[2] as f64 + half) * grid.h,
     ];
-    // The parent's nearest point is a point of the mesh: its distance bounds this one's, and
-    // tightly (far tighter than the parent's distance plus the step).
-    let bound = parent.map_or(f64::INFINITY, |q| norm2(sub(c, q)).sqrt());
     let reach = half * grid.h * 3f64.sqrt();
     // A block whose centre is further than `|D| + reach` from the input holds no surface
     // whatever the sign (`|v - level| >= |v| - |level| > reach`): searching only within that
-    // radius settles the many blocks far from the input after a few box tests.
+    // radius settles the many blocks far from the input after a few box tests. The parent's
+    // nearest triangle starts the search: it is usually this block's too.
     let cap = field.radius + reach * (1.0 + 1e-9);
-    let hit = if bound > cap {
-        match field.bvh.nearest_within(c, cap * cap) {
-            Some(hit) => hit,
-            None => return,
-        }
-    } else {
-        field.nearest(c, bound)
+    let found = match parent {
+        Some(slot) => field.bvh.nearest_from_within(c, slot, cap * cap),
+        None => field.bvh.nearest_within(c, cap * cap),
+    };
+    let Some(hit) = found else {
+        return;
     };
     let v = field.value_of(c, &hit);
     if (v - field.level).abs() > reach * (1.0 + 1e-9) {
@@ -197,7 +198,7 @@ fn descend(
                     grid,
                     [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
                     s,
-                    Some(hit.point),
+                    Some(hit.slot),
                     leaves,
                 );
             }
@@ -270,7 +271,7 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
         .enumerate()
         .map(|(s, chunk)| {
             let o = cb.origin_of(s);
-            let mut prev: Option<V3> = None;
+            let mut prev: Option<u32> = None;
             let mut n = 0;
             for (l, c) in chunk.iter_mut().enumerate() {
                 if c.g != f32::INFINITY {
@@ -278,13 +279,17 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
                 }
                 let u = unlocal(l);
                 let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
-                let bound = prev.map_or(f64::INFINITY, |q| norm2(sub(p, q)).sqrt());
-                let (v, hit) = field.value(p, bound);
-                prev = Some(hit.point);
+                let hit = match prev {
+                    Some(slot) => field.nearest_from(p, slot),
+                    None => field.nearest(p, f64::INFINITY),
+                };
+                let v = field.value_of(p, &hit);
+                prev = Some(hit.slot);
                 let q = hit.point;
                 *c = Corner {
                     g: (v - field.level) as f32,
                     q: [q[0] as f32, q[1] as f32, q[2] as f32],
+                    slot: hit.slot,
                 };
                 n += 1;
             }

@@ -27,11 +27,12 @@ impl Field<'_> {
         self.bvh.nearest(p).expect("offset: the mesh has triangles")
     }
 
-    /// Field value at `p` with its nearest point.
+    /// Nearest point of the input to `p`, starting from triangle `slot` (a neighbour's).
     #[inline]
-    pub fn value(&self, p: V3, bound: f64) -> (f64, Nearest) {
-        let hit = self.nearest(p, bound);
-        (self.value_of(p, &hit), hit)
+    pub fn nearest_from(&self, p: V3, slot: u32) -> Nearest {
+        self.bvh
+            .nearest_from(p, slot)
+            .expect("offset: the mesh has triangles")
     }
 
     /// Field value at `p` given its nearest input point `hit`.
@@ -76,7 +77,7 @@ impl Field<'_> {
             if d > self.radius {
                 break;
             }
-            hit = self.nearest(p, self.radius + 1e-9);
+            hit = self.nearest_from(p, hit.slot);
         }
         (p, dir)
     }

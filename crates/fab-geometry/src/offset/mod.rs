@@ -60,7 +60,7 @@ use field::Field;
 /// refinement, not the grid, brings the accuracy.
 pub const DEFAULT_CELL: f64 = 1.0;
 /// Default tolerance on the distance of edge midpoints, mm.
-pub const DEFAULT_TOLERANCE: f64 = 0.01;
+pub const DEFAULT_TOLERANCE: f64 = 0.015;
 /// Shortest edge left in the output, mm: well above `f32` rounding at scan scale and the 1e-3 mm
 /// weld tolerance of [`crate::load`].
 const MIN_EDGE: f64 = 2e-3;
@@ -261,9 +261,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     let (mut vertices, mut normals): (Vec<[f64; 3]>, Vec<[f64; 3]>) = nets
         .vertices
         .par_iter()
-        .zip(nets.bounds.par_iter())
-        .map(|(&p, &bound)| {
-            let hit = field.nearest(p, bound);
+        .zip(nets.hints.par_iter())
+        .map(|(&p, &slot)| {
+            let hit = field.nearest_from(p, slot);
             field.project(p, hit)
         })
         .unzip();

@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Grid, unlocal};
+use super::band::{BLOCK_LEN, Band, Corner, Grid, unlocal};
 use crate::query::{V3, dot, lerp, norm2, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;
@@ -99,7 +99,8 @@ impl Cell {
 /// its normal pointing out of the offset solid.
 pub(crate) struct Nets {
     pub vertices: Vec<V3>,
-    pub bounds: Vec<f64>,
+    /// For each vertex, a triangle (tree slot) near it, to start its nearest-point search.
+    pub hints: Vec<u32>,
     pub quads: Vec<[u32; 4]>,
     pub polygons: Vec<Vec<u32>>,
     /// Quads dropped because a cell around a crossing was outside the band (never expected).
@@ -190,17 +191,19 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             .map(|c| band.corner(i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2)).g)
     };
     // Pass 1, per block of cells: patches and their vertices (mass points of their crossings).
-    let per_block: Vec<(Vec<Cell>, Vec<V3>, Vec<f64>)> = (0..cb.len())
+    let per_block: Vec<(Vec<Cell>, Vec<V3>, Vec<u32>)> = (0..cb.len())
         .into_par_iter()
         .map(|s| {
             let mut cells = vec![EMPTY; BLOCK_LEN];
             let mut verts = Vec::new();
-            let mut bounds = Vec::new();
+            let mut hints = Vec::new();
             let o = cb.origin_of(s);
             for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
                 for c in 0..8u32 {
                     let (i, j, k) = (l[0] + (c & 1), l[1] + ((c >> 1) & 1), l[2] + (c >> 2));
-                    let g = corner_g(i, j, k);
+                    let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7]
+                        .map(|c| band.corner(i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2)));
+                    let g = cs.map(|c| c.g);
                     let n_in = g.iter().filter(|&&x| x < 0.0).count();
                     if n_in == 0 || n_in == 8 {
                         continue;
@@ -209,30 +212,34 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                     let base = verts.len() as u32;
                     let mut sum = [[0.0f64; 3]; 4];
                     let mut n = [0u32; 4];
-                    let mut bound = [f64::INFINITY; 4];
                     let mut qef = [Qef::default(); 4];
+                    let lo = grid.point(i, j, k);
+                    let pts: [V3; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                        [
+                            lo[0] + (c & 1) as f64 * grid.h,
+                            lo[1] + ((c >> 1) & 1) as f64 * grid.h,
+                            lo[2] + (c >> 2) as f64 * grid.h,
+                        ]
+                    });
+                    let qs: [V3; 8] = cs.map(|c| c.q.map(f64::from));
                     // Each corner's exact tangent plane of the level set: the field there is
                     // `s(x) = sign |x - q|` with `q` its nearest input point, so near the corner
                     // the level set is the plane `n . x = n . p - g` with `n = sign (p - q) / |p - q|`
                     // (exact where the input is flat). Two sheets meeting at a crease give
                     // two families of planes, and their least-squares point lies on the crease.
-                    let planes: [Option<(V3, f64)>; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                        let (ci, cj, ck) = (i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2));
-                        let corner = band.corner(ci, cj, ck);
-                        let p = grid.point(ci, cj, ck);
-                        let q = corner.q.map(f64::from);
-                        let v = sub(p, q);
+                    let planes: [Option<(V3, f64)>; 8] = [0usize, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                        let v = sub(pts[c], qs[c]);
                         let len = norm2(v).sqrt();
                         if len < 1e-6 {
                             return None;
                         }
-                        let s = if corner.g as f64 + level < 0.0 {
+                        let s = if cs[c].g as f64 + level < 0.0 {
                             -1.0
                         } else {
                             1.0
                         };
                         let nrm = v.map(|x| s * x / len);
-                        Some((nrm, dot(nrm, p) - corner.g as f64))
+                        Some((nrm, dot(nrm, pts[c]) - cs[c].g as f64))
                     });
                     for (e, &(a, b)) in EDGES.iter().enumerate() {
                         let (ga, gb) = (g[a as usize], g[b as usize]);
@@ -240,18 +247,8 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                             continue;
                         }
                         let p = ((patch >> (2 * e)) & 3) as usize;
-                        let pa = grid.point(
-                            i + (a as u32 & 1),
-                            j + ((a as u32 >> 1) & 1),
-                            k + (a as u32 >> 2),
-                        );
-                        let pb = grid.point(
-                            i + (b as u32 & 1),
-                            j + ((b as u32 >> 1) & 1),
-                            k + (b as u32 >> 2),
-                        );
                         let t = (ga as f64 / (ga as f64 - gb as f64)).clamp(0.0, 1.0);
-                        let x = lerp(pa, pb, t);
+                        let x = lerp(pts[a as usize], pts[b as usize], t);
                         for d in 0..3 {
                             sum[p][d] += x[d];
                         }
@@ -266,33 +263,24 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                 qef[p].add(nrm, dd);
                             }
                         }
-                        // The ends' nearest input points bound the vertex's distance.
-                        for cc in [a, b] {
-                            let q = band
-                                .corner(
-                                    i + (cc as u32 & 1),
-                                    j + ((cc as u32 >> 1) & 1),
-                                    k + (cc as u32 >> 2),
-                                )
-                                .q;
-                            bound[p] = bound[p].min(norm2(sub(x, q.map(f64::from))));
-                        }
                     }
-                    let lo = grid.point(i, j, k);
                     for p in 0..count as usize {
                         let m = sum[p].map(|x| x / n[p] as f64);
                         let v = qef[p].solve(m, grid.h, lo);
                         verts.push(v);
-                        // Distance from the vertex to some crossing's corner's nearest point:
-                        // the vertex stays in the cell, within one diagonal of the crossing.
-                        bounds.push(bound[p].sqrt() + grid.h * 3f64.sqrt());
+                        // The corner whose nearest point is nearest the vertex: its triangle
+                        // starts the vertex's projection.
+                        let c = (0..8)
+                            .min_by(|&x, &y| norm2(sub(v, qs[x])).total_cmp(&norm2(sub(v, qs[y]))))
+                            .unwrap();
+                        hints.push(cs[c].slot);
                     }
                     let u = [i - o[0], j - o[1], k - o[2]];
                     let li = ((u[2] * 16 + u[1]) * 16 + u[0]) as usize;
                     cells[li] = Cell { base, patch, tube };
                 }
             }
-            (cells, verts, bounds)
+            (cells, verts, hints)
         })
         .collect();
     let mut offsets = Vec::with_capacity(per_block.len() + 1);
@@ -302,7 +290,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
     }
     let mut cells: Vec<Cell> = Vec::with_capacity(per_block.len() * BLOCK_LEN);
     let mut vertices = Vec::with_capacity(*offsets.last().unwrap() as usize);
-    let mut bounds = Vec::with_capacity(vertices.capacity());
+    let mut hints = Vec::with_capacity(vertices.capacity());
     for (s, (c, v, b)) in per_block.into_iter().enumerate() {
         cells.extend(c.into_iter().map(|mut c| {
             if c.base != u32::MAX {
@@ -311,7 +299,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             c
         }));
         vertices.extend(v);
-        bounds.extend(b);
+        hints.extend(b);
     }
     let cell = |i: i64, j: i64, k: i64| -> Option<&Cell> {
         if i < 0 || j < 0 || k < 0 {
@@ -360,7 +348,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             let id = vertices.len() as u32;
             for pair in pairs {
                 let mut m = [0.0; 3];
-                let mut b = f64::INFINITY;
+                let mut slot = 0;
                 for &k2 in &pair {
                     let (ca, cbn) = EDGES[fe[k2] as usize];
                     let corner = |c: u8| {
@@ -380,11 +368,10 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                     for d in 0..3 {
                         m[d] += x[d] / 2.0;
                     }
-                    let q = band.corner(a3.0, a3.1, a3.2).q.map(f64::from);
-                    b = b.min(norm2(sub(x, q)).sqrt());
+                    slot = band.corner(a3.0, a3.1, a3.2).slot;
                 }
                 vertices.push(m);
-                bounds.push(b + grid.h);
+                hints.push(slot);
             }
             tubes.push((face_key(grid, i, j, k, axis), id));
         }
@@ -572,7 +559,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
         );
     Nets {
         vertices,
-        bounds,
+        hints,
         quads,
         polygons,
         missing: missing.into_inner(),

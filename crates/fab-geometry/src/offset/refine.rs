@@ -76,6 +76,19 @@ pub(crate) fn refine(
                 let cb = sub(b, scale(nb, field.radius));
                 let bound = norm2(sub(m, ca)).min(norm2(sub(m, cb))).sqrt();
                 let (err, hit) = field.error(m, bound);
+                let crease = crease_point(a, na, b, nb, m);
+                // An edge across a crease is furthest off where it passes the crease, which
+                // need not be its midpoint: measure there too.
+                let err = match crease {
+                    Some(x) if err <= tol => {
+                        let ab = sub(b, a);
+                        let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
+                        let s = lerp(a, b, t);
+                        let bs = norm2(sub(s, ca)).min(norm2(sub(s, cb))).sqrt();
+                        field.error(s, bs).0.max(err)
+                    }
+                    _ => err,
+                };
                 if err <= tol {
                     return None;
                 }
@@ -83,7 +96,7 @@ pub(crate) fn refine(
                     return Some((e, None));
                 }
                 let at_mid = field.project(m, hit);
-                match crease_point(a, na, b, nb, m) {
+                match crease {
                     Some(x) => {
                         let bx = norm2(sub(x, ca)).min(norm2(sub(x, cb))).sqrt();
                         let (_, hx) = field.error(x, bx);

@@ -33,6 +33,8 @@ pub struct Nearest {
     pub triangle: u32,
     /// Which feature of that triangle holds it.
     pub feature: Feature,
+    /// The triangle's place in the tree's own order: a hint for [`Bvh::nearest_from`].
+    pub slot: u32,
 }
 
 /// Bounding-volume hierarchy (median split on the longest axis) over triangles.
@@ -192,14 +194,49 @@ impl Bvh {
         if self.tris.is_empty() {
             return None;
         }
+        self.search(p, max_dist2, None)
+    }
+
+    /// The exact nearest point of the mesh to `p`, starting from triangle `slot` (a neighbouring
+    /// query's [`Nearest::slot`]): its exact distance is the first bound, and for nearby points
+    /// it is usually the answer, so the search only confirms it.
+    #[inline]
+    pub fn nearest_from(&self, p: V3, slot: u32) -> Option<Nearest> {
+        let [a, b, c] = *self.tris.get(slot as usize)?;
+        let (q, f) = closest_point_on_triangle(p, a, b, c);
+        self.search(p, norm2(sub(p, q)), Some((q, slot, f)))
+    }
+
+    /// [`Bvh::nearest_from`] among the points at squared distance below `max_dist2` only; `None`
+    /// when there is none.
+    #[inline]
+    pub fn nearest_from_within(&self, p: V3, slot: u32, max_dist2: f64) -> Option<Nearest> {
+        let [a, b, c] = *self.tris.get(slot as usize)?;
+        let (q, f) = closest_point_on_triangle(p, a, b, c);
+        let d2 = norm2(sub(p, q));
+        if d2 < max_dist2 {
+            self.search(p, d2, Some((q, slot, f)))
+        } else {
+            self.search(p, max_dist2, None)
+        }
+    }
+
+    #[inline]
+    fn search(&self, p: V3, max_dist2: f64, start: Option<(V3, u32, Feature)>) -> Option<Nearest> {
         let mut best2 = max_dist2;
-        let mut best: Option<(V3, u32, Feature)> = None;
+        let mut best: Option<(V3, u32, Feature)> = start;
         let mut stack = [(0u32, 0.0f64); STACK];
         let mut sp = 0usize;
         let root = &self.nodes[0];
         let mut cur = 0u32;
         if box_dist2(p, &root.lo, &root.hi) >= best2 {
-            return None;
+            return best.map(|(point, i, feature)| Nearest {
+                dist2: best2,
+                point,
+                triangle: self.ids[i as usize],
+                feature,
+                slot: i,
+            });
         }
         loop {
             let node = &self.nodes[cur as usize];
@@ -255,6 +292,7 @@ impl Bvh {
                         point,
                         triangle: self.ids[i as usize],
                         feature,
+                        slot: i,
                     });
                 }
                 sp -= 1;
@@ -345,6 +383,10 @@ mod tests {
             let t = tris[hit.triangle as usize];
             let q = closest_point_on_triangle(p, t[0], t[1], t[2]).0;
             assert_eq!(norm2(sub(p, q)), brute);
+            // Starting from any triangle gives the same answer.
+            for start in [0u32, 17, 499] {
+                assert_eq!(bvh.nearest_from(p, start).unwrap().dist2, brute);
+            }
             // A bound just above the answer finds it; one below finds nothing.
             assert!(
                 bvh.nearest_within(p, brute * (1.0 + 1e-9) + 1e-300)

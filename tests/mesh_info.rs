@@ -211,3 +211,55 @@ fn obj_or_ply_that_is_not_one_gets_an_error_about_that_format_not_stl() {
     std::fs::copy(fixture("foot-left-m.stl"), &p).unwrap();
     fab().args(["mesh", "info"]).arg(&p).assert().success();
 }
+
+/// A closed tetrahedron of side 10 mm as binary STL: a valid mesh that is no body part.
+fn tetrahedron_stl() -> Vec<u8> {
+    let p = [
+        [0.0f32, 0.0, 0.0],
+        [10.0, 0.0, 0.0],
+        [0.0, 10.0, 0.0],
+        [0.0, 0.0, 10.0],
+    ];
+    let tris = [[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]];
+    let mut b = vec![0u8; 80];
+    b.extend((tris.len() as u32).to_le_bytes());
+    for t in tris {
+        b.extend([0u8; 12]);
+        for v in t {
+            for c in p[v] {
+                b.extend(c.to_le_bytes());
+            }
+        }
+        b.extend([0u8; 2]);
+    }
+    b
+}
+
+#[test]
+fn a_mesh_that_is_no_body_part_still_gets_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tet.stl");
+    std::fs::write(&path, tetrahedron_stl()).unwrap();
+    // Guessing the kind: the load and topology report, and why there are no measurements.
+    let o = fab()
+        .args(["mesh", "info", "--units", "mm", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "unrecognised");
+    assert_eq!(v["topology"]["triangles"], 4);
+    assert_eq!(v["topology"]["watertight"], true);
+    assert!(v["not_analysed"].as_str().unwrap().contains("foot"), "{v}");
+    assert!(v.get("foot").is_none() && v.get("limb").is_none());
+    // Asked for a foot: an error naming the file, exit 1.
+    let o = fab()
+        .args(["mesh", "info", "--units", "mm", "--kind", "foot"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tet.stl") && err.contains("foot"), "{err}");
+}

@@ -87,6 +87,9 @@ struct Info {
     foot: Option<FootInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limb: Option<LimbMeasurements>,
+    /// Why the scan was not analysed as a body part (`kind` is then `unrecognised`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_analysed: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -119,22 +122,46 @@ pub fn run(args: Args) -> Result<()> {
         kind: "foot",
         foot: None,
         limb: None,
+        not_analysed: None,
     };
+    // With `--kind auto` a scan that is neither a foot nor a limb (a fragment, a test part) still
+    // gets its load and topology report, and the reason; asked for a kind, failing is an error.
+    let guessed = matches!(args.kind, Kind::Auto);
     match kind {
         Kind::Limb => {
             info.kind = "limb";
-            info.limb = Some(
-                measure::limb(
-                    mesh,
-                    &args.at,
-                    args.anterior.map(fab_geometry::nalgebra::Point3::from),
-                )
-                .with_context(|| format!("{name}: cannot measure the limb"))?,
-            );
+            match measure::limb(
+                mesh,
+                &args.at,
+                args.anterior.map(fab_geometry::nalgebra::Point3::from),
+            ) {
+                Ok(l) => info.limb = Some(l),
+                Err(e) if guessed => {
+                    info.kind = "unrecognised";
+                    info.not_analysed = Some(format!("cannot measure it as a limb: {e}"));
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e))
+                        .with_context(|| format!("{name}: cannot measure the limb"));
+                }
+            }
         }
-        _ => {
-            let frame = orient::foot(mesh)
-                .with_context(|| format!("{name}: cannot orient it as a foot (try --kind limb)"))?;
+        _ => 'foot: {
+            let frame = match orient::foot(mesh) {
+                Ok(f) => f,
+                Err(e) if guessed => {
+                    info.kind = "unrecognised";
+                    info.not_analysed = Some(format!(
+                        "cannot orient it as a foot: {e} (--kind limb measures it as a limb)"
+                    ));
+                    break 'foot;
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)).with_context(|| {
+                        format!("{name}: cannot orient it as a foot (try --kind limb)")
+                    });
+                }
+            };
             let lab = frame.apply(mesh);
             let m = frame.to_lab.rotation.to_rotation_matrix();
             let r = m.matrix();
@@ -178,6 +205,9 @@ fn print_text(i: &Info) {
             h.vertices,
             h.perimeter_mm
         );
+    }
+    if let Some(why) = &i.not_analysed {
+        println!("body part: not analysed ({why})");
     }
     if let Some(f) = &i.foot {
         let m = &f.measurements;

@@ -192,10 +192,13 @@ fn open_limb_is_offset_as_a_two_sided_sheet() {
     let limb = fixture("limb-transtibial.stl", 1.0);
     let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
     assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
-    // KNOWN GAP: at a few sharp creases of the sheet near the jagged open rim the refinement
-    // stops short (max 0.055 mm on 3 of 540 k triangles) and may leave a tiny crossing
-    // triangle pairs; p99 meets the target. Asserted at what is achieved so a regression shows.
-    check_with(&limb, 3.0, 0.06, false);
+    // The targets, also at the creases of the jagged open rim.
+    check(&limb, 3.0);
+    // KNOWN GAP: at other distances a few corners of the jagged rim (7 of 550 k triangles at
+    // 2 mm) stay up to 0.067 mm off, where every split that would follow them folds the
+    // surface and is withdrawn, and a few tiny triangles there cross (7 pairs at 2 mm).
+    // Asserted at what is achieved so a regression shows.
+    check_with(&limb, 2.0, 0.07, false);
 }
 
 /// An axis-aligned cube of side `s` at the origin, outward triangles.

@@ -37,11 +37,12 @@
 //! Everything runs in parallel (rayon) over blocks, corners, vertices and edges, with no
 //! allocation per distance query. `FAB_OFFSET_TRACE=1` prints the time of each phase on stderr.
 //!
-//! Known limits: creases converge linearly (one halving per refinement round), so at a few
-//! sharp creases (the jagged open rim of a limb scan, three faces meeting at a corner) the last
-//! round can leave up to ~0.06 mm on a few triangles; splits that would fold the surface are
-//! withdrawn rather than made, and on the open limb two tiny triangles at such a crease still
-//! cross each other (see `tests/offset.rs`).
+//! Known limits: creases converge linearly (one halving per refinement round), and at the
+//! corners of a jagged open rim (a limb scan's proximal cut) the splits that would follow them
+//! fold the surface and are withdrawn. There, at some distances, a few triangles stay up to
+//! ~0.07 mm off and a few tiny ones cross (see `tests/offset.rs`); at 3 mm the limb meets the
+//! targets. The grid cannot be coarser than about 1 mm: a scan's faceted rim puts several
+//! creases in one cell, and the dual vertex can sit on one only.
 
 mod band;
 mod collapse;

@@ -186,6 +186,80 @@ pub(crate) fn refine(
                 (t, vertices.len() as u32 - 1)
             })
             .collect();
+        // A triangle across a crease whose edges and centroid pass can still be off near one of
+        // its corners, where the crease passes close by: the points halfway from its centroid
+        // to its corners are measured too, and a failing triangle gets its longest edge split
+        // (at the crease where there is one), which keeps triangles well shaped.
+        let interior: Vec<(u64, (V3, V3))> = {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            let has_split =
+                |a: u32, b: u32| split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok();
+            let mut found: Vec<(u64, (V3, V3))> = triangles
+                .par_iter()
+                .zip(fresh.par_iter())
+                .enumerate()
+                .filter_map(|(i, (&t, &f))| {
+                    if !f
+                        || (0..3).any(|k| has_split(t[k], t[(k + 1) % 3]))
+                        || centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok()
+                    {
+                        return None;
+                    }
+                    let [a, b, c] = t.map(|v| vs[v as usize]);
+                    let [na, nb, nc] = t.map(|v| ns[v as usize]);
+                    let spread = norm2(sub(na, nb))
+                        .max(norm2(sub(nb, nc)))
+                        .max(norm2(sub(na, nc)))
+                        .sqrt();
+                    let lens = [norm2(sub(a, b)), norm2(sub(b, c)), norm2(sub(c, a))];
+                    let k = (0..3).max_by(|&x, &y| lens[x].total_cmp(&lens[y])).unwrap();
+                    let len = lens[k].sqrt();
+                    // Only across a crease (normals more than ~20 degrees apart).
+                    if spread < 0.2 || len * spread < SKIP * tol || len < min_len {
+                        return None;
+                    }
+                    let bad = [
+                        [4.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0],
+                        [1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0],
+                        [1.0 / 6.0, 1.0 / 6.0, 4.0 / 6.0],
+                    ]
+                    .iter()
+                    .any(|w| {
+                        let x = add(add(scale(a, w[0]), scale(b, w[1])), scale(c, w[2]));
+                        let bound = [(a, na), (b, nb), (c, nc)]
+                            .iter()
+                            .map(|&(p, n)| norm2(sub(x, sub(p, scale(n, field.radius)))))
+                            .fold(f64::INFINITY, f64::min)
+                            .sqrt();
+                        field.error(x, bound).0 > tol
+                    });
+                    if !bad {
+                        return None;
+                    }
+                    let (u, v) = (t[k], t[(k + 1) % 3]);
+                    let (pu, pv) = (vs[u as usize], vs[v as usize]);
+                    let (nu, nv) = (ns[u as usize], ns[v as usize]);
+                    let m = lerp(pu, pv, 0.5);
+                    let x = crease_point(pu, nu, pv, nv, m).unwrap_or(m);
+                    let bx = norm2(sub(x, sub(pu, scale(nu, field.radius))))
+                        .min(norm2(sub(x, sub(pv, scale(nv, field.radius)))))
+                        .sqrt();
+                    let (_, hx) = field.error(x, bx);
+                    Some((edge_key(u, v), field.project(x, hx)))
+                })
+                .collect();
+            found.sort_unstable_by_key(|f| f.0);
+            found.dedup_by_key(|f| f.0);
+            found
+        };
+        if !interior.is_empty() {
+            for (e, (p, n)) in interior {
+                vertices.push(p);
+                normals.push(n);
+                split.push((e, vertices.len() as u32 - 1));
+            }
+            split.sort_unstable_by_key(|s| s.0);
+        }
         if split.is_empty() && centre.is_empty() {
             break;
         }

@@ -478,3 +478,52 @@ fn a_scan_that_is_not_a_mesh_is_not_attached() {
         .len();
     assert_eq!(files, 2);
 }
+
+/// The program on the machine is checked against the one the prosthetist approved: byte for
+/// byte (SHA-256), before approval it cannot pass, and job numbers are accepted in any case.
+#[test]
+fn verify_checks_a_program_against_the_approved_one() {
+    let lab = Lab::new();
+    let job = lab
+        .ok(
+            &["job", "new", "--rx", "fixtures/rx/foot-left-eva.rx"],
+            Some("tom"),
+        )
+        .trim()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join(format!("{job}.nc"));
+    std::fs::write(&program, "%\n(JOB test)\nG21 G90\nG0 Z10\nM30\n%\n").unwrap();
+    let prog = program.to_str().unwrap();
+    lab.ok(&["job", "advance", &job, "--to", "designing"], Some("tom"));
+    lab.ok(
+        &["job", "attach", &job, prog, "--kind", "program"],
+        Some("tom"),
+    );
+    // Not yet approved: nothing to verify against.
+    let e = lab.refused(&["job", "verify", &job, prog], Some("oli"));
+    assert!(e.contains("not approved"), "{e}");
+    lab.ok(&["job", "advance", &job, "--to", "review"], Some("tom"));
+    lab.ok(&["job", "advance", &job, "--to", "approved"], Some("pat"));
+    // The approved file passes, under the job number typed in lower case too.
+    let out = lab.ok(&["job", "verify", &job.to_lowercase(), prog], Some("oli"));
+    assert!(out.contains("is the program approved by pat"), "{out}");
+    let v = json(&lab.ok(&["job", "verify", &job, prog, "--json"], None));
+    assert_eq!(v["matches"], true);
+    assert_eq!(v["job"], job.as_str());
+    assert_eq!(v["sha256"], v["approved_sha256"]);
+    // One changed byte on the controller: refused, naming both hashes.
+    let edited = dir.path().join("edited.nc");
+    std::fs::write(&edited, "%\n(JOB test)\nG21 G90\nG0 Z11\nM30\n%\n").unwrap();
+    let e = lab.refused(
+        &["job", "verify", &job, edited.to_str().unwrap()],
+        Some("oli"),
+    );
+    assert!(e.contains("is NOT the program approved"), "{e}");
+    // Approved with no design attached: said so.
+    let e = lab.refused(&["job", "verify", &job, prog, "--kind", "design"], None);
+    assert!(e.contains("approved with no design"), "{e}");
+    // Other commands take any case as well.
+    let show = json(&lab.ok(&["job", "show", &job.to_lowercase(), "--json"], None));
+    assert_eq!(show["job"]["number"], job.as_str());
+}

@@ -145,6 +145,20 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check a file against what was approved: exit 0 only if the job was approved and the
+    /// file is, byte for byte (SHA-256), the program (or design) recorded at the approval
+    Verify {
+        /// Job number
+        job: String,
+        /// The file to check, e.g. the program on the machine's controller
+        file: PathBuf,
+        /// Which approved file to compare with
+        #[arg(long, default_value = "program", value_parser = ["program", "design"])]
+        kind: String,
+        /// Print the result as JSON (still exit 1 on a mismatch)
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a note to a job's history
     Note {
         /// Job number
@@ -325,6 +339,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 println!("{job}: attached {} {} sha256 {}", f.kind, f.path, f.sha256);
             }
         }
+        Cmd::Verify {
+            job,
+            file,
+            kind,
+            json,
+        } => verify(&store, &job, &file, &kind, json)?,
         Cmd::Note { job, text, json } => {
             let actor = db.actor()?;
             if text.trim().is_empty() {
@@ -364,6 +384,82 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Verified<'a> {
+    job: &'a str,
+    kind: &'a str,
+    file: String,
+    sha256: String,
+    approved_sha256: &'a str,
+    approved_by: &'a str,
+    approved_at: &'a str,
+    matches: bool,
+}
+
+/// `fab job verify`: the file against the program or design named by the job's approval. The
+/// approval's history entry records their SHA-256, and after review no program or design can
+/// be attached, so the latest one of the kind, if the approval names its hash, is what the
+/// prosthetist approved.
+fn verify(store: &Store, job: &str, file: &Path, kind: &str, json: bool) -> anyhow::Result<()> {
+    let rec = store.job(job)?;
+    let history = store.history(job)?;
+    let Some(approval) = history
+        .iter()
+        .rev()
+        .find(|h| h.action == "status" && h.to == Some(Status::Approved))
+    else {
+        bail!(
+            "job {}: not approved (status {}): there is no approved {kind} to check {} against",
+            rec.number,
+            rec.status,
+            file.display()
+        );
+    };
+    let recorded = rec.latest_file(kind).filter(|f| {
+        approval
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains(&f.sha256))
+    });
+    let Some(recorded) = recorded else {
+        bail!("job {}: approved with no {kind} attached", rec.number);
+    };
+    let sha = sha256_file(file)?;
+    let matches = sha == recorded.sha256;
+    if json {
+        let v = Verified {
+            job: &rec.number,
+            kind,
+            file: file.display().to_string(),
+            sha256: sha.clone(),
+            approved_sha256: &recorded.sha256,
+            approved_by: &approval.actor,
+            approved_at: &approval.at,
+            matches,
+        };
+        println!("{}", serde_json::to_string(&v)?);
+    }
+    if !matches {
+        bail!(
+            "{} is NOT the {kind} approved for job {}: its SHA-256 is {sha}, the approved one ({}) is {}",
+            file.display(),
+            rec.number,
+            recorded.path,
+            recorded.sha256
+        );
+    }
+    if !json {
+        println!(
+            "job {}: {} is the {kind} approved by {} at {} (sha256 {sha})",
+            rec.number,
+            file.display(),
+            approval.actor,
+            approval.at
+        );
     }
     Ok(())
 }

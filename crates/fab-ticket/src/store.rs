@@ -568,7 +568,7 @@ impl Store {
             };
             if status.is_closed() {
                 return Err(StoreError::Locked {
-                    job: job.to_string(),
+                    job: canonical(job),
                     reason: format!("it is {status}; a closed job takes no more files"),
                 });
             }
@@ -576,7 +576,7 @@ impl Store {
                 && !matches!(effective, Status::Received | Status::Designing)
             {
                 return Err(StoreError::Locked {
-                    job: job.to_string(),
+                    job: canonical(job),
                     reason: format!(
                         "it is {status}; a {kind} may only be attached while received or designing \
                          (move it back to designing to change the design)"
@@ -611,7 +611,7 @@ impl Store {
             let role = role_of(tx, actor)?;
             let (id, from, hold_from) = job_row(tx, job)?;
             workflow::check(from, hold_from, to, role).map_err(|refusal| StoreError::Refused {
-                job: job.to_string(),
+                job: canonical(job),
                 refusal,
             })?;
             let new_hold = (to == Status::OnHold).then_some(from);
@@ -655,7 +655,7 @@ impl Store {
                 note,
             )?;
             Ok(Transition {
-                job: job.to_string(),
+                job: canonical(job),
                 from,
                 to,
                 actor: actor.to_string(),
@@ -703,7 +703,7 @@ impl Store {
                 "SELECT id, kind, status, hold_from, rx_text, rx_json, created_at, created_by,
                         updated_at
                  FROM jobs WHERE number = ?1",
-                [job],
+                [canonical(job)],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
@@ -719,11 +719,11 @@ impl Store {
                 },
             )
             .optional()?
-            .ok_or_else(|| StoreError::NoJob(job.to_string()))?;
+            .ok_or_else(|| StoreError::NoJob(canonical(job)))?;
         let (id, _kind, status, hold_from, rx_text, rx_json, created_at, created_by, updated_at) =
             row;
         let rx: Prescription = serde_json::from_str(&rx_json).map_err(|e| StoreError::Corrupt {
-            job: job.to_string(),
+            job: canonical(job),
             message: e.to_string(),
         })?;
         let hold_from = hold_from.and_then(|h| h.parse().ok());
@@ -743,7 +743,7 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         Ok(JobRecord {
-            number: job.to_string(),
+            number: canonical(job),
             kind: rx.kind(),
             status,
             hold_from,
@@ -779,9 +779,13 @@ impl Store {
     pub fn history(&self, job: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         let id: i64 = self
             .conn
-            .query_row("SELECT id FROM jobs WHERE number = ?1", [job], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM jobs WHERE number = ?1",
+                [canonical(job)],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or_else(|| StoreError::NoJob(job.to_string()))?;
+            .ok_or_else(|| StoreError::NoJob(canonical(job)))?;
         let mut st = self.conn.prepare(
             "SELECT id, at, actor, role, action, from_status, to_status, note FROM history
              WHERE job_id = ?1 ORDER BY id",
@@ -886,14 +890,20 @@ fn approved_files(tx: &Transaction, job_id: i64) -> Result<Option<String>, Store
     Ok((!parts.is_empty()).then(|| format!("approved {}", parts.join(", "))))
 }
 
+/// A job number as stored: numbers are made upper-case (`J2026-0001`), and an operator typing
+/// `j2026-0001` or a stray space means the same job.
+fn canonical(job: &str) -> String {
+    job.trim().to_ascii_uppercase()
+}
+
 fn job_row(tx: &Transaction, job: &str) -> Result<(i64, Status, Option<Status>), StoreError> {
     tx.query_row(
         "SELECT id, status, hold_from FROM jobs WHERE number = ?1",
-        [job],
+        [canonical(job)],
         |r| Ok((r.get(0)?, parse_col::<Status>(r, 1)?, opt_status(r.get(2)?))),
     )
     .optional()?
-    .ok_or_else(|| StoreError::NoJob(job.to_string()))
+    .ok_or_else(|| StoreError::NoJob(canonical(job)))
 }
 
 #[allow(clippy::too_many_arguments)]

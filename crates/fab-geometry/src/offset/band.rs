@@ -161,6 +161,7 @@ fn descend(
     size: u32,
     parent: Option<u32>,
     leaves: &mut Vec<[u32; 3]>,
+    known: &mut Vec<([u32; 3], Corner)>,
 ) {
     let half = size as f64 / 2.0;
     let c = [
@@ -185,6 +186,18 @@ fn descend(
     if (v - field.level).abs() > reach * (1.0 + 1e-9) {
         return;
     }
+    // The centre of a block is a grid point, and its value is exact (it is within the search
+    // radius): kept for the corner it may turn out to be.
+    let q = hit.point;
+    let h = size / 2;
+    known.push((
+        [at[0] + h, at[1] + h, at[2] + h],
+        Corner {
+            g: (v - field.level) as f32,
+            q: [q[0] as f32, q[1] as f32, q[2] as f32],
+            slot: hit.slot,
+        },
+    ));
     if size == LEAF {
         leaves.push(at);
         return;
@@ -200,6 +213,7 @@ fn descend(
                     s,
                     Some(hit.slot),
                     leaves,
+                    known,
                 );
             }
         }
@@ -213,10 +227,11 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
         .flat_map(|k| (0..nb[1]).flat_map(move |j| (0..nb[0]).map(move |i| [i, j, k])))
         .collect();
     // Leaves per top block, in block order.
-    let per_block: Vec<Vec<[u32; 3]>> = tops
+    type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>);
+    let per_block: Vec<Found> = tops
         .par_iter()
         .map(|&[i, j, k]| {
-            let mut out = Vec::new();
+            let (mut out, mut known) = (Vec::new(), Vec::new());
             descend(
                 field,
                 grid,
@@ -224,14 +239,17 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
                 TOP,
                 None,
                 &mut out,
+                &mut known,
             );
-            out
+            (out, known)
         })
         .collect();
     let mut cell_blocks = Blocks::new(nb);
     let mut leaves = Vec::new();
     let mut leaf_start = vec![0];
-    for (b, l) in per_block.into_iter().enumerate() {
+    let mut known = Vec::new();
+    for (b, (l, k)) in per_block.into_iter().enumerate() {
+        known.extend(k);
         if l.is_empty() {
             continue;
         }
@@ -263,6 +281,14 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
                     corners[x] = WANTED;
                 }
             }
+        }
+    }
+    // Corners the descent already evaluated (block centres) need no second query.
+    for (p, c) in known {
+        if let Some(x) = corner_blocks.index(p[0], p[1], p[2])
+            && corners[x].g == f32::INFINITY
+        {
+            corners[x] = c;
         }
     }
     let cb = &corner_blocks;

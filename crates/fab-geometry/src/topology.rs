@@ -14,6 +14,8 @@ pub struct EdgeUse {
     pub key: (u32, u32),
     /// How many triangles use it: 1 boundary, 2 manifold, more non-manifold.
     pub count: u32,
+    /// How many of them walk it from `key.0` to `key.1` (the rest walk it backwards).
+    pub forward: u32,
     /// The first two uses: (triangle, true when the triangle walks the edge from `key.0` to
     /// `key.1`).
     pub first: [(u32, bool); 2],
@@ -63,6 +65,7 @@ pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
             let mut e = EdgeUse {
                 key: (v as u32, other),
                 count: 0,
+                forward: 0,
                 first: [(u32::MAX, false); 2],
             };
             while i < bucket.len() && bucket[i].0 == other {
@@ -70,6 +73,7 @@ pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
                     e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
                 }
                 e.count += 1;
+                e.forward += bucket[i].2 as u32;
                 i += 1;
             }
             out.push(e);

@@ -382,29 +382,34 @@ pub struct Cleaned {
 pub fn clean(mesh: &mut Mesh) -> Cleaned {
     let mut out = Cleaned::default();
     let verts = &mesh.vertices;
-    let mut keep = vec![true; mesh.triangles.len()];
+    // per triangle: its sorted corners packed, or `None` when it is degenerate
+    let packed: Vec<Option<u128>> = mesh
+        .triangles
+        .par_iter()
+        .map(|&[a, b, c]| {
+            let degenerate = a == b || b == c || a == c || {
+                let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
+                let twice_area = (pb - pa).cross(&(pc - pa)).norm();
+                let longest = (pb - pa).norm().max((pc - pb).norm()).max((pa - pc).norm());
+                // no area, or a sliver: a corner within the weld tolerance of the opposite edge
+                twice_area / 2.0 < DEGENERATE_AREA_MM2 || twice_area / longest < WELD_TOLERANCE_MM
+            };
+            (!degenerate).then(|| {
+                let mut k = [a, b, c];
+                k.sort_unstable();
+                ((k[0] as u128) << 64) | ((k[1] as u128) << 32) | k[2] as u128
+            })
+        })
+        .collect();
+    let mut keep: Vec<bool> = packed.iter().map(Option::is_some).collect();
+    out.degenerate = keep.iter().filter(|&&k| !k).count();
     // (sorted corners packed, triangle) for the triangles that are not degenerate
-    let mut keys: Vec<(u128, u32)> = Vec::with_capacity(mesh.triangles.len());
-    for (t, &[a, b, c]) in mesh.triangles.iter().enumerate() {
-        let degenerate = a == b || b == c || a == c || {
-            let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
-            let twice_area = (pb - pa).cross(&(pc - pa)).norm();
-            let longest = (pb - pa).norm().max((pc - pb).norm()).max((pa - pc).norm());
-            // no area, or a sliver: a corner within the weld tolerance of the opposite edge
-            twice_area / 2.0 < DEGENERATE_AREA_MM2 || twice_area / longest < WELD_TOLERANCE_MM
-        };
-        if degenerate {
-            keep[t] = false;
-            out.degenerate += 1;
-            continue;
-        }
-        let mut k = [a, b, c];
-        k.sort_unstable();
-        keys.push((
-            ((k[0] as u128) << 64) | ((k[1] as u128) << 32) | k[2] as u128,
-            t as u32,
-        ));
-    }
+    let mut keys: Vec<(u128, u32)> = packed
+        .iter()
+        .enumerate()
+        .filter_map(|(t, k)| k.map(|k| (k, t as u32)))
+        .collect();
+    drop(packed);
     // duplicates: equal keys; the earliest triangle stays
     keys.sort_unstable();
     for w in keys.windows(2) {

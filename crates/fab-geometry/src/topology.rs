@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use nalgebra::Point3;
+use rayon::prelude::*;
 
 use crate::mesh::Mesh;
 
@@ -55,31 +56,63 @@ pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
             fill[lo] += 1;
         }
     }
-    let mut out: Vec<EdgeUse> = Vec::with_capacity(mesh.triangles.len() * 3 / 2 + 4);
-    for v in 0..nv {
-        let bucket = &mut half[start[v] as usize..start[v + 1] as usize];
-        bucket.sort_unstable_by_key(|h| (h.0, h.1));
-        let mut i = 0;
-        while i < bucket.len() {
-            let other = bucket[i].0;
-            let mut e = EdgeUse {
-                key: (v as u32, other),
-                count: 0,
-                forward: 0,
-                first: [(u32::MAX, false); 2],
-            };
-            while i < bucket.len() && bucket[i].0 == other {
-                if e.count < 2 {
-                    e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
-                }
-                e.count += 1;
-                e.forward += bucket[i].2 as u32;
-                i += 1;
+    // the buckets of consecutive vertex ranges are grouped in parallel, then concatenated
+    let ranges = nv.div_ceil(1 << 16).max(1);
+    let step = nv.div_ceil(ranges).max(1);
+    let mut cuts: Vec<usize> = (0..ranges)
+        .map(|r| start[(r * step).min(nv)] as usize)
+        .collect();
+    cuts.push(half.len());
+    let mut parts: Vec<&mut [(u32, u32, bool)]> = Vec::with_capacity(ranges);
+    let mut rest = half.as_mut_slice();
+    for w in cuts.windows(2) {
+        let (part, tail) = rest.split_at_mut(w[1] - w[0]);
+        parts.push(part);
+        rest = tail;
+    }
+    let grouped: Vec<Vec<EdgeUse>> = parts
+        .into_par_iter()
+        .enumerate()
+        .map(|(r, part)| {
+            let base = start[(r * step).min(nv)] as usize;
+            let mut out = Vec::with_capacity(part.len() * 2 / 3 + 4);
+            for v in (r * step).min(nv)..((r + 1) * step).min(nv) {
+                let bucket = &mut part[start[v] as usize - base..start[v + 1] as usize - base];
+                group_bucket(v as u32, bucket, &mut out);
             }
-            out.push(e);
-        }
+            out
+        })
+        .collect();
+    let mut out: Vec<EdgeUse> = Vec::with_capacity(grouped.iter().map(Vec::len).sum());
+    for g in grouped {
+        out.extend_from_slice(&g);
     }
     out
+}
+
+/// The edges from vertex `v` to larger vertices, from its half-edges `(other vertex, triangle,
+/// forward)`, in order of the other vertex.
+fn group_bucket(v: u32, bucket: &mut [(u32, u32, bool)], out: &mut Vec<EdgeUse>) {
+    bucket.sort_unstable_by_key(|h| (h.0, h.1));
+    let mut i = 0;
+    while i < bucket.len() {
+        let other = bucket[i].0;
+        let mut e = EdgeUse {
+            key: (v, other),
+            count: 0,
+            forward: 0,
+            first: [(u32::MAX, false); 2],
+        };
+        while i < bucket.len() && bucket[i].0 == other {
+            if e.count < 2 {
+                e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
+            }
+            e.count += 1;
+            e.forward += bucket[i].2 as u32;
+            i += 1;
+        }
+        out.push(e);
+    }
 }
 
 /// For each triangle, the triangles sharing a manifold edge with it (up to 3).
@@ -416,5 +449,50 @@ mod tests {
         );
         assert_eq!(m.triangles.len(), 404);
         assert!(m.vertices.iter().all(|p| p.x < 200.0));
+    }
+
+    #[test]
+    fn edges_of_a_large_mesh_match_a_map_of_half_edges() {
+        // a 320 x 320 grid (over 65536 vertices: several vertex ranges), with a few triangles
+        // repeated and flipped so that edges have 1, 2, 3 and 4 uses
+        let n = 320u32;
+        let vertices = (0..n * n)
+            .map(|i| Point3::new((i % n) as f64, (i / n) as f64, 0.0))
+            .collect();
+        let mut triangles = Vec::new();
+        for y in 0..n - 1 {
+            for x in 0..n - 1 {
+                let v = y * n + x;
+                triangles.push([v, v + 1, v + n + 1]);
+                triangles.push([v, v + n + 1, v + n]);
+            }
+        }
+        for t in (0..triangles.len()).step_by(997) {
+            let [a, b, c] = triangles[t];
+            triangles.push([a, c, b]);
+            triangles.push([a, b, c]);
+        }
+        let mesh = Mesh::new(vertices, triangles);
+        let mut map: std::collections::BTreeMap<(u32, u32), Vec<(u32, bool)>> = Default::default();
+        for (t, tri) in mesh.triangles.iter().enumerate() {
+            for k in 0..3 {
+                let (a, b) = (tri[k], tri[(k + 1) % 3]);
+                map.entry((a.min(b), a.max(b)))
+                    .or_default()
+                    .push((t as u32, a < b));
+            }
+        }
+        let es = edges(&mesh);
+        assert_eq!(es.len(), map.len());
+        for (e, (key, uses)) in es.iter().zip(&map) {
+            assert_eq!(e.key, *key);
+            assert_eq!(e.count as usize, uses.len());
+            assert_eq!(e.forward as usize, uses.iter().filter(|u| u.1).count());
+            assert_eq!(e.first[0], uses[0]);
+            if uses.len() > 1 {
+                assert_eq!(e.first[1], uses[1]);
+            }
+        }
+        assert!(es.iter().any(|e| e.count == 4));
     }
 }

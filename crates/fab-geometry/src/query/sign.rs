@@ -2,6 +2,7 @@
 //! (Bærentzen & Aanæs 2005), exact for closed, consistently oriented, manifold meshes.
 
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use super::bvh::Nearest;
 use super::closest::{Feature, V3, add, cross, dot, normalize, scale, sub};
@@ -111,31 +112,30 @@ impl PseudoNormals {
         }
         drop(corner);
         // across each edge k of each triangle, the triangle walking it the other way (closed:
-        // exactly one; a repeated corner's edge is its own)
-        let mut across: Vec<[u32; 3]> = mesh
-            .triangles
-            .iter()
-            .enumerate()
-            .map(|(ti, _)| [ti as u32; 3])
+        // exactly one; a repeated corner's edge is its own); each slot is written once
+        let across: Vec<[AtomicU32; 3]> = (0..mesh.triangles.len() as u32)
+            .into_par_iter()
+            .map(|t| [0, 1, 2].map(|_| AtomicU32::new(t)))
             .collect();
-        let slot = |t: u32, from: u32, to: u32| -> usize {
+        let slot = |t: u32, from: u32, to: u32| -> &AtomicU32 {
             let tri = mesh.triangles[t as usize];
-            (0..3)
+            let k = (0..3)
                 .find(|&k| tri[k] == from && tri[(k + 1) % 3] == to)
-                .expect("the edge belongs to the triangle")
+                .expect("the edge belongs to the triangle");
+            &across[t as usize][k]
         };
-        for e in &edges {
+        edges.par_iter().for_each(|e| {
             if let Some(((t1, f1), (t2, _))) = e.pair() {
                 let (a, b) = e.key;
                 let (from, to) = if f1 { (a, b) } else { (b, a) };
-                across[t1 as usize][slot(t1, from, to)] = t2;
-                across[t2 as usize][slot(t2, to, from)] = t1;
+                slot(t1, from, to).store(t2, Relaxed);
+                slot(t2, to, from).store(t1, Relaxed);
             }
-        }
+        });
         let edge = across
             .par_iter()
             .enumerate()
-            .map(|(ti, o)| o.map(|other| add(face[ti], face[other as usize])))
+            .map(|(ti, o)| [0, 1, 2].map(|k| add(face[ti], face[o[k].load(Relaxed) as usize])))
             .collect();
         Ok(Self {
             triangles: mesh.triangles.clone(),

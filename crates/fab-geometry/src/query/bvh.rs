@@ -101,50 +101,46 @@ impl NodeCounts {
     }
 }
 
+/// A triangle during the build: its centroid carried along with it, so that partitioning reads
+/// no other memory.
+#[derive(Clone, Copy)]
+struct Item {
+    centroid: V3,
+    id: u32,
+}
+
 /// What every node of a build shares.
 struct Builder<'a> {
-    tris: &'a [[V3; 3]],
-    centroids: &'a [V3],
     counts: &'a NodeCounts,
     parallel: usize,
 }
 
 impl Builder<'_> {
     /// Builds the subtree over `order` (triangles `s..` in tree order) into `me`, its
-    /// descendants into `below`, whose first node has index `below_at`. Returns nothing: the
-    /// box of `me` is the union of its triangles' boxes, computed from its children's.
+    /// descendants into `below`, whose first node has index `below_at`. Boxes are left empty
+    /// for [`Bvh::boxes`].
     fn node(
         &self,
         me: &mut Node,
         s: usize,
-        order: &mut [u32],
+        order: &mut [Item],
         below: &mut [Node],
         below_at: usize,
     ) {
         let n = order.len();
         if n <= LEAF {
-            let mut lo = [f64::INFINITY; 3];
-            let mut hi = [f64::NEG_INFINITY; 3];
-            for &t in order.iter() {
-                for p in &self.tris[t as usize] {
-                    for k in 0..3 {
-                        lo[k] = lo[k].min(p[k]);
-                        hi[k] = hi[k].max(p[k]);
-                    }
-                }
-            }
+            // its box comes once the triangles are in tree order ([`Bvh::boxes`])
             *me = Node {
-                lo: lo.map(|x| to_f32(x, false)),
-                hi: hi.map(|x| to_f32(x, true)),
                 start: s as u32,
                 count: n as u32,
+                ..EMPTY
             };
             return;
         }
         let mut clo = [f64::INFINITY; 3];
         let mut chi = [f64::NEG_INFINITY; 3];
-        for &t in order.iter() {
-            let c = self.centroids[t as usize];
+        for item in order.iter() {
+            let c = item.centroid;
             for k in 0..3 {
                 clo[k] = clo[k].min(c[k]);
                 chi[k] = chi[k].max(c[k]);
@@ -159,9 +155,7 @@ impl Builder<'_> {
             2
         };
         let half = n / 2;
-        order.select_nth_unstable_by(half, |&a, &b| {
-            self.centroids[a as usize][axis].total_cmp(&self.centroids[b as usize][axis])
-        });
+        order.select_nth_unstable_by(half, |a, b| a.centroid[axis].total_cmp(&b.centroid[axis]));
         let (left_order, right_order) = order.split_at_mut(half);
         let (kids, rest) = below.split_at_mut(2);
         let (lk, rk) = kids.split_at_mut(1);
@@ -177,14 +171,10 @@ impl Builder<'_> {
             self.node(&mut lk[0], s, left_order, lb, l_at);
             self.node(&mut rk[0], s + half, right_order, rb, r_at);
         }
-        // boxes rounded outward to f32 are monotone in the f64 bounds, so the union of the
-        // children's boxes is the rounding of this node's own bounds
-        let (l, r) = (&lk[0], &rk[0]);
         *me = Node {
-            lo: [0, 1, 2].map(|k| l.lo[k].min(r.lo[k])),
-            hi: [0, 1, 2].map(|k| l.hi[k].max(r.hi[k])),
             start: below_at as u32,
             count: 0,
+            ..EMPTY
         };
     }
 }
@@ -192,15 +182,14 @@ impl Builder<'_> {
 impl Bvh {
     /// Builds the tree over a mesh's triangles.
     pub fn new(mesh: &Mesh) -> Self {
-        let tris: Vec<[V3; 3]> = mesh
-            .triangles
-            .par_iter()
-            .map(|t| {
-                t.map(|i| mesh.vertices[i as usize])
-                    .map(|p| [p.x, p.y, p.z])
-            })
-            .collect();
-        Self::from_triangles(tris)
+        let tri = |t: u32| {
+            mesh.triangles[t as usize]
+                .map(|i| mesh.vertices[i as usize])
+                .map(|p| [p.x, p.y, p.z])
+        };
+        let (nodes, ids) = Self::split(mesh.triangles.len(), tri, PARALLEL_NODE);
+        let tris = ids.par_iter().map(|&t| tri(t)).collect();
+        Self::boxes(nodes, tris, ids)
     }
 
     /// Builds the tree over a triangle soup: each node splits its triangles at the median
@@ -214,16 +203,26 @@ impl Bvh {
     /// [`Bvh::from_triangles`], splitting the work between threads at nodes of at least
     /// `parallel` triangles.
     fn build(tris: Vec<[V3; 3]>, parallel: usize) -> Self {
-        let n = tris.len();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        let centroids: Vec<V3> = tris
-            .par_iter()
-            .map(|t| {
+        let (nodes, ids) = Self::split(tris.len(), |t| tris[t as usize], parallel);
+        let sorted = ids.par_iter().map(|&t| tris[t as usize]).collect();
+        Self::boxes(nodes, sorted, ids)
+    }
+
+    /// The nodes (boxes not yet set) and the tree order of `n` triangles given by `tri`.
+    fn split(
+        n: usize,
+        tri: impl Fn(u32) -> [V3; 3] + Sync,
+        parallel: usize,
+    ) -> (Vec<Node>, Vec<u32>) {
+        let mut order: Vec<Item> = (0..n as u32)
+            .into_par_iter()
+            .map(|id| {
+                let t = tri(id);
                 let mut c = [0.0; 3];
                 for k in 0..3 {
                     c[k] = (t[0][k] + t[1][k] + t[2][k]) / 3.0;
                 }
-                c
+                Item { centroid: c, id }
             })
             .collect();
         let mut counts = NodeCounts::default();
@@ -231,19 +230,43 @@ impl Bvh {
         let mut nodes = vec![EMPTY; total];
         let (root, rest) = nodes.split_at_mut(1);
         let b = Builder {
-            tris: &tris,
-            centroids: &centroids,
             counts: &counts,
             parallel: parallel.max(2 * LEAF + 1),
         };
         b.node(&mut root[0], 0, &mut order, rest, 1);
-        drop(centroids);
-        let sorted = order.par_iter().map(|&t| tris[t as usize]).collect();
-        Self {
-            nodes,
-            tris: sorted,
-            ids: order,
+        let ids = order.par_iter().map(|item| item.id).collect();
+        (nodes, ids)
+    }
+
+    /// The tree with its boxes: each leaf's from its triangles (now in tree order), then each
+    /// inner node's as the union of its children's, which come after it. Outward rounding to
+    /// `f32` is monotone, so that union is the rounding of the node's own bounds.
+    fn boxes(mut nodes: Vec<Node>, tris: Vec<[V3; 3]>, ids: Vec<u32>) -> Self {
+        nodes.par_iter_mut().filter(|n| n.count > 0).for_each(|n| {
+            let mut lo = [f64::INFINITY; 3];
+            let mut hi = [f64::NEG_INFINITY; 3];
+            for t in &tris[n.start as usize..(n.start + n.count) as usize] {
+                for p in t {
+                    for k in 0..3 {
+                        lo[k] = lo[k].min(p[k]);
+                        hi[k] = hi[k].max(p[k]);
+                    }
+                }
+            }
+            n.lo = lo.map(|x| to_f32(x, false));
+            n.hi = hi.map(|x| to_f32(x, true));
+        });
+        if !tris.is_empty() {
+            for i in (0..nodes.len()).rev() {
+                if nodes[i].count == 0 {
+                    let (l, r) = (nodes[i].start as usize, nodes[i].start as usize + 1);
+                    let (l, r) = (nodes[l], nodes[r]);
+                    nodes[i].lo = [0, 1, 2].map(|k| l.lo[k].min(r.lo[k]));
+                    nodes[i].hi = [0, 1, 2].map(|k| l.hi[k].max(r.hi[k]));
+                }
+            }
         }
+        Self { nodes, tris, ids }
     }
 
     /// Number of triangles.
@@ -463,15 +486,37 @@ mod tests {
         let seq = Bvh::build(tris.clone(), usize::MAX);
         assert_eq!(par.nodes, seq.nodes);
         assert_eq!(par.ids, seq.ids);
-        // every node was written, and every inner node's box holds its children's
-        assert!(par.nodes.iter().all(|n| n.lo[0] <= n.hi[0]));
-        for n in par.nodes.iter().filter(|n| n.count == 0) {
-            for c in [
-                &par.nodes[n.start as usize],
-                &par.nodes[n.start as usize + 1],
-            ] {
-                assert!((0..3).all(|k| n.lo[k] <= c.lo[k] && c.hi[k] <= n.hi[k]));
-            }
+        // a leaf's box is its triangles' bounds rounded outward, an inner node's the union of
+        // its children's
+        for n in &par.nodes {
+            let (lo, hi) = if n.count > 0 {
+                let ts = &par.tris[n.start as usize..(n.start + n.count) as usize];
+                let lo = [0, 1, 2].map(|k| {
+                    let x = ts
+                        .iter()
+                        .flatten()
+                        .map(|p| p[k])
+                        .fold(f64::INFINITY, f64::min);
+                    to_f32(x, false)
+                });
+                let hi = [0, 1, 2].map(|k| {
+                    let x = ts
+                        .iter()
+                        .flatten()
+                        .map(|p| p[k])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    to_f32(x, true)
+                });
+                (lo, hi)
+            } else {
+                let (l, r) = (par.nodes[n.start as usize], par.nodes[n.start as usize + 1]);
+                (
+                    [0, 1, 2].map(|k| l.lo[k].min(r.lo[k])),
+                    [0, 1, 2].map(|k| l.hi[k].max(r.hi[k])),
+                )
+            };
+            assert_eq!((n.lo, n.hi), (lo, hi));
+            assert!((0..3).all(|k| lo[k] <= hi[k]));
         }
         for _ in 0..200 {
             let p = [0, 1, 2].map(|k| rng(&mut s) * [100.0, 60.0, 40.0][k] - 10.0);
@@ -480,6 +525,58 @@ mod tests {
                 .map(|t| norm2(sub(p, closest_point_on_triangle(p, t[0], t[1], t[2]).0)))
                 .fold(f64::INFINITY, f64::min);
             assert_eq!(par.nearest(p).unwrap().dist2, brute);
+        }
+    }
+
+    /// The tree order of the former build (an explicit stack, median split of `u32` indices
+    /// compared through a centroid table), as the oracle.
+    fn reference_order(tris: &[[V3; 3]]) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..tris.len() as u32).collect();
+        let centroids: Vec<V3> = tris
+            .iter()
+            .map(|t| [0, 1, 2].map(|k| (t[0][k] + t[1][k] + t[2][k]) / 3.0))
+            .collect();
+        let mut work = vec![(0, tris.len())];
+        while let Some((s, e)) = work.pop() {
+            if e - s <= LEAF {
+                continue;
+            }
+            let mut clo = [f64::INFINITY; 3];
+            let mut chi = [f64::NEG_INFINITY; 3];
+            for &t in &order[s..e] {
+                for k in 0..3 {
+                    clo[k] = clo[k].min(centroids[t as usize][k]);
+                    chi[k] = chi[k].max(centroids[t as usize][k]);
+                }
+            }
+            let ext = sub(chi, clo);
+            let axis = if ext[0] >= ext[1] && ext[0] >= ext[2] {
+                0
+            } else if ext[1] >= ext[2] {
+                1
+            } else {
+                2
+            };
+            let mid = (s + e) / 2;
+            order[s..e].select_nth_unstable_by(mid - s, |&a, &b| {
+                centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis])
+            });
+            work.push((s, mid));
+            work.push((mid, e));
+        }
+        order
+    }
+
+    #[test]
+    fn tree_order_is_the_former_builds_even_with_ties() {
+        let mut s = 0x853C49E6748FEA9Bu64;
+        // coordinates on a coarse grid: many equal centroid coordinates
+        let tris: Vec<[V3; 3]> = (0..5003)
+            .map(|_| [0, 1, 2].map(|_| [0, 1, 2].map(|_| (rng(&mut s) * 12.0).round() * 0.5)))
+            .collect();
+        let expected = reference_order(&tris);
+        for parallel in [10, 1000, usize::MAX] {
+            assert_eq!(Bvh::build(tris.clone(), parallel).ids, expected);
         }
     }
 

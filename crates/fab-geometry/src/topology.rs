@@ -56,63 +56,70 @@ pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
             fill[lo] += 1;
         }
     }
-    // the buckets of consecutive vertex ranges are grouped in parallel, then concatenated
+    // the buckets of consecutive vertex ranges, in parallel: sorted and their edges counted,
+    // then the edges written straight into each range's part of the result
     let ranges = nv.div_ceil(1 << 16).max(1);
     let step = nv.div_ceil(ranges).max(1);
-    let mut cuts: Vec<usize> = (0..ranges)
-        .map(|r| start[(r * step).min(nv)] as usize)
-        .collect();
-    cuts.push(half.len());
+    let first_vertex = |r: usize| (r * step).min(nv);
     let mut parts: Vec<&mut [(u32, u32, bool)]> = Vec::with_capacity(ranges);
     let mut rest = half.as_mut_slice();
-    for w in cuts.windows(2) {
-        let (part, tail) = rest.split_at_mut(w[1] - w[0]);
+    for r in 0..ranges {
+        let len = (start[first_vertex(r + 1)] - start[first_vertex(r)]) as usize;
+        let (part, tail) = rest.split_at_mut(len);
         parts.push(part);
         rest = tail;
     }
-    let grouped: Vec<Vec<EdgeUse>> = parts
-        .into_par_iter()
+    let bucket = |v: usize, r: usize| {
+        let base = start[first_vertex(r)] as usize;
+        start[v] as usize - base..start[v + 1] as usize - base
+    };
+    let counts: Vec<usize> = parts
+        .par_iter_mut()
         .enumerate()
         .map(|(r, part)| {
-            let base = start[(r * step).min(nv)] as usize;
-            let mut out = Vec::with_capacity(part.len() * 2 / 3 + 4);
-            for v in (r * step).min(nv)..((r + 1) * step).min(nv) {
-                let bucket = &mut part[start[v] as usize - base..start[v + 1] as usize - base];
-                group_bucket(v as u32, bucket, &mut out);
+            let mut edges = 0;
+            for v in first_vertex(r)..first_vertex(r + 1) {
+                let b = &mut part[bucket(v, r)];
+                b.sort_unstable_by_key(|h| (h.0, h.1));
+                edges += b.chunk_by(|x, y| x.0 == y.0).count();
             }
-            out
+            edges
         })
         .collect();
-    let mut out: Vec<EdgeUse> = Vec::with_capacity(grouped.iter().map(Vec::len).sum());
-    for g in grouped {
-        out.extend_from_slice(&g);
+    let empty = EdgeUse {
+        key: (0, 0),
+        count: 0,
+        forward: 0,
+        first: [(u32::MAX, false); 2],
+    };
+    let mut out = vec![empty; counts.iter().sum()];
+    let mut outs: Vec<&mut [EdgeUse]> = Vec::with_capacity(ranges);
+    let mut rest = out.as_mut_slice();
+    for &c in &counts {
+        let (o, tail) = rest.split_at_mut(c);
+        outs.push(o);
+        rest = tail;
     }
-    out
-}
-
-/// The edges from vertex `v` to larger vertices, from its half-edges `(other vertex, triangle,
-/// forward)`, in order of the other vertex.
-fn group_bucket(v: u32, bucket: &mut [(u32, u32, bool)], out: &mut Vec<EdgeUse>) {
-    bucket.sort_unstable_by_key(|h| (h.0, h.1));
-    let mut i = 0;
-    while i < bucket.len() {
-        let other = bucket[i].0;
-        let mut e = EdgeUse {
-            key: (v, other),
-            count: 0,
-            forward: 0,
-            first: [(u32::MAX, false); 2],
-        };
-        while i < bucket.len() && bucket[i].0 == other {
-            if e.count < 2 {
-                e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
+    parts
+        .into_par_iter()
+        .zip(outs)
+        .enumerate()
+        .for_each(|(r, (part, out))| {
+            let mut slots = out.iter_mut();
+            for v in first_vertex(r)..first_vertex(r + 1) {
+                for uses in part[bucket(v, r)].chunk_by(|x, y| x.0 == y.0) {
+                    let e = slots.next().expect("counted above");
+                    *e = EdgeUse {
+                        key: (v as u32, uses[0].0),
+                        count: uses.len() as u32,
+                        forward: uses.iter().filter(|u| u.2).count() as u32,
+                        first: [0, 1]
+                            .map(|k| uses.get(k).map_or((u32::MAX, false), |u| (u.1, u.2))),
+                    };
+                }
             }
-            e.count += 1;
-            e.forward += bucket[i].2 as u32;
-            i += 1;
-        }
-        out.push(e);
-    }
+        });
+    out
 }
 
 /// For each triangle, the triangles sharing a manifold edge with it (up to 3).

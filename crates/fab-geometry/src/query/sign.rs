@@ -88,29 +88,27 @@ impl PseudoNormals {
                 normalize(cross(sub(b, a), sub(c, a)))
             })
             .collect();
-        // each corner's contribution to its vertex: the face normal times the corner's angle
-        let corner: Vec<[V3; 3]> = mesh
+        // each corner's angle; its vertex gains the face normal times it, in triangle order
+        let angles: Vec<[f64; 3]> = mesh
             .triangles
             .par_iter()
-            .zip(face.par_iter())
-            .map(|(t, &f)| {
+            .map(|t| {
                 [0, 1, 2].map(|k| {
                     let (i, j, l) = (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
                     let e1 = normalize(sub(v[j as usize], v[i as usize]));
                     let e2 = normalize(sub(v[l as usize], v[i as usize]));
-                    let angle = dot(e1, e2).clamp(-1.0, 1.0).acos();
-                    scale(f, angle)
+                    dot(e1, e2).clamp(-1.0, 1.0).acos()
                 })
             })
             .collect();
         let mut vertex = vec![[0.0; 3]; v.len()];
-        for (t, c) in mesh.triangles.iter().zip(&corner) {
+        for ((t, a), &f) in mesh.triangles.iter().zip(&angles).zip(&face) {
             for k in 0..3 {
                 let i = t[k] as usize;
-                vertex[i] = add(vertex[i], c[k]);
+                vertex[i] = add(vertex[i], scale(f, a[k]));
             }
         }
-        drop(corner);
+        drop(angles);
         // across each edge k of each triangle, the triangle walking it the other way (closed:
         // exactly one; a repeated corner's edge is its own); each slot is written once
         let across: Vec<[AtomicU32; 3]> = (0..mesh.triangles.len() as u32)

@@ -382,11 +382,13 @@ pub struct Cleaned {
 pub fn clean(mesh: &mut Mesh) -> Cleaned {
     let mut out = Cleaned::default();
     let verts = &mesh.vertices;
-    // per triangle: its sorted corners packed, or `None` when it is degenerate
-    let packed: Vec<Option<u128>> = mesh
+    // per triangle: its sorted corners and its index packed (corners high), or `u128::MAX`
+    // when it is degenerate (no vertex index is `u32::MAX`)
+    let mut keys: Vec<u128> = mesh
         .triangles
         .par_iter()
-        .map(|&[a, b, c]| {
+        .enumerate()
+        .map(|(t, &[a, b, c])| {
             let degenerate = a == b || b == c || a == c || {
                 let (pa, pb, pc) = (verts[a as usize], verts[b as usize], verts[c as usize]);
                 let twice_area = (pb - pa).cross(&(pc - pa)).norm();
@@ -394,27 +396,21 @@ pub fn clean(mesh: &mut Mesh) -> Cleaned {
                 // no area, or a sliver: a corner within the weld tolerance of the opposite edge
                 twice_area / 2.0 < DEGENERATE_AREA_MM2 || twice_area / longest < WELD_TOLERANCE_MM
             };
-            (!degenerate).then(|| {
-                let mut k = [a, b, c];
-                k.sort_unstable();
-                ((k[0] as u128) << 64) | ((k[1] as u128) << 32) | k[2] as u128
-            })
+            if degenerate {
+                return u128::MAX;
+            }
+            let mut k = [a, b, c];
+            k.sort_unstable();
+            ((k[0] as u128) << 96) | ((k[1] as u128) << 64) | ((k[2] as u128) << 32) | t as u128
         })
         .collect();
-    let mut keep: Vec<bool> = packed.iter().map(Option::is_some).collect();
+    let mut keep: Vec<bool> = keys.iter().map(|&k| k != u128::MAX).collect();
     out.degenerate = keep.iter().filter(|&&k| !k).count();
-    // (sorted corners packed, triangle) for the triangles that are not degenerate
-    let mut keys: Vec<(u128, u32)> = packed
-        .iter()
-        .enumerate()
-        .filter_map(|(t, k)| k.map(|k| (k, t as u32)))
-        .collect();
-    drop(packed);
-    // duplicates: equal keys; the earliest triangle stays
-    keys.sort_unstable();
+    // duplicates: equal corners; the earliest triangle stays
+    keys.par_sort_unstable();
     for w in keys.windows(2) {
-        if w[0].0 == w[1].0 {
-            keep[w[1].1 as usize] = false;
+        if w[1] != u128::MAX && w[0] >> 32 == w[1] >> 32 {
+            keep[w[1] as u32 as usize] = false;
             out.duplicate += 1;
         }
     }

@@ -9,6 +9,8 @@
 //! ```
 
 use std::fmt;
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::mesh::Mesh;
@@ -169,7 +171,10 @@ pub fn load_path(path: &Path, units: Units) -> Result<Loaded, LoadError> {
         Some("ply") => Some(Flavour::Ply),
         _ => None,
     };
-    load_bytes_hinted(&bytes, units, hint).map_err(|e| named(e.kind))
+    // the file's bytes go as soon as they are parsed: the soup is all the rest needs
+    let (soup, flavour) = parse_hinted(&bytes, hint).map_err(|e| named(e.kind))?;
+    drop(bytes);
+    repair_soup(soup, flavour, units).map_err(|e| named(e.kind))
 }
 
 /// Loads a scan from bytes: STL (binary or ASCII), OBJ or PLY, told apart by content.
@@ -184,6 +189,12 @@ fn load_bytes_hinted(
     units: Units,
     hint: Option<Flavour>,
 ) -> Result<Loaded, LoadError> {
+    let (soup, flavour) = parse_hinted(bytes, hint)?;
+    repair_soup(soup, flavour, units)
+}
+
+/// The triangle soup of a file's bytes and what they were read as (see [`load_bytes_hinted`]).
+fn parse_hinted(bytes: &[u8], hint: Option<Flavour>) -> Result<(stl::Soup, Flavour), LoadError> {
     // A binary STL whose length matches its header is one, whatever its header text says.
     let binary_stl = bytes.len() >= 84
         && 84 + 50 * u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64
@@ -192,13 +203,19 @@ fn load_bytes_hinted(
     let obj = crate::obj::looks_like_obj(bytes);
     let ascii_stl = bytes.trim_ascii_start().starts_with(b"solid");
     let hint = hint.filter(|_| !ascii_stl);
-    let (mut soup, flavour) = if !binary_stl && (ply || (!obj && hint == Some(Flavour::Ply))) {
-        (crate::ply::parse(bytes)?, Flavour::Ply)
-    } else if !binary_stl && (obj || hint == Some(Flavour::Obj)) {
-        (crate::obj::parse(bytes)?, Flavour::Obj)
-    } else {
-        stl::parse(bytes)?
-    };
+    Ok(
+        if !binary_stl && (ply || (!obj && hint == Some(Flavour::Ply))) {
+            (crate::ply::parse(bytes)?, Flavour::Ply)
+        } else if !binary_stl && (obj || hint == Some(Flavour::Obj)) {
+            (crate::obj::parse(bytes)?, Flavour::Obj)
+        } else {
+            stl::parse(bytes)?
+        },
+    )
+}
+
+/// Units, weld, clean, orient and fragments: a soup as read becomes the loaded mesh.
+fn repair_soup(mut soup: stl::Soup, flavour: Flavour, units: Units) -> Result<Loaded, LoadError> {
     let read = soup.triangles.len();
     if read == 0 {
         return Err(LoadErrorKind::NoTriangles {
@@ -213,13 +230,13 @@ fn load_bytes_hinted(
     let decision = crate::units::decide(units, extent)?;
     if decision.scale != 1.0 {
         let s = decision.scale;
-        for t in soup.triangles.iter_mut() {
+        soup.triangles.par_iter_mut().for_each(|t| {
             for p in t.iter_mut() {
                 for x in p.iter_mut() {
                     *x *= s;
                 }
             }
-        }
+        });
     }
     let mut mesh = repair::weld(&soup.triangles, repair::WELD_TOLERANCE_MM);
     drop(soup);
@@ -252,18 +269,28 @@ fn load_bytes_hinted(
 
 /// Largest bounding-box extent of a soup (0 for an empty one).
 fn largest_extent(tris: &[[[f64; 3]; 3]]) -> f64 {
-    let mut lo = [f64::MAX; 3];
-    let mut hi = [f64::MIN; 3];
-    for t in tris {
+    if tris.is_empty() {
+        return 0.0;
+    }
+    let bounds = |t: &[[f64; 3]; 3]| {
+        let mut lo = [f64::MAX; 3];
+        let mut hi = [f64::MIN; 3];
         for p in t {
             for k in 0..3 {
                 lo[k] = lo[k].min(p[k]);
                 hi[k] = hi[k].max(p[k]);
             }
         }
-    }
-    if tris.is_empty() {
-        return 0.0;
-    }
+        (lo, hi)
+    };
+    let (lo, hi) = tris.par_iter().map(bounds).reduce(
+        || ([f64::MAX; 3], [f64::MIN; 3]),
+        |(alo, ahi), (blo, bhi)| {
+            (
+                [0, 1, 2].map(|k| alo[k].min(blo[k])),
+                [0, 1, 2].map(|k| ahi[k].max(bhi[k])),
+            )
+        },
+    );
     (0..3).map(|k| hi[k] - lo[k]).fold(0.0, f64::max)
 }

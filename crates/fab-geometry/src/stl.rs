@@ -9,6 +9,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::mesh::Mesh;
 
 /// Which STL flavour a file was.
@@ -143,25 +145,30 @@ pub fn parse_binary(bytes: &[u8]) -> Result<Soup, StlError> {
             extra: actual - needed,
         });
     }
-    let mut triangles = Vec::with_capacity(n as usize);
-    for (t, rec) in bytes[84..].chunks_exact(50).enumerate() {
-        let mut tri = [[0.0f64; 3]; 3];
-        for (v, corner) in tri.iter_mut().enumerate() {
-            for (k, c) in corner.iter_mut().enumerate() {
-                let o = 12 + v * 12 + k * 4;
-                let x = f32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]);
-                if !x.is_finite() {
-                    return Err(StlError::NonFinite {
-                        triangle: t,
-                        vertex: v,
-                        value: x as f64,
-                        line: None,
-                    });
-                }
-                *c = x as f64;
-            }
-        }
-        triangles.push(tri);
+    // decoded in parallel; the first non-finite coordinate, if any, is then reported
+    let triangles: Vec<[[f64; 3]; 3]> = bytes[84..]
+        .par_chunks_exact(50)
+        .map(|rec| {
+            [0, 1, 2].map(|v| {
+                [0, 1, 2].map(|k| {
+                    let o = 12 + v * 12 + k * 4;
+                    f32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]) as f64
+                })
+            })
+        })
+        .collect();
+    let finite = |t: &[[f64; 3]; 3]| t.iter().flatten().all(|x| x.is_finite());
+    if let Some(t) = triangles.par_iter().position_first(|t| !finite(t)) {
+        let (vertex, value) = (0..3)
+            .flat_map(|v| triangles[t][v].map(|x| (v, x)))
+            .find(|(_, x)| !x.is_finite())
+            .expect("a non-finite coordinate");
+        return Err(StlError::NonFinite {
+            triangle: t,
+            vertex,
+            value,
+            line: None,
+        });
     }
     Ok(Soup { triangles })
 }
@@ -169,7 +176,234 @@ pub fn parse_binary(bytes: &[u8]) -> Result<Soup, StlError> {
 /// ASCII STL: `solid`, then `facet normal nx ny nz / outer loop / vertex x y z (x3) / endloop /
 /// endfacet` repeated, then `endsolid`. Several solids in one file are accepted. Normals are
 /// read and ignored (orientation comes from the winding).
+///
+/// A large file is cut at `facet` lines into pieces parsed in parallel; any error, or pieces
+/// that do not join up (a cut that was not between two facets of one solid), sends it to the
+/// sequential reader, which gives the same triangles and the error with its line.
 pub fn parse_ascii(bytes: &[u8]) -> Result<Soup, StlError> {
+    if bytes.len() >= PARALLEL_ASCII_BYTES
+        && let Some(soup) = parse_ascii_parallel(bytes, rayon::current_num_threads() * 4)
+    {
+        return Ok(soup);
+    }
+    parse_ascii_sequential(bytes)
+}
+
+/// ASCII files at least this long are parsed in parallel pieces.
+const PARALLEL_ASCII_BYTES: usize = 1 << 20;
+
+/// Where a piece of an ASCII STL starts or ends: outside any solid, or inside one between
+/// facets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Between {
+    Solids,
+    Facets,
+}
+
+/// The ASCII reader over `pieces` parts cut at `facet` tokens that start a line; `None` on any
+/// error or when the pieces do not join into one valid file.
+fn parse_ascii_parallel(bytes: &[u8], pieces: usize) -> Option<Soup> {
+    let mut cuts = vec![0];
+    for i in 1..pieces {
+        let from = (bytes.len() / pieces * i).max(*cuts.last()?);
+        if let Some(c) = next_facet_line(bytes, from)
+            && c > *cuts.last()?
+        {
+            cuts.push(c);
+        }
+    }
+    cuts.push(bytes.len());
+    if cuts.len() < 3 {
+        return None;
+    }
+    let parts: Vec<Option<Piece>> = cuts
+        .par_windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let start = if i == 0 {
+                Between::Solids
+            } else {
+                Between::Facets
+            };
+            parse_ascii_piece(&bytes[w[0]..w[1]], start)
+        })
+        .collect();
+    let last = parts.len() - 1;
+    let mut total = 0;
+    for (i, p) in parts.iter().enumerate() {
+        let (tris, end) = p.as_ref()?;
+        let expected = if i == last {
+            Between::Solids
+        } else {
+            Between::Facets
+        };
+        if *end != expected {
+            return None;
+        }
+        total += tris.len();
+    }
+    let mut triangles = Vec::with_capacity(total);
+    for p in parts {
+        triangles.extend_from_slice(&p?.0);
+    }
+    Some(Soup { triangles })
+}
+
+/// A piece's triangles and where it ends.
+type Piece = (Vec<[[f64; 3]; 3]>, Between);
+
+/// The first `facet` token at or after `from` that is the first token of its line.
+fn next_facet_line(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        i += bytes.get(i..)?.iter().position(|&b| b == b'\n')? + 1;
+        let mut j = i;
+        while j < bytes.len() && bytes[j] != b'\n' && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let rest = &bytes[j..];
+        if rest.len() > 5 && rest.starts_with(b"facet") && rest[5].is_ascii_whitespace() {
+            return Some(j);
+        }
+    }
+}
+
+/// One piece of an ASCII STL that starts `start`: its triangles and where it ends, or `None`
+/// on anything the sequential reader would refuse.
+fn parse_ascii_piece(bytes: &[u8], start: Between) -> Option<Piece> {
+    let mut tok = Tokens::new(bytes);
+    let mut triangles = Vec::with_capacity(bytes.len() / 160);
+    let mut at = start;
+    let number = |tok: &mut Tokens| -> Option<f64> { parse_number(tok.next()?.1) };
+    loop {
+        let Some((_, word)) = tok.next() else {
+            return Some((triangles, at));
+        };
+        match (at, word) {
+            (Between::Solids, b"solid") => {
+                tok.skip_line();
+                at = Between::Facets;
+                continue;
+            }
+            (Between::Facets, b"endsolid") => {
+                tok.skip_line();
+                at = Between::Solids;
+                continue;
+            }
+            (Between::Facets, b"facet") => {}
+            _ => return None,
+        }
+        if tok.next()?.1 != b"normal" {
+            return None;
+        }
+        for _ in 0..3 {
+            number(&mut tok)?;
+        }
+        if tok.next()?.1 != b"outer" || tok.next()?.1 != b"loop" {
+            return None;
+        }
+        let mut tri = [[0.0; 3]; 3];
+        for corner in tri.iter_mut() {
+            if tok.next()?.1 != b"vertex" {
+                return None;
+            }
+            for c in corner.iter_mut() {
+                *c = number(&mut tok).filter(|x| x.is_finite())?;
+            }
+        }
+        if tok.next()?.1 != b"endloop" || tok.next()?.1 != b"endfacet" {
+            return None;
+        }
+        triangles.push(tri);
+    }
+}
+
+/// A number token, as `str::parse::<f64>` reads it. The common form (`-1.234567e+01`: at most 19
+/// significant digits making an integer below 2^53, and a power of ten of at most 22) is
+/// computed directly as one exact integer times or divided by one exact power of ten, a single
+/// correctly rounded operation and so the same value (Clinger's fast path); anything else goes
+/// to the standard parser.
+fn parse_number(w: &[u8]) -> Option<f64> {
+    fast_number(w).or_else(|| std::str::from_utf8(w).ok()?.parse::<f64>().ok())
+}
+
+fn fast_number(w: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (negative, mut i) = match w.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa = 0u64;
+    let mut digits = 0u32;
+    let mut scale = 0i32;
+    while let Some(d) = w.get(i).filter(|b| b.is_ascii_digit()) {
+        mantissa = mantissa * 10 + (d - b'0') as u64;
+        digits += 1;
+        i += 1;
+        if digits > 19 {
+            return None;
+        }
+    }
+    if w.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d) = w.get(i).filter(|b| b.is_ascii_digit()) {
+            mantissa = mantissa * 10 + (d - b'0') as u64;
+            digits += 1;
+            scale -= 1;
+            i += 1;
+            if digits > 19 {
+                return None;
+            }
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if matches!(w.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative_exp = match w.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut exp = 0i32;
+        while let Some(d) = w.get(i).filter(|b| b.is_ascii_digit()) {
+            exp = exp * 10 + (d - b'0') as i32;
+            i += 1;
+            if i - start > 4 {
+                return None;
+            }
+        }
+        if i == start {
+            return None;
+        }
+        scale += if negative_exp { -exp } else { exp };
+    }
+    if i != w.len() || mantissa > 1 << 53 || scale.abs() > 22 {
+        return None;
+    }
+    let m = mantissa as f64;
+    let x = if scale >= 0 {
+        m * POW10[scale as usize]
+    } else {
+        m / POW10[(-scale) as usize]
+    };
+    Some(if negative { -x } else { x })
+}
+
+/// The ASCII reader, one token after another, with line numbers in its errors.
+fn parse_ascii_sequential(bytes: &[u8]) -> Result<Soup, StlError> {
     let mut tok = Tokens::new(bytes);
     let mut triangles = Vec::new();
     let mut solids = 0usize;
@@ -288,9 +522,7 @@ impl<'a> Tokens<'a> {
 
     fn number(&mut self, expected: &'static str) -> Result<(usize, f64), StlError> {
         let (line, w) = self.need(expected)?;
-        std::str::from_utf8(w)
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
+        parse_number(w)
             .map(|x| (line, x))
             .ok_or_else(|| self.err(line, w, expected))
     }
@@ -457,5 +689,126 @@ mod tests {
             parse(nan.as_bytes()).unwrap_err(),
             StlError::NonFinite { line: Some(5), .. }
         ));
+    }
+
+    /// ASCII text of `n` facets in `solids` solids, with untidy whitespace (tabs, CRLF,
+    /// indentation) and a solid name holding the word facet.
+    fn ascii(n: usize, solids: usize) -> String {
+        let mut out = String::new();
+        for s in 0..solids {
+            out.push_str(&format!("solid part{s} facet\r\n"));
+            for i in 0..n {
+                let x = (s * n + i) as f64 * 0.25;
+                let indent = if i % 3 == 0 { "\t" } else { "  " };
+                out.push_str(&format!(
+                    "{indent}facet normal 0 0 1\r\n  outer loop\n    vertex {x} 0 0\n    vertex {} 1.5e-1 0\n\tvertex 0 {x} -2\n  endloop\n{indent}endfacet\n",
+                    x + 1.0
+                ));
+            }
+            out.push_str(&format!("endsolid part{s}\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn parallel_ascii_pieces_give_the_sequential_triangles() {
+        let text = ascii(300, 3);
+        let seq = parse_ascii_sequential(text.as_bytes()).unwrap();
+        assert_eq!(seq.triangles.len(), 900);
+        for pieces in [2, 3, 7, 64, 5000] {
+            let par = parse_ascii_parallel(text.as_bytes(), pieces).unwrap();
+            assert_eq!(par.triangles, seq.triangles, "{pieces} pieces");
+        }
+    }
+
+    #[test]
+    fn parallel_ascii_pieces_refuse_what_the_sequential_reader_refuses() {
+        let good = ascii(200, 2);
+        // a facet between two solids, a non-finite vertex, a missing endsolid
+        let stray = good.replacen("endsolid part0\n", "endsolid part0\nfacet normal 0 0 1 outer loop vertex 0 0 0 vertex 1 0 0 vertex 0 1 0 endloop endfacet\n", 1);
+        let nan = good.replacen("vertex 26 0 0", "vertex 26 nan 0", 1);
+        let open = good
+            .trim_end()
+            .trim_end_matches("endsolid part1")
+            .to_string();
+        for bad in [stray, nan, open] {
+            assert!(parse_ascii_sequential(bad.as_bytes()).is_err());
+            for pieces in [2, 3, 9, 400] {
+                assert!(parse_ascii_parallel(bad.as_bytes(), pieces).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn binary_reports_the_first_non_finite_coordinate() {
+        let mut tris = vec![TRI; 1000];
+        tris[700][2][1] = f32::INFINITY;
+        tris[900][0][0] = f32::NAN;
+        let e = parse(&binary(1000, &tris)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StlError::NonFinite {
+                    triangle: 700,
+                    vertex: 2,
+                    line: None,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn numbers_read_as_the_standard_parser_reads_them() {
+        let mut seed = 0x9E3779B97F4A7C15u64;
+        let mut words: Vec<String> = [
+            "0",
+            "-0",
+            "+1",
+            "1.",
+            ".5",
+            "-.5e3",
+            "2.223890e+02",
+            "4.598250E+01",
+            "1e22",
+            "1e23",
+            "9007199254740993",
+            "12345678901234567890",
+            "1e-400",
+            "1e400",
+            "nan",
+            "inf",
+            "-inf",
+            "1e",
+            "e5",
+            ".",
+            "-",
+            "1.2.3",
+            "0x10",
+            "1e+",
+            "3.4028235e38",
+            "1_0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let x = f64::from_bits(seed);
+            let f = (seed % 1000) as f32 * 0.731 - 300.0;
+            words.push(format!("{x:e}"));
+            words.push(format!("{f:e}"));
+            words.push(format!("{:.6e}", f));
+            words.push(format!("{}", f));
+            words.push(format!("{:.9}", x.abs().fract()));
+        }
+        for w in &words {
+            let std = w.parse::<f64>().ok();
+            let ours = parse_number(w.as_bytes());
+            assert_eq!(ours.map(f64::to_bits), std.map(f64::to_bits), "{w}");
+        }
     }
 }

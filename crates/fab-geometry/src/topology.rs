@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use nalgebra::Point3;
+use rayon::prelude::*;
 
 use crate::mesh::Mesh;
 
@@ -14,6 +15,8 @@ pub struct EdgeUse {
     pub key: (u32, u32),
     /// How many triangles use it: 1 boundary, 2 manifold, more non-manifold.
     pub count: u32,
+    /// How many of them walk it from `key.0` to `key.1` (the rest walk it backwards).
+    pub forward: u32,
     /// The first two uses: (triangle, true when the triangle walks the edge from `key.0` to
     /// `key.1`).
     pub first: [(u32, bool); 2],
@@ -53,28 +56,69 @@ pub fn edges(mesh: &Mesh) -> Vec<EdgeUse> {
             fill[lo] += 1;
         }
     }
-    let mut out: Vec<EdgeUse> = Vec::with_capacity(mesh.triangles.len() * 3 / 2 + 4);
-    for v in 0..nv {
-        let bucket = &mut half[start[v] as usize..start[v + 1] as usize];
-        bucket.sort_unstable_by_key(|h| (h.0, h.1));
-        let mut i = 0;
-        while i < bucket.len() {
-            let other = bucket[i].0;
-            let mut e = EdgeUse {
-                key: (v as u32, other),
-                count: 0,
-                first: [(u32::MAX, false); 2],
-            };
-            while i < bucket.len() && bucket[i].0 == other {
-                if e.count < 2 {
-                    e.first[e.count as usize] = (bucket[i].1, bucket[i].2);
-                }
-                e.count += 1;
-                i += 1;
-            }
-            out.push(e);
-        }
+    // the buckets of consecutive vertex ranges, in parallel: sorted and their edges counted,
+    // then the edges written straight into each range's part of the result
+    let ranges = nv.div_ceil(1 << 16).max(1);
+    let step = nv.div_ceil(ranges).max(1);
+    let first_vertex = |r: usize| (r * step).min(nv);
+    let mut parts: Vec<&mut [(u32, u32, bool)]> = Vec::with_capacity(ranges);
+    let mut rest = half.as_mut_slice();
+    for r in 0..ranges {
+        let len = (start[first_vertex(r + 1)] - start[first_vertex(r)]) as usize;
+        let (part, tail) = rest.split_at_mut(len);
+        parts.push(part);
+        rest = tail;
     }
+    let bucket = |v: usize, r: usize| {
+        let base = start[first_vertex(r)] as usize;
+        start[v] as usize - base..start[v + 1] as usize - base
+    };
+    let counts: Vec<usize> = parts
+        .par_iter_mut()
+        .enumerate()
+        .map(|(r, part)| {
+            let mut edges = 0;
+            for v in first_vertex(r)..first_vertex(r + 1) {
+                let b = &mut part[bucket(v, r)];
+                b.sort_unstable_by_key(|h| (h.0, h.1));
+                edges += b.chunk_by(|x, y| x.0 == y.0).count();
+            }
+            edges
+        })
+        .collect();
+    let empty = EdgeUse {
+        key: (0, 0),
+        count: 0,
+        forward: 0,
+        first: [(u32::MAX, false); 2],
+    };
+    let mut out = vec![empty; counts.iter().sum()];
+    let mut outs: Vec<&mut [EdgeUse]> = Vec::with_capacity(ranges);
+    let mut rest = out.as_mut_slice();
+    for &c in &counts {
+        let (o, tail) = rest.split_at_mut(c);
+        outs.push(o);
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
+        .zip(outs)
+        .enumerate()
+        .for_each(|(r, (part, out))| {
+            let mut slots = out.iter_mut();
+            for v in first_vertex(r)..first_vertex(r + 1) {
+                for uses in part[bucket(v, r)].chunk_by(|x, y| x.0 == y.0) {
+                    let e = slots.next().expect("counted above");
+                    *e = EdgeUse {
+                        key: (v as u32, uses[0].0),
+                        count: uses.len() as u32,
+                        forward: uses.iter().filter(|u| u.2).count() as u32,
+                        first: [0, 1]
+                            .map(|k| uses.get(k).map_or((u32::MAX, false), |u| (u.1, u.2))),
+                    };
+                }
+            }
+        });
     out
 }
 
@@ -412,5 +456,50 @@ mod tests {
         );
         assert_eq!(m.triangles.len(), 404);
         assert!(m.vertices.iter().all(|p| p.x < 200.0));
+    }
+
+    #[test]
+    fn edges_of_a_large_mesh_match_a_map_of_half_edges() {
+        // a 320 x 320 grid (over 65536 vertices: several vertex ranges), with a few triangles
+        // repeated and flipped so that edges have 1, 2, 3 and 4 uses
+        let n = 320u32;
+        let vertices = (0..n * n)
+            .map(|i| Point3::new((i % n) as f64, (i / n) as f64, 0.0))
+            .collect();
+        let mut triangles = Vec::new();
+        for y in 0..n - 1 {
+            for x in 0..n - 1 {
+                let v = y * n + x;
+                triangles.push([v, v + 1, v + n + 1]);
+                triangles.push([v, v + n + 1, v + n]);
+            }
+        }
+        for t in (0..triangles.len()).step_by(997) {
+            let [a, b, c] = triangles[t];
+            triangles.push([a, c, b]);
+            triangles.push([a, b, c]);
+        }
+        let mesh = Mesh::new(vertices, triangles);
+        let mut map: std::collections::BTreeMap<(u32, u32), Vec<(u32, bool)>> = Default::default();
+        for (t, tri) in mesh.triangles.iter().enumerate() {
+            for k in 0..3 {
+                let (a, b) = (tri[k], tri[(k + 1) % 3]);
+                map.entry((a.min(b), a.max(b)))
+                    .or_default()
+                    .push((t as u32, a < b));
+            }
+        }
+        let es = edges(&mesh);
+        assert_eq!(es.len(), map.len());
+        for (e, (key, uses)) in es.iter().zip(&map) {
+            assert_eq!(e.key, *key);
+            assert_eq!(e.count as usize, uses.len());
+            assert_eq!(e.forward as usize, uses.iter().filter(|u| u.1).count());
+            assert_eq!(e.first[0], uses[0]);
+            if uses.len() > 1 {
+                assert_eq!(e.first[1], uses[1]);
+            }
+        }
+        assert!(es.iter().any(|e| e.count == 4));
     }
 }

@@ -2,6 +2,8 @@
 //! tree order), answering exact nearest-point queries with no allocation per query.
 
 use super::closest::{Feature, V3, closest_point_on_triangle, norm2, sub};
+use rayon::prelude::*;
+
 use crate::Mesh;
 
 /// Triangles per leaf at most.
@@ -11,7 +13,7 @@ const STACK: usize = 96;
 
 /// Boxes are stored in `f32`, rounded outward, so a node is 32 bytes and two siblings share a
 /// cache line; the box test stays conservative and the triangle tests stay in `f64`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C, align(32))]
 struct Node {
     lo: [f32; 3],
@@ -67,89 +69,206 @@ fn to_f32(x: f64, up: bool) -> f32 {
     }
 }
 
+/// Nodes of at least this many triangles build their two halves in parallel.
+const PARALLEL_NODE: usize = 1 << 14;
+
+const EMPTY: Node = Node {
+    lo: [f32::INFINITY; 3],
+    hi: [f32::NEG_INFINITY; 3],
+    start: 0,
+    count: 0,
+};
+
+/// Node count of the tree over `n` triangles: a leaf at [`LEAF`] or fewer, else one node and
+/// the trees over `n / 2` and `n - n / 2`. Only two sizes occur per level, so it is memoised.
+#[derive(Default)]
+struct NodeCounts(std::collections::HashMap<usize, usize>);
+
+impl NodeCounts {
+    fn of(&mut self, n: usize) -> usize {
+        if n <= LEAF {
+            return 1;
+        }
+        if let Some(&c) = self.0.get(&n) {
+            return c;
+        }
+        let c = 1 + self.of(n / 2) + self.of(n - n / 2);
+        self.0.insert(n, c);
+        c
+    }
+
+    /// A count already computed by [`NodeCounts::of`] for the whole tree.
+    fn get(&self, n: usize) -> usize {
+        if n <= LEAF { 1 } else { self.0[&n] }
+    }
+}
+
+/// A triangle during the build: its centroid carried along with it, so that partitioning reads
+/// no other memory.
+#[derive(Clone, Copy)]
+struct Item {
+    centroid: V3,
+    id: u32,
+}
+
+/// What every node of a build shares.
+struct Builder<'a> {
+    counts: &'a NodeCounts,
+    parallel: usize,
+}
+
+impl Builder<'_> {
+    /// Builds the subtree over `order` (triangles `s..` in tree order) into `me`, its
+    /// descendants into `below`, whose first node has index `below_at`. Boxes are left empty
+    /// for [`Bvh::boxes`].
+    fn node(
+        &self,
+        me: &mut Node,
+        s: usize,
+        order: &mut [Item],
+        below: &mut [Node],
+        below_at: usize,
+    ) {
+        let n = order.len();
+        if n <= LEAF {
+            // its box comes once the triangles are in tree order ([`Bvh::boxes`])
+            *me = Node {
+                start: s as u32,
+                count: n as u32,
+                ..EMPTY
+            };
+            return;
+        }
+        let mut clo = [f64::INFINITY; 3];
+        let mut chi = [f64::NEG_INFINITY; 3];
+        for item in order.iter() {
+            let c = item.centroid;
+            for k in 0..3 {
+                clo[k] = clo[k].min(c[k]);
+                chi[k] = chi[k].max(c[k]);
+            }
+        }
+        let ext = sub(chi, clo);
+        let axis = if ext[0] >= ext[1] && ext[0] >= ext[2] {
+            0
+        } else if ext[1] >= ext[2] {
+            1
+        } else {
+            2
+        };
+        let half = n / 2;
+        order.select_nth_unstable_by(half, |a, b| a.centroid[axis].total_cmp(&b.centroid[axis]));
+        let (left_order, right_order) = order.split_at_mut(half);
+        let (kids, rest) = below.split_at_mut(2);
+        let (lk, rk) = kids.split_at_mut(1);
+        let left_below = self.counts.get(half) - 1;
+        let (lb, rb) = rest.split_at_mut(left_below);
+        let (l_at, r_at) = (below_at + 2, below_at + 2 + left_below);
+        if n >= self.parallel {
+            rayon::join(
+                || self.node(&mut lk[0], s, left_order, lb, l_at),
+                || self.node(&mut rk[0], s + half, right_order, rb, r_at),
+            );
+        } else {
+            self.node(&mut lk[0], s, left_order, lb, l_at);
+            self.node(&mut rk[0], s + half, right_order, rb, r_at);
+        }
+        *me = Node {
+            start: below_at as u32,
+            count: 0,
+            ..EMPTY
+        };
+    }
+}
+
 impl Bvh {
     /// Builds the tree over a mesh's triangles.
     pub fn new(mesh: &Mesh) -> Self {
-        let tris: Vec<[V3; 3]> = (0..mesh.triangles.len())
-            .map(|t| mesh.triangle(t).map(|p| [p.x, p.y, p.z]))
-            .collect();
-        Self::from_triangles(tris)
+        let tri = |t: u32| {
+            mesh.triangles[t as usize]
+                .map(|i| mesh.vertices[i as usize])
+                .map(|p| [p.x, p.y, p.z])
+        };
+        let (nodes, ids) = Self::split(mesh.triangles.len(), tri, PARALLEL_NODE);
+        let tris = ids.par_iter().map(|&t| tri(t)).collect();
+        Self::boxes(nodes, tris, ids)
     }
 
-    /// Builds the tree over a triangle soup.
+    /// Builds the tree over a triangle soup: each node splits its triangles at the median
+    /// centroid along the longest axis of their centroids' box. The two halves of a large node
+    /// are built in parallel, each into its own part of the node array (a subtree's node count
+    /// follows from its triangle count), so the tree is the same whatever the number of threads.
     pub fn from_triangles(tris: Vec<[V3; 3]>) -> Self {
-        let n = tris.len();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        let centroids: Vec<V3> = tris
-            .iter()
-            .map(|t| {
+        Self::build(tris, PARALLEL_NODE)
+    }
+
+    /// [`Bvh::from_triangles`], splitting the work between threads at nodes of at least
+    /// `parallel` triangles.
+    fn build(tris: Vec<[V3; 3]>, parallel: usize) -> Self {
+        let (nodes, ids) = Self::split(tris.len(), |t| tris[t as usize], parallel);
+        let sorted = ids.par_iter().map(|&t| tris[t as usize]).collect();
+        Self::boxes(nodes, sorted, ids)
+    }
+
+    /// The nodes (boxes not yet set) and the tree order of `n` triangles given by `tri`.
+    fn split(
+        n: usize,
+        tri: impl Fn(u32) -> [V3; 3] + Sync,
+        parallel: usize,
+    ) -> (Vec<Node>, Vec<u32>) {
+        let mut order: Vec<Item> = (0..n as u32)
+            .into_par_iter()
+            .map(|id| {
+                let t = tri(id);
                 let mut c = [0.0; 3];
                 for k in 0..3 {
                     c[k] = (t[0][k] + t[1][k] + t[2][k]) / 3.0;
                 }
-                c
+                Item { centroid: c, id }
             })
             .collect();
-        let empty = Node {
-            lo: [f32::INFINITY; 3],
-            hi: [f32::NEG_INFINITY; 3],
-            start: 0,
-            count: 0,
+        let mut counts = NodeCounts::default();
+        let total = counts.of(n);
+        let mut nodes = vec![EMPTY; total];
+        let (root, rest) = nodes.split_at_mut(1);
+        let b = Builder {
+            counts: &counts,
+            parallel: parallel.max(2 * LEAF + 1),
         };
-        let mut nodes = Vec::with_capacity(2 * n.div_ceil(LEAF) + 1);
-        nodes.push(empty);
-        let mut work = vec![(0usize, 0usize, n)];
-        while let Some((ni, s, e)) = work.pop() {
+        b.node(&mut root[0], 0, &mut order, rest, 1);
+        let ids = order.par_iter().map(|item| item.id).collect();
+        (nodes, ids)
+    }
+
+    /// The tree with its boxes: each leaf's from its triangles (now in tree order), then each
+    /// inner node's as the union of its children's, which come after it. Outward rounding to
+    /// `f32` is monotone, so that union is the rounding of the node's own bounds.
+    fn boxes(mut nodes: Vec<Node>, tris: Vec<[V3; 3]>, ids: Vec<u32>) -> Self {
+        nodes.par_iter_mut().filter(|n| n.count > 0).for_each(|n| {
             let mut lo = [f64::INFINITY; 3];
             let mut hi = [f64::NEG_INFINITY; 3];
-            let mut clo = [f64::INFINITY; 3];
-            let mut chi = [f64::NEG_INFINITY; 3];
-            for &t in &order[s..e] {
-                for p in &tris[t as usize] {
+            for t in &tris[n.start as usize..(n.start + n.count) as usize] {
+                for p in t {
                     for k in 0..3 {
                         lo[k] = lo[k].min(p[k]);
                         hi[k] = hi[k].max(p[k]);
                     }
                 }
-                let c = centroids[t as usize];
-                for k in 0..3 {
-                    clo[k] = clo[k].min(c[k]);
-                    chi[k] = chi[k].max(c[k]);
+            }
+            n.lo = lo.map(|x| to_f32(x, false));
+            n.hi = hi.map(|x| to_f32(x, true));
+        });
+        if !tris.is_empty() {
+            for i in (0..nodes.len()).rev() {
+                if nodes[i].count == 0 {
+                    let (l, r) = (nodes[i].start as usize, nodes[i].start as usize + 1);
+                    let (l, r) = (nodes[l], nodes[r]);
+                    nodes[i].lo = [0, 1, 2].map(|k| l.lo[k].min(r.lo[k]));
+                    nodes[i].hi = [0, 1, 2].map(|k| l.hi[k].max(r.hi[k]));
                 }
             }
-            nodes[ni].lo = lo.map(|x| to_f32(x, false));
-            nodes[ni].hi = hi.map(|x| to_f32(x, true));
-            if e - s <= LEAF {
-                nodes[ni].start = s as u32;
-                nodes[ni].count = (e - s) as u32;
-                continue;
-            }
-            let ext = sub(chi, clo);
-            let axis = if ext[0] >= ext[1] && ext[0] >= ext[2] {
-                0
-            } else if ext[1] >= ext[2] {
-                1
-            } else {
-                2
-            };
-            let mid = (s + e) / 2;
-            order[s..e].select_nth_unstable_by(mid - s, |&a, &b| {
-                centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis])
-            });
-            let left = nodes.len();
-            nodes.push(empty);
-            nodes.push(empty);
-            nodes[ni].start = left as u32;
-            nodes[ni].count = 0;
-            work.push((left, s, mid));
-            work.push((left + 1, mid, e));
         }
-        let sorted = order.iter().map(|&t| tris[t as usize]).collect();
-        Self {
-            nodes,
-            tris: sorted,
-            ids: order,
-        }
+        Self { nodes, tris, ids }
     }
 
     /// Number of triangles.
@@ -393,6 +512,113 @@ mod tests {
                     .is_some()
             );
             assert!(bvh.nearest_within(p, brute * (1.0 - 1e-9)).is_none());
+        }
+    }
+
+    #[test]
+    fn parallel_build_is_the_sequential_tree_and_exact() {
+        let mut s = 0x2545F4914F6CDD1Du64;
+        let tris: Vec<[V3; 3]> = (0..3001)
+            .map(|_| {
+                let c = [rng(&mut s) * 80.0, rng(&mut s) * 40.0, rng(&mut s) * 20.0];
+                [0, 1, 2].map(|_| [0, 1, 2].map(|k| c[k] + rng(&mut s) * 3.0))
+            })
+            .collect();
+        let par = Bvh::build(tris.clone(), 10);
+        let seq = Bvh::build(tris.clone(), usize::MAX);
+        assert_eq!(par.nodes, seq.nodes);
+        assert_eq!(par.ids, seq.ids);
+        // a leaf's box is its triangles' bounds rounded outward, an inner node's the union of
+        // its children's
+        for n in &par.nodes {
+            let (lo, hi) = if n.count > 0 {
+                let ts = &par.tris[n.start as usize..(n.start + n.count) as usize];
+                let lo = [0, 1, 2].map(|k| {
+                    let x = ts
+                        .iter()
+                        .flatten()
+                        .map(|p| p[k])
+                        .fold(f64::INFINITY, f64::min);
+                    to_f32(x, false)
+                });
+                let hi = [0, 1, 2].map(|k| {
+                    let x = ts
+                        .iter()
+                        .flatten()
+                        .map(|p| p[k])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    to_f32(x, true)
+                });
+                (lo, hi)
+            } else {
+                let (l, r) = (par.nodes[n.start as usize], par.nodes[n.start as usize + 1]);
+                (
+                    [0, 1, 2].map(|k| l.lo[k].min(r.lo[k])),
+                    [0, 1, 2].map(|k| l.hi[k].max(r.hi[k])),
+                )
+            };
+            assert_eq!((n.lo, n.hi), (lo, hi));
+            assert!((0..3).all(|k| lo[k] <= hi[k]));
+        }
+        for _ in 0..200 {
+            let p = [0, 1, 2].map(|k| rng(&mut s) * [100.0, 60.0, 40.0][k] - 10.0);
+            let brute = tris
+                .iter()
+                .map(|t| norm2(sub(p, closest_point_on_triangle(p, t[0], t[1], t[2]).0)))
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(par.nearest(p).unwrap().dist2, brute);
+        }
+    }
+
+    /// The tree order of the former build (an explicit stack, median split of `u32` indices
+    /// compared through a centroid table), as the oracle.
+    fn reference_order(tris: &[[V3; 3]]) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..tris.len() as u32).collect();
+        let centroids: Vec<V3> = tris
+            .iter()
+            .map(|t| [0, 1, 2].map(|k| (t[0][k] + t[1][k] + t[2][k]) / 3.0))
+            .collect();
+        let mut work = vec![(0, tris.len())];
+        while let Some((s, e)) = work.pop() {
+            if e - s <= LEAF {
+                continue;
+            }
+            let mut clo = [f64::INFINITY; 3];
+            let mut chi = [f64::NEG_INFINITY; 3];
+            for &t in &order[s..e] {
+                for k in 0..3 {
+                    clo[k] = clo[k].min(centroids[t as usize][k]);
+                    chi[k] = chi[k].max(centroids[t as usize][k]);
+                }
+            }
+            let ext = sub(chi, clo);
+            let axis = if ext[0] >= ext[1] && ext[0] >= ext[2] {
+                0
+            } else if ext[1] >= ext[2] {
+                1
+            } else {
+                2
+            };
+            let mid = (s + e) / 2;
+            order[s..e].select_nth_unstable_by(mid - s, |&a, &b| {
+                centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis])
+            });
+            work.push((s, mid));
+            work.push((mid, e));
+        }
+        order
+    }
+
+    #[test]
+    fn tree_order_is_the_former_builds_even_with_ties() {
+        let mut s = 0x853C49E6748FEA9Bu64;
+        // coordinates on a coarse grid: many equal centroid coordinates
+        let tris: Vec<[V3; 3]> = (0..5003)
+            .map(|_| [0, 1, 2].map(|_| [0, 1, 2].map(|_| (rng(&mut s) * 12.0).round() * 0.5)))
+            .collect();
+        let expected = reference_order(&tris);
+        for parallel in [10, 1000, usize::MAX] {
+            assert_eq!(Bvh::build(tris.clone(), parallel).ids, expected);
         }
     }
 

@@ -29,10 +29,8 @@ pub struct MeshDistance {
 impl MeshDistance {
     /// Prepares distance queries; signed queries are available when the mesh is closed.
     pub fn new(mesh: &Mesh) -> Self {
-        Self {
-            bvh: Bvh::new(mesh),
-            normals: PseudoNormals::new(mesh).ok(),
-        }
+        let (bvh, normals) = rayon::join(|| Bvh::new(mesh), || PseudoNormals::new(mesh).ok());
+        Self { bvh, normals }
     }
 
     /// The tree.

@@ -199,10 +199,19 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             let mut hints = Vec::new();
             let o = cb.origin_of(s);
             for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
+                // The leaf's 27 corners, fetched once for its 8 cells.
+                let mut leaf = [band.corner(l[0], l[1], l[2]); 27];
+                for (x, c) in leaf.iter_mut().enumerate().skip(1) {
+                    let x = x as u32;
+                    *c = band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9);
+                }
                 for c in 0..8u32 {
-                    let (i, j, k) = (l[0] + (c & 1), l[1] + ((c >> 1) & 1), l[2] + (c >> 2));
-                    let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7]
-                        .map(|c| band.corner(i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2)));
+                    let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
+                    let (i, j, k) = (l[0] + ci, l[1] + cj, l[2] + ck);
+                    let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                        leaf[((ci + (c & 1)) + 3 * (cj + ((c >> 1) & 1)) + 9 * (ck + (c >> 2)))
+                            as usize]
+                    });
                     let g = cs.map(|c| c.g);
                     let n_in = g.iter().filter(|&&x| x < 0.0).count();
                     if n_in == 0 || n_in == 8 {

@@ -15,7 +15,7 @@ fn edge_key(a: u32, b: u32) -> u64 {
 
 /// Edges with `|b - a| |n_b - n_a|` below `SKIP * tol` are not measured: their estimated midpoint
 /// error is below `SKIP / 8` of the tolerance.
-const SKIP: f64 = 4.0;
+const SKIP: f64 = 6.0;
 
 /// What refinement did.
 #[derive(Clone, Copy, Debug, Default)]

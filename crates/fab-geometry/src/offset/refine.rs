@@ -358,10 +358,12 @@ pub(crate) fn refine(
             ends[(e >> 32) as usize] = true;
             ends[(e & 0xffff_ffff) as usize] = true;
         }
-        let (next, next_fresh): (Vec<[u32; 3]>, Vec<bool>) = triangles
+        // Only the triangles that split change: each is replaced by its first child in place
+        // and its other children are appended, so a late round with a few splits costs little.
+        let changes: Vec<(usize, [[u32; 3]; 4], usize)> = triangles
             .par_iter()
             .enumerate()
-            .flat_map_iter(|(i, &t)| {
+            .filter_map(|(i, &t)| {
                 let m = [0, 1, 2].map(|k| {
                     let (a, b) = (t[k], t[(k + 1) % 3]);
                     if ends[a as usize] && ends[b as usize] {
@@ -375,12 +377,18 @@ pub(crate) fn refine(
                     .ok()
                     .map(|j| centre[j].1);
                 let (kids, n) = split_triangle(t, m, c, vs);
-                let fresh = n > 1;
-                kids.into_iter().take(n).map(move |k| (k, fresh))
+                (n > 1).then_some((i, kids, n))
             })
-            .unzip();
-        *triangles = next;
-        fresh = next_fresh;
+            .collect();
+        fresh.fill(false);
+        for (i, kids, n) in changes {
+            triangles[i] = kids[0];
+            fresh[i] = true;
+            for &k in &kids[1..n] {
+                triangles.push(k);
+                fresh.push(true);
+            }
+        }
     }
     stats
 }

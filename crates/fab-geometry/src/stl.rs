@@ -2,8 +2,9 @@
 //!
 //! The reader checks sizes before it allocates: a binary header that promises more triangles
 //! than the file holds (up to 4 billion) is refused from the file length alone, so memory stays
-//! proportional to the file. ASCII is parsed by hand, token by token, with line numbers in errors.
-//! Coordinates must be finite. The result is a triangle soup in the file's own units; welding,
+//! proportional to the file. ASCII is parsed by hand, token by token, with line numbers in errors;
+//! a large file is read in parallel pieces cut at facet lines, and binary records are decoded in
+//! parallel, with the same triangles and errors as one pass. Coordinates must be finite. The result is a triangle soup in the file's own units; welding,
 //! cleaning and units live in [`crate::repair`] and [`crate::load`].
 
 use std::io::Write;

@@ -2,8 +2,9 @@
 //!
 //! The reader checks sizes before it allocates: a binary header that promises more triangles
 //! than the file holds (up to 4 billion) is refused from the file length alone, so memory stays
-//! proportional to the file. ASCII is parsed by hand, token by token, with line numbers in errors.
-//! Coordinates must be finite. The result is a triangle soup in the file's own units; welding,
+//! proportional to the file. ASCII is parsed by hand, token by token, with line numbers in errors;
+//! a large file is read in parallel pieces cut at facet lines, and binary records are decoded in
+//! parallel, with the same triangles and errors as one pass. Coordinates must be finite. The result is a triangle soup in the file's own units; welding,
 //! cleaning and units live in [`crate::repair`] and [`crate::load`].
 
 use std::io::Write;
@@ -274,7 +275,18 @@ fn parse_ascii_piece(bytes: &[u8], start: Between) -> Option<Piece> {
     let mut tok = Tokens::new(bytes);
     let mut triangles = Vec::with_capacity(bytes.len() / 160);
     let mut at = start;
-    let number = |tok: &mut Tokens| -> Option<f64> { parse_number(tok.next()?.1) };
+    // a number read in place when it is the common form and ends at whitespace, else as a token
+    let number = |tok: &mut Tokens| -> Option<f64> {
+        tok.skip_space();
+        let rest = &tok.bytes[tok.pos..];
+        match fast_number_prefix(rest) {
+            Some((x, used)) if rest.get(used).is_none_or(|b| b.is_ascii_whitespace()) => {
+                tok.pos += used;
+                Some(x)
+            }
+            _ => parse_number(tok.next()?.1),
+        }
+    };
     loop {
         let Some((_, word)) = tok.next() else {
             return Some((triangles, at));
@@ -328,6 +340,14 @@ fn parse_number(w: &[u8]) -> Option<f64> {
 }
 
 fn fast_number(w: &[u8]) -> Option<f64> {
+    fast_number_prefix(w)
+        .filter(|&(_, used)| used == w.len())
+        .map(|(x, _)| x)
+}
+
+/// The fast path of [`parse_number`] on the number at the start of `w`, and the bytes it used;
+/// `None` where that form does not apply.
+fn fast_number_prefix(w: &[u8]) -> Option<(f64, usize)> {
     const POW10: [f64; 23] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
@@ -390,7 +410,7 @@ fn fast_number(w: &[u8]) -> Option<f64> {
         }
         scale += if negative_exp { -exp } else { exp };
     }
-    if i != w.len() || mantissa > 1 << 53 || scale.abs() > 22 {
+    if mantissa > 1 << 53 || scale.abs() > 22 {
         return None;
     }
     let m = mantissa as f64;
@@ -399,7 +419,7 @@ fn fast_number(w: &[u8]) -> Option<f64> {
     } else {
         m / POW10[(-scale) as usize]
     };
-    Some(if negative { -x } else { x })
+    Some((if negative { -x } else { x }, i))
 }
 
 /// The ASCII reader, one token after another, with line numbers in its errors.
@@ -493,6 +513,16 @@ impl<'a> Tokens<'a> {
             self.pos += 1;
         }
         Some((self.line, &self.bytes[start..self.pos]))
+    }
+
+    /// Skips whitespace, counting lines.
+    fn skip_space(&mut self) {
+        while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
+            if self.bytes[self.pos] == b'\n' {
+                self.line += 1;
+            }
+            self.pos += 1;
+        }
     }
 
     /// Skips the rest of the current line (a solid's name).

@@ -203,8 +203,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
 
     let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
     let clock = std::time::Instant::now();
-    let bvh = Bvh::new(mesh);
-    let normals = PseudoNormals::new(mesh);
+    let (bvh, normals) = rayon::join(|| Bvh::new(mesh), || PseudoNormals::new(mesh));
     let (mode, level) = match &normals {
         Ok(_) => (OffsetMode::Solid, d),
         Err(_) => (

@@ -146,10 +146,7 @@ pub(crate) fn refine(
                     }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
-                    let spread = norm2(sub(na, nb))
-                        .max(norm2(sub(nb, nc)))
-                        .max(norm2(sub(na, nc)))
-                        .sqrt();
+                    let spread = spread([na, nb, nc]);
                     let len = norm2(sub(a, b))
                         .max(norm2(sub(b, c)))
                         .max(norm2(sub(a, c)))
@@ -207,10 +204,7 @@ pub(crate) fn refine(
                     }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
-                    let spread = norm2(sub(na, nb))
-                        .max(norm2(sub(nb, nc)))
-                        .max(norm2(sub(na, nc)))
-                        .sqrt();
+                    let spread = spread([na, nb, nc]);
                     let lens = [norm2(sub(a, b)), norm2(sub(b, c)), norm2(sub(c, a))];
                     let k = (0..3).max_by(|&x, &y| lens[x].total_cmp(&lens[y])).unwrap();
                     let len = lens[k].sqrt();
@@ -441,6 +435,16 @@ fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
         1.0 / det,
     );
     (norm2(sub(x, g)) < len * len / 4.0).then_some(x)
+}
+
+/// How far apart a triangle's corner normals are: the largest distance between two of them
+/// (0 on a flat patch, about the angle in radians for small bends, above 1 across a crease).
+#[inline]
+fn spread([na, nb, nc]: [V3; 3]) -> f64 {
+    norm2(sub(na, nb))
+        .max(norm2(sub(nb, nc)))
+        .max(norm2(sub(na, nc)))
+        .sqrt()
 }
 
 #[inline]

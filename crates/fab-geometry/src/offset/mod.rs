@@ -273,8 +273,28 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: projected {:?}", clock.elapsed());
     }
-    let mut triangles = triangulate(&nets.quads, &nets.polygons, &vertices, &normals);
+    let mut triangles = triangulate(
+        &nets.quads,
+        &nets.polygons,
+        &vertices,
+        &normals,
+        level.signum(),
+    );
     let extracted_triangles = triangles.len();
+    if trace {
+        let facing = level.signum();
+        let folded = triangles
+            .iter()
+            .filter(|t| {
+                let [a, b, c] = t.map(|v| vertices[v as usize]);
+                let n = crate::query::cross(crate::query::sub(b, a), crate::query::sub(c, a));
+                let l = crate::query::norm2(n).sqrt();
+                t.iter()
+                    .any(|&v| facing * crate::query::dot(n, normals[v as usize]) < -0.1 * l)
+            })
+            .count();
+        eprintln!("offset: {folded} folded triangles after triangulation");
+    }
     let refined = refine::refine(
         &field,
         &mut vertices,
@@ -369,13 +389,15 @@ fn boundary_edges(mesh: &Mesh) -> usize {
 }
 
 /// Splits each quad along the diagonal whose two triangles lean least away from the surface
-/// normals at their corners (the shorter diagonal on a tie); the rare larger polygons (at tube
+/// normals at their corners (`facing`: +1 where triangles face along the vertex normals, for an
+/// outward offset; -1 for an inward one) (the shorter diagonal on a tie); the rare larger polygons (at tube
 /// faces) are fanned from their first vertex, which `nets` makes a tube vertex.
 fn triangulate(
     quads: &[[u32; 4]],
     polygons: &[Vec<u32>],
     vs: &[[f64; 3]],
     ns: &[[f64; 3]],
+    facing: f64,
 ) -> Vec<[u32; 3]> {
     use crate::query::{cross, dot, norm2, sub};
     use rayon::prelude::*;
@@ -387,7 +409,7 @@ fn triangulate(
             return -1.0;
         }
         t.iter()
-            .map(|&i| dot(n, ns[i as usize]) / l)
+            .map(|&i| facing * dot(n, ns[i as usize]) / l)
             .fold(f64::INFINITY, f64::min)
     };
     let mut out: Vec<[u32; 3]> = quads

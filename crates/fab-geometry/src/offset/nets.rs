@@ -720,7 +720,7 @@ mod tests {
             // Triangulated as the offset does it (no normals here: the shorter diagonals).
             let flat = vec![[0.0; 3]; nets.vertices.len()];
             let tris =
-                super::super::triangulate(&nets.quads, &nets.polygons, &nets.vertices, &flat);
+                super::super::triangulate(&nets.quads, &nets.polygons, &nets.vertices, &flat, 1.0);
             assert!(!tris.is_empty());
             assert_closed_oriented(&tris);
             tubes += nets.polygons.len();

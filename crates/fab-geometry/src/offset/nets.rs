@@ -108,6 +108,16 @@ pub(crate) struct Nets {
     pub missing: usize,
 }
 
+/// The asymptotic decider on a face with four crossings, `v` its values in cycle order (corners
+/// 0 and 2 on one side of the level): whether 0 and 2 are joined across the face, by the sign of
+/// the bilinear interpolant at its saddle. The crossings then pair around corners 1 and 3, else
+/// around 0 and 2. It depends on the face's values only, so both cells sharing it agree.
+#[inline]
+fn joins_0_2(v: [f64; 4]) -> bool {
+    let saddle = (v[0] * v[2] - v[1] * v[3]) / (v[0] + v[2] - v[1] - v[3]);
+    (saddle < 0.0) == (v[0] < 0.0)
+}
+
 /// Patches of a cell with corner values `g` (negative inside): their count, the patch of each
 /// edge (2 bits each), and the tube faces.
 fn patches(g: &[f32; 8]) -> (u32, u32, u8) {
@@ -143,11 +153,7 @@ fn patches(g: &[f32; 8]) -> (u32, u32, u8) {
             4 => {
                 four |= 1 << f;
                 let v = face.map(|c| g[c as usize] as f64);
-                // Bilinear interpolant's value at its saddle. Corners 0 and 2 share a sign; if
-                // the saddle has it too they are joined across the face and the crossings pair
-                // around corners 1 and 3, else around 0 and 2.
-                let saddle = (v[0] * v[2] - v[1] * v[3]) / (v[0] + v[2] - v[1] - v[3]);
-                if (saddle < 0.0) == s[0] {
+                if joins_0_2(v) {
                     union(&mut parent, fe[0], fe[1]);
                     union(&mut parent, fe[2], fe[3]);
                 } else {
@@ -349,8 +355,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             let face = FACES[f];
             let fe = FACE_EDGES[f];
             let v = face.map(|c| g[c as usize] as f64);
-            let saddle = (v[0] * v[2] - v[1] * v[3]) / (v[0] + v[2] - v[1] - v[3]);
-            let pairs = if (saddle < 0.0) == (v[0] < 0.0) {
+            let pairs = if joins_0_2(v) {
                 [[0usize, 1], [2, 3]]
             } else {
                 [[3, 0], [1, 2]]
@@ -527,9 +532,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                     (k + lower[2]) as u32,
                                 );
                                 let v = FACES[f_lo].map(|c| gl[c as usize] as f64);
-                                let saddle =
-                                    (v[0] * v[2] - v[1] * v[3]) / (v[0] + v[2] - v[1] - v[3]);
-                                let pair = if (saddle < 0.0) == (v[0] < 0.0) {
+                                let pair = if joins_0_2(v) {
                                     usize::from(pos >= 2)
                                 } else {
                                     usize::from(pos == 1 || pos == 2)

@@ -15,7 +15,7 @@ use serde::Serialize;
 /// Arguments of `fab mesh offset`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The scan (binary or ASCII STL)
+    /// The scan (STL binary or ASCII, OBJ or PLY)
     file: PathBuf,
     /// Offset distance in mm: positive outward, negative inward
     #[arg(short, long, allow_hyphen_values = true)]
@@ -29,7 +29,8 @@ pub struct Args {
     /// Grid cell in mm (default 1, at most |D|/2); refinement brings the accuracy
     #[arg(long)]
     cell: Option<f64>,
-    /// Largest distance error allowed at edge midpoints, mm
+    /// Largest distance error refinement allows where it measures (edge midpoints, where an edge
+    /// crosses a crease, inside triangles across a crease), mm
     #[arg(long, default_value_t = offset::DEFAULT_TOLERANCE)]
     tolerance: f64,
     /// Print JSON instead of text

@@ -71,11 +71,8 @@ pub(crate) fn refine(
                 }
                 let (na, nb) = (nrm[ia], nrm[ib]);
                 let m = lerp(a, b, 0.5);
-                // The nearest input points of the ends bound the midpoint's distance.
-                let ca = sub(a, scale(na, field.radius));
-                let cb = sub(b, scale(nb, field.radius));
-                let bound = norm2(sub(m, ca)).min(norm2(sub(m, cb))).sqrt();
-                let (err, hit) = field.error(m, bound);
+                let ends = [(a, na), (b, nb)];
+                let (err, hit) = field.error(m, bound(field, m, &ends));
                 let crease = crease_point(a, na, b, nb, m);
                 // An edge across a crease is furthest off where it passes the crease, which
                 // need not be its midpoint: measure there too.
@@ -84,8 +81,7 @@ pub(crate) fn refine(
                         let ab = sub(b, a);
                         let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
                         let s = lerp(a, b, t);
-                        let bs = norm2(sub(s, ca)).min(norm2(sub(s, cb))).sqrt();
-                        field.error(s, bs).0.max(err)
+                        field.error(s, bound(field, s, &ends)).0.max(err)
                     }
                     _ => err,
                 };
@@ -98,8 +94,7 @@ pub(crate) fn refine(
                 let at_mid = field.project(m, hit);
                 match crease {
                     Some(x) => {
-                        let bx = norm2(sub(x, ca)).min(norm2(sub(x, cb))).sqrt();
-                        let (_, hx) = field.error(x, bx);
+                        let (_, hx) = field.error(x, bound(field, x, &ends));
                         Some((e, Some((field.project(x, hx), Some(at_mid)))))
                     }
                     None => Some((e, Some((at_mid, None)))),
@@ -155,12 +150,7 @@ pub(crate) fn refine(
                         return None;
                     }
                     let g = scale(add(a, add(b, c)), 1.0 / 3.0);
-                    let bound = [(a, na), (b, nb), (c, nc)]
-                        .iter()
-                        .map(|&(p, n)| norm2(sub(g, sub(p, scale(n, field.radius)))))
-                        .fold(f64::INFINITY, f64::min)
-                        .sqrt();
-                    let (err, hit) = field.error(g, bound);
+                    let (err, hit) = field.error(g, bound(field, g, &[(a, na), (b, nb), (c, nc)]));
                     if err <= tol {
                         return None;
                     }
@@ -220,12 +210,8 @@ pub(crate) fn refine(
                     .iter()
                     .any(|w| {
                         let x = add(add(scale(a, w[0]), scale(b, w[1])), scale(c, w[2]));
-                        let bound = [(a, na), (b, nb), (c, nc)]
-                            .iter()
-                            .map(|&(p, n)| norm2(sub(x, sub(p, scale(n, field.radius)))))
-                            .fold(f64::INFINITY, f64::min)
-                            .sqrt();
-                        field.error(x, bound).0 > tol
+                        let corners = [(a, na), (b, nb), (c, nc)];
+                        field.error(x, bound(field, x, &corners)).0 > tol
                     });
                     if !bad {
                         return None;
@@ -235,10 +221,7 @@ pub(crate) fn refine(
                     let (nu, nv) = (ns[u as usize], ns[v as usize]);
                     let m = lerp(pu, pv, 0.5);
                     let x = crease_point(pu, nu, pv, nv, m).unwrap_or(m);
-                    let bx = norm2(sub(x, sub(pu, scale(nu, field.radius))))
-                        .min(norm2(sub(x, sub(pv, scale(nv, field.radius)))))
-                        .sqrt();
-                    let (_, hx) = field.error(x, bx);
+                    let (_, hx) = field.error(x, bound(field, x, &[(pu, nu), (pv, nv)]));
                     Some((edge_key(u, v), field.project(x, hx)))
                 })
                 .collect();
@@ -435,6 +418,18 @@ fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
         1.0 / det,
     );
     (norm2(sub(x, g)) < len * len / 4.0).then_some(x)
+}
+
+/// An upper bound on the distance from `x` to the input: a surface vertex `p` with normal `n`
+/// has its nearest input point at `p - |D| n`, and the nearest of those to `x` is a point of the
+/// input. It starts `x`'s exact search with a tight radius.
+#[inline]
+fn bound(field: &Field, x: V3, vertices: &[(V3, V3)]) -> f64 {
+    vertices
+        .iter()
+        .map(|&(p, n)| norm2(sub(x, sub(p, scale(n, field.radius)))))
+        .fold(f64::INFINITY, f64::min)
+        .sqrt()
 }
 
 /// How far apart a triangle's corner normals are: the largest distance between two of them

@@ -64,6 +64,13 @@ impl Lab {
         err.lines().next().unwrap().to_string()
     }
 
+    /// Creates a job from `rx` as `who`; returns its number.
+    fn new_job(&self, rx: &str, who: &str) -> String {
+        self.ok(&["job", "new", "--rx", rx], Some(who))
+            .trim()
+            .to_string()
+    }
+
     fn history(&self, job: &str) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["job", "history", job, "--json"], None)).unwrap()
     }
@@ -170,13 +177,7 @@ fn a_foot_job_from_rx_to_shipped() {
 #[test]
 fn forbidden_moves_are_refused_and_change_nothing() {
     let lab = Lab::new();
-    let job = lab
-        .ok(
-            &["job", "new", "--rx", "fixtures/rx/transtibial-ptb.rx"],
-            Some("pat"),
-        )
-        .trim()
-        .to_string();
+    let job = lab.new_job("fixtures/rx/transtibial-ptb.rx", "pat");
     lab.ok(&["job", "advance", &job, "--to", "designing"], Some("tom"));
     lab.ok(&["job", "advance", &job, "--to", "review"], Some("tom"));
     let before = lab.history(&job);
@@ -362,13 +363,7 @@ fn bad_rx_or_scan_creates_nothing() {
 #[test]
 fn tables_in_the_database_change_the_work_order() {
     let lab = Lab::new();
-    let job = lab
-        .ok(
-            &["job", "new", "--rx", "fixtures/rx/foot-left-eva.rx"],
-            Some("tom"),
-        )
-        .trim()
-        .to_string();
+    let job = lab.new_job("fixtures/rx/foot-left-eva.rx", "tom");
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("lab.toml");
     let bundled = std::fs::read_to_string("fixtures/tables/materials.toml").unwrap();
@@ -484,13 +479,7 @@ fn a_scan_that_is_not_a_mesh_is_not_attached() {
 #[test]
 fn verify_checks_a_program_against_the_approved_one() {
     let lab = Lab::new();
-    let job = lab
-        .ok(
-            &["job", "new", "--rx", "fixtures/rx/foot-left-eva.rx"],
-            Some("tom"),
-        )
-        .trim()
-        .to_string();
+    let job = lab.new_job("fixtures/rx/foot-left-eva.rx", "tom");
     let dir = tempfile::tempdir().unwrap();
     let program = dir.path().join(format!("{job}.nc"));
     std::fs::write(&program, "%\n(JOB test)\nG21 G90\nG0 Z10\nM30\n%\n").unwrap();

@@ -282,16 +282,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     );
     let extracted_triangles = triangles.len();
     if trace {
-        let facing = level.signum();
         let folded = triangles
             .iter()
-            .filter(|t| {
-                let [a, b, c] = t.map(|v| vertices[v as usize]);
-                let n = crate::query::cross(crate::query::sub(b, a), crate::query::sub(c, a));
-                let l = crate::query::norm2(n).sqrt();
-                t.iter()
-                    .any(|&v| facing * crate::query::dot(n, normals[v as usize]) < -0.1 * l)
-            })
+            .filter(|&&t| refine::folded(t, &vertices, &normals, level.signum()))
             .count();
         eprintln!("offset: {folded} folded triangles after triangulation");
     }

@@ -244,11 +244,7 @@ pub(crate) fn refine(
         // which is towards the input for an inward offset.
         let facing = field.level.signum();
         let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3]| {
-            kids.iter().any(|&k| {
-                let n = normal(k, vs);
-                let limit = -FACING * norm2(n).sqrt();
-                k.iter().any(|&v| facing * dot(n, ns[v as usize]) <= limit)
-            })
+            kids.iter().any(|&k| folded(k, vs, ns, facing))
         };
         // A split whose projected point would turn a new triangle away from the surface normal
         // at any of its corners (at a crease, where the projection is not smooth) moves to its
@@ -418,6 +414,16 @@ fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
         1.0 / det,
     );
     (norm2(sub(x, g)) < len * len / 4.0).then_some(x)
+}
+
+/// Whether triangle `t` turns away from the surface normal at any of its corners by more than
+/// [`FACING`] allows (`facing`: the offset's sign; triangles face along the vertex normals
+/// outward and against them inward).
+#[inline]
+pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], facing: f64) -> bool {
+    let n = normal(t, vs);
+    let limit = -FACING * norm2(n).sqrt();
+    t.iter().any(|&v| facing * dot(n, ns[v as usize]) <= limit)
 }
 
 /// An upper bound on the distance from `x` to the input: a surface vertex `p` with normal `n`

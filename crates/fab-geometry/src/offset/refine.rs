@@ -45,12 +45,18 @@ pub(crate) fn refine(
     let mut fresh = vec![true; triangles.len()];
     let clock = std::time::Instant::now();
     for _ in 0..max_rounds {
-        let mut edges: Vec<u64> = triangles
-            .par_iter()
-            .zip(fresh.par_iter())
-            .filter(|(_, f)| **f)
-            .flat_map_iter(|(t, _)| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
-            .collect();
+        // A triangle whose corner normals agree (by the sagitta estimate below) is not
+        // measured; one that bends has all three edges measured, also an edge whose own two
+        // ends agree: it may span a dimple or a bump that only the third corner sees.
+        let mut edges: Vec<u64> = {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            triangles
+                .par_iter()
+                .zip(fresh.par_iter())
+                .filter(|&(&t, &f)| f && bends(t, vs, ns, tol))
+                .flat_map_iter(|(t, _)| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
+                .collect()
+        };
         edges.par_sort_unstable();
         edges.dedup();
         let verts: &Vec<V3> = vertices;
@@ -62,13 +68,6 @@ pub(crate) fn refine(
                 let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
                 let (a, b) = (verts[ia], verts[ib]);
                 let len = norm2(sub(b, a)).sqrt();
-                // Both ends lie on the surface with known normals: the midpoint of a chord of a
-                // smooth surface is off by about |b - a| |n_b - n_a| / 8. Edges far below the
-                // tolerance by that estimate are not queried; the rest are measured exactly.
-                let bend = norm2(sub(nrm[ib], nrm[ia])).sqrt();
-                if len * bend < SKIP * tol {
-                    return None;
-                }
                 let (na, nb) = (nrm[ia], nrm[ib]);
                 let m = lerp(a, b, 0.5);
                 let ends = [(a, na), (b, nb)];
@@ -176,7 +175,10 @@ pub(crate) fn refine(
         // A triangle across a crease whose edges and centroid pass can still be off near one of
         // its corners, where the crease passes close by: the points halfway from its centroid
         // to its corners are measured too, and a failing triangle gets its longest edge split
-        // (at the crease where there is one), which keeps triangles well shaped.
+        // (at the crease where there is one), which keeps triangles well shaped. This holds
+        // also when a shorter edge splits in the same round: near a corner where creases meet,
+        // splitting only the short edges that fail cuts the triangle into ever thinner wedges
+        // around the corner, each with the same long edge off near it.
         let interior: Vec<(u64, (V3, V3))> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let has_split =
@@ -186,10 +188,7 @@ pub(crate) fn refine(
                 .zip(fresh.par_iter())
                 .enumerate()
                 .filter_map(|(i, (&t, &f))| {
-                    if !f
-                        || (0..3).any(|k| has_split(t[k], t[(k + 1) % 3]))
-                        || centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok()
-                    {
+                    if !f || centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok() {
                         return None;
                     }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
@@ -198,6 +197,9 @@ pub(crate) fn refine(
                     let lens = [norm2(sub(a, b)), norm2(sub(b, c)), norm2(sub(c, a))];
                     let k = (0..3).max_by(|&x, &y| lens[x].total_cmp(&lens[y])).unwrap();
                     let len = lens[k].sqrt();
+                    if has_split(t[k], t[(k + 1) % 3]) {
+                        return None;
+                    }
                     // Only across a crease (normals more than ~20 degrees apart).
                     if spread < 0.2 || len * spread < SKIP * tol || len < min_len {
                         return None;
@@ -436,6 +438,18 @@ fn bound(field: &Field, x: V3, vertices: &[(V3, V3)]) -> f64 {
         .map(|&(p, n)| norm2(sub(x, sub(p, scale(n, field.radius)))))
         .fold(f64::INFINITY, f64::min)
         .sqrt()
+}
+
+/// Whether a triangle may be off the surface by more than about `SKIP / 8` of `tol`: all its
+/// corners lie on the surface with known normals, and the midpoint of a chord of a smooth
+/// surface is off by about `|b - a| |n_b - n_a| / 8`; the largest of that over the triangle is
+/// at most its longest edge times its normal spread.
+#[inline]
+fn bends(t: [u32; 3], vs: &[V3], ns: &[V3], tol: f64) -> bool {
+    let [a, b, c] = t.map(|v| vs[v as usize]);
+    let len2 = norm2(sub(a, b)).max(norm2(sub(b, c))).max(norm2(sub(a, c)));
+    let s = spread(t.map(|v| ns[v as usize]));
+    len2 * s * s >= (SKIP * tol) * (SKIP * tol)
 }
 
 /// How far apart a triangle's corner normals are: the largest distance between two of them

@@ -23,7 +23,7 @@
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
 //!    the exact tangent planes at its cell's corners (dual contouring: on a crease where the cell
-//!    holds one), then projected exactly onto the level set:
+//!    holds one, and never outside the cell), then projected exactly onto the level set:
 //!    `p <- c + |D| (p - c) / |p - c|` with `c` the nearest input point, repeated with the new `c`.
 //!    Each quad is split along the diagonal whose triangles face the surface normals best.
 //! 5. **Adaptive refinement.** Each edge off the level set by more than the tolerance, at its
@@ -40,12 +40,9 @@
 //! Everything runs in parallel (rayon) over blocks, corners, vertices and edges, with no
 //! allocation per distance query. `FAB_OFFSET_TRACE=1` prints the time of each phase on stderr.
 //!
-//! Known limits: creases converge linearly (one halving per refinement round), and at the
-//! corners of a jagged open rim (a limb scan's proximal cut) the splits that would follow them
-//! fold the surface and are withdrawn. There, at some distances, a few triangles stay up to
-//! ~0.07 mm off and a few tiny ones cross (see `tests/offset.rs`); at 3 mm the limb meets the
-//! targets. The grid cannot be coarser than about 1 mm: a scan's faceted rim puts several
-//! creases in one cell, and the dual vertex can sit on one only.
+//! Known limits: creases converge linearly (one halving per refinement round). The grid cannot
+//! be coarser than about 1 mm: a scan's faceted rim puts several creases in one cell, and the
+//! dual vertex can sit on one only.
 
 mod band;
 mod collapse;

@@ -611,7 +611,9 @@ impl Qef {
     }
 
     /// The minimiser of `sum (n . x - d)^2 + w |x - m|^2`, or `m` when it leaves the cell at
-    /// `lo` (side `h`) by more than a tenth of a cell.
+    /// `lo` (side `h`). Not even a little: two neighbours' vertices pulled to the same corner
+    /// from both sides of their shared face could then swap sides, and the quads between them
+    /// cross (the limb at 2 mm, with a 0.1-cell margin).
     fn solve(&self, m: V3, h: f64, lo: V3) -> V3 {
         if self.count == 0 {
             return m;
@@ -641,8 +643,7 @@ impl Qef {
                 + c[0][2] * (c[1][0] * c[2][1] - c[1][1] * c[2][0])
         };
         let x = [0, 1, 2].map(|k| m[k] + col(k) / det);
-        let margin = 0.1 * h;
-        if (0..3).all(|k| x[k] >= lo[k] - margin && x[k] <= lo[k] + h + margin) {
+        if (0..3).all(|k| x[k] >= lo[k] && x[k] <= lo[k] + h) {
             x
         } else {
             m

@@ -179,11 +179,11 @@ pub(crate) fn refine(
         // also when a shorter edge splits in the same round: near a corner where creases meet,
         // splitting only the short edges that fail cuts the triangle into ever thinner wedges
         // around the corner, each with the same long edge off near it.
-        let interior: Vec<(u64, (V3, V3))> = {
+        let interior: Vec<(u64, ((V3, V3), Option<(V3, V3)>))> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let has_split =
                 |a: u32, b: u32| split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok();
-            let mut found: Vec<(u64, (V3, V3))> = triangles
+            let mut found: Vec<(u64, ((V3, V3), Option<(V3, V3)>))> = triangles
                 .par_iter()
                 .zip(fresh.par_iter())
                 .enumerate()
@@ -222,9 +222,16 @@ pub(crate) fn refine(
                     let (pu, pv) = (vs[u as usize], vs[v as usize]);
                     let (nu, nv) = (ns[u as usize], ns[v as usize]);
                     let m = lerp(pu, pv, 0.5);
-                    let x = crease_point(pu, nu, pv, nv, m).unwrap_or(m);
-                    let (_, hx) = field.error(x, bound(field, x, &[(pu, nu), (pv, nv)]));
-                    Some((edge_key(u, v), field.project(x, hx)))
+                    let ends = [(pu, nu), (pv, nv)];
+                    let (_, hm) = field.error(m, bound(field, m, &ends));
+                    let at_mid = field.project(m, hm);
+                    Some(match crease_point(pu, nu, pv, nv, m) {
+                        Some(x) => {
+                            let (_, hx) = field.error(x, bound(field, x, &ends));
+                            (edge_key(u, v), (field.project(x, hx), Some(at_mid)))
+                        }
+                        None => (edge_key(u, v), (at_mid, None)),
+                    })
                 })
                 .collect();
             found.sort_unstable_by_key(|f| f.0);
@@ -232,12 +239,16 @@ pub(crate) fn refine(
             found
         };
         if !interior.is_empty() {
-            for (e, (p, n)) in interior {
+            for (e, ((p, n), alt)) in interior {
                 vertices.push(p);
                 normals.push(n);
                 split.push((e, vertices.len() as u32 - 1));
+                if let Some(alt) = alt {
+                    second.push((e, alt));
+                }
             }
             split.sort_unstable_by_key(|s| s.0);
+            second.sort_unstable_by_key(|s| s.0);
         }
         if split.is_empty() && centre.is_empty() {
             break;

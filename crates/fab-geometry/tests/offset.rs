@@ -265,12 +265,15 @@ fn bad_options_are_refused() {
     ignore = "fixture-scale: run with --release (as CI does)"
 )]
 fn foot_in_other_poses() {
-    let foot = fixture("foot-left-m.stl", 1000.0);
-    for (axis, angle, d) in [
-        ([1.0, 2.0, 3.0], 0.7, 3.0),
-        ([-2.0, 1.0, 0.5], 2.1, -3.0),
-        ([0.3, -1.0, 1.0], 4.0, 2.0),
-        ([0.0, 1.0, 0.0], 0.3, -2.0),
+    let left = fixture("foot-left-m.stl", 1000.0);
+    let right = fixture("foot-right-m.stl", 1000.0);
+    for (foot, axis, angle, d) in [
+        (&left, [1.0, 2.0, 3.0], 0.7, 3.0),
+        (&left, [-2.0, 1.0, 0.5], 2.1, -3.0),
+        (&left, [0.3, -1.0, 1.0], 4.0, 2.0),
+        (&left, [0.0, 1.0, 0.0], 0.3, -2.0),
+        (&left, [1.0, 1.0, 1.0], 0.5, -2.0),
+        (&right, [-0.3, 0.2, 1.0], 2.6, -4.0),
     ] {
         let r = nalgebra::Rotation3::from_axis_angle(
             &nalgebra::Unit::new_normalize(nalgebra::Vector3::new(axis[0], axis[1], axis[2])),

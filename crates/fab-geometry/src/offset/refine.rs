@@ -17,6 +17,10 @@ fn edge_key(a: u32, b: u32) -> u64 {
 /// error is below `SKIP / 8` of the tolerance.
 const SKIP: f64 = 6.0;
 
+/// A split point on the surface and its normal, and for a split at a crease point, the
+/// projected midpoint (and normal) to fall back on if the crease point folds the surface.
+type Choice = ((V3, V3), Option<(V3, V3)>);
+
 /// What refinement did.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Refinement {
@@ -61,8 +65,7 @@ pub(crate) fn refine(
         edges.dedup();
         let verts: &Vec<V3> = vertices;
         let nrm: &Vec<V3> = normals;
-        type Split = Option<((V3, V3), Option<(V3, V3)>)>;
-        let checked: Vec<(u64, Split)> = edges
+        let checked: Vec<(u64, Option<Choice>)> = edges
             .par_iter()
             .filter_map(|&e| {
                 let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
@@ -179,11 +182,11 @@ pub(crate) fn refine(
         // also when a shorter edge splits in the same round: near a corner where creases meet,
         // splitting only the short edges that fail cuts the triangle into ever thinner wedges
         // around the corner, each with the same long edge off near it.
-        let interior: Vec<(u64, ((V3, V3), Option<(V3, V3)>))> = {
+        let interior: Vec<(u64, Choice)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let has_split =
                 |a: u32, b: u32| split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok();
-            let mut found: Vec<(u64, ((V3, V3), Option<(V3, V3)>))> = triangles
+            let mut found: Vec<(u64, Choice)> = triangles
                 .par_iter()
                 .zip(fresh.par_iter())
                 .enumerate()
@@ -257,13 +260,15 @@ pub(crate) fn refine(
         // which is towards the input for an inward offset.
         let facing = field.level.signum();
         let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3]| {
-            kids.iter().any(|&k| folded(k, vs, ns, facing))
+            kids.iter()
+                .any(|&k| folded(k, vs, ns, facing) || flat(k, vs))
         };
         // A split whose projected point would turn a new triangle away from the surface normal
         // at any of its corners (at a crease, where the projection is not smooth) moves to its
         // second choice if it has one, else is withdrawn for both triangles of the edge: the
-        // surface never folds.
-        for _ in 0..4 {
+        // surface never folds. Until no split folds: each pass uses up a second choice or
+        // withdraws a split, so this ends.
+        loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
                 let mid = |a: u32, b: u32| -> Option<u32> {
@@ -438,6 +443,21 @@ pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], facing: f64) -> bool {
     let limit = -FACING * norm2(n).sqrt();
     t.iter().any(|&v| facing * dot(n, ns[v as usize]) <= limit)
 }
+
+/// Whether triangle `t` is (nearly) a segment: its least altitude under [`FLAT`] of its longest
+/// edge. A split point placed on a crease can fall on the line through two corners already on
+/// it; the child joining the three has no normal, so the fold test cannot judge it, and it
+/// touches its neighbours along the crease.
+#[inline]
+fn flat(t: [u32; 3], vs: &[V3]) -> bool {
+    let [a, b, c] = t.map(|i| vs[i as usize]);
+    let l2 = norm2(sub(a, b)).max(norm2(sub(b, c))).max(norm2(sub(a, c)));
+    // Twice the area over the longest edge is the least altitude.
+    norm2(normal(t, vs)) <= FLAT * FLAT * l2 * l2
+}
+
+/// See [`flat`].
+const FLAT: f64 = 0.01;
 
 /// An upper bound on the distance from `x` to the input: a surface vertex `p` with normal `n`
 /// has its nearest input point at `p - |D| n`, and the nearest of those to `x` is a point of the

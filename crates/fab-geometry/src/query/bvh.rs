@@ -4,7 +4,7 @@
 //! nearest-point queries walk it folded 4-wide (half the levels, four boxes per step), box
 //! queries walk the binary tree.
 
-use super::closest::{Feature, V3, closest_point_on_triangle, norm2, sub};
+use super::closest::{Feature, V3, closest_inline, closest_point_on_triangle, norm2, sub};
 use rayon::prelude::*;
 
 use crate::Mesh;
@@ -434,9 +434,12 @@ impl Bvh {
             for (c, dc) in dist.iter_mut().enumerate() {
                 let mut e2 = 0.0;
                 for (k, &pk) in p.iter().enumerate() {
-                    let e = (node.lo[k][c] as f64 - pk)
-                        .max(pk - node.hi[k][c] as f64)
-                        .max(0.0);
+                    // plain comparisons, not `f64::max`: boxes and points are finite, and
+                    // the NaN handling of `max` cost 4 % of the offset
+                    let below = node.lo[k][c] as f64 - pk;
+                    let above = pk - node.hi[k][c] as f64;
+                    let e = if below > above { below } else { above };
+                    let e = if e > 0.0 { e } else { 0.0 };
                     e2 += e * e;
                 }
                 *dc = e2;
@@ -463,7 +466,7 @@ impl Bvh {
                     // Straight to the exact test: a pre-test on the triangle's own box costs
                     // more than it saves (measured: 9 % of the offset's CPU).
                     let [a, b, t] = self.tris[i];
-                    let (q, f) = closest_point_on_triangle(p, a, b, t);
+                    let (q, f) = closest_inline(p, a, b, t);
                     let d2 = norm2(sub(p, q));
                     if d2 < best2 {
                         best2 = d2;

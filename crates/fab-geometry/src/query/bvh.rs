@@ -420,12 +420,15 @@ impl Bvh {
     fn search(&self, p: V3, max_dist2: f64, start: Option<(V3, u32, Feature)>) -> Option<Nearest> {
         let mut best2 = max_dist2;
         let mut best: Option<(V3, u32, Feature)> = start;
-        let mut stack = [(0u32, 0.0f64); STACK];
-        stack[0] = (0, 0.0);
+        // Left uninitialised (zeroing 1.5 KiB per query cost 2 % of the offset): only entries
+        // below `sp` are read, and each was written when pushed.
+        let mut stack = [std::mem::MaybeUninit::<(u32, f64)>::uninit(); STACK];
+        stack[0].write((0, 0.0));
         let mut sp = usize::from(!self.wide.is_empty());
         while sp > 0 {
             sp -= 1;
-            let (w, d) = stack[sp];
+            // SAFETY: entry `sp` < the stack pointer was written by its push (or is the root).
+            let (w, d) = unsafe { stack[sp].assume_init() };
             if d >= best2 {
                 continue;
             }
@@ -476,7 +479,7 @@ impl Bvh {
             }
             for &c in order.iter().rev() {
                 if node.count[c] == 0 && dist[c] < best2 {
-                    stack[sp] = (node.child[c], dist[c]);
+                    stack[sp].write((node.child[c], dist[c]));
                     sp += 1;
                 }
             }

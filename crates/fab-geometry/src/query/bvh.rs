@@ -438,7 +438,7 @@ impl Bvh {
                 let mut e2 = 0.0;
                 for (k, &pk) in p.iter().enumerate() {
                     // plain comparisons, not `f64::max`: boxes and points are finite, and
-                    // the NaN handling of `max` cost 4 % of the offset
+                    // the NaN handling of `max` cost 2 % of the offset
                     let below = node.lo[k][c] as f64 - pk;
                     let above = pk - node.hi[k][c] as f64;
                     let e = if below > above { below } else { above };
@@ -450,7 +450,8 @@ impl Bvh {
             // Nearest slots first: leaves are searched at once (tightening the bound), inner
             // children are pushed farthest first so the nearest is visited next.
             // Sorted by a five-comparison network (a library sort is not inlined here, and
-            // cost 6 % of the offset).
+            // cost 6 % of the offset; swaps by selects cost 7 %, a table of the network's
+            // outcomes indexed by the twelve comparisons 14 %: these branches predict well).
             let mut order = [0usize, 1, 2, 3];
             for (x, y) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
                 if dist[order[y]] < dist[order[x]] {
@@ -467,7 +468,9 @@ impl Bvh {
                 let s = node.child[c] as usize;
                 for i in s..s + node.count[c] as usize {
                     // Straight to the exact test: a pre-test on the triangle's own box costs
-                    // more than it saves (measured: 9 % of the offset's CPU).
+                    // more than it saves (measured: 9 % of the offset's CPU); precomputed `f32`
+                    // boxes tested four at a time skip 54 % of the exact tests but gain < 1 %.
+                    // The four tests side by side in vector lanes, branch-free, cost 30 %.
                     let [a, b, t] = self.tris[i];
                     let (q, f) = closest_inline(p, a, b, t);
                     let d2 = norm2(sub(p, q));

@@ -4,7 +4,7 @@
 //! nearest-point queries walk it folded 4-wide (half the levels, four boxes per step), box
 //! queries walk the binary tree.
 
-use super::closest::{Feature, V3, closest_point_on_triangle, norm2, sub};
+use super::closest::{Feature, V3, closest_inline, closest_point_on_triangle, norm2, sub};
 use rayon::prelude::*;
 
 use crate::Mesh;
@@ -420,12 +420,15 @@ impl Bvh {
     fn search(&self, p: V3, max_dist2: f64, start: Option<(V3, u32, Feature)>) -> Option<Nearest> {
         let mut best2 = max_dist2;
         let mut best: Option<(V3, u32, Feature)> = start;
-        let mut stack = [(0u32, 0.0f64); STACK];
-        stack[0] = (0, 0.0);
+        // Left uninitialised (zeroing 1.5 KiB per query cost 2 % of the offset): only entries
+        // below `sp` are read, and each was written when pushed.
+        let mut stack = [std::mem::MaybeUninit::<(u32, f64)>::uninit(); STACK];
+        stack[0].write((0, 0.0));
         let mut sp = usize::from(!self.wide.is_empty());
         while sp > 0 {
             sp -= 1;
-            let (w, d) = stack[sp];
+            // SAFETY: entry `sp` < the stack pointer was written by its push (or is the root).
+            let (w, d) = unsafe { stack[sp].assume_init() };
             if d >= best2 {
                 continue;
             }
@@ -434,9 +437,12 @@ impl Bvh {
             for (c, dc) in dist.iter_mut().enumerate() {
                 let mut e2 = 0.0;
                 for (k, &pk) in p.iter().enumerate() {
-                    let e = (node.lo[k][c] as f64 - pk)
-                        .max(pk - node.hi[k][c] as f64)
-                        .max(0.0);
+                    // plain comparisons, not `f64::max`: boxes and points are finite, and
+                    // the NaN handling of `max` cost 2 % of the offset
+                    let below = node.lo[k][c] as f64 - pk;
+                    let above = pk - node.hi[k][c] as f64;
+                    let e = if below > above { below } else { above };
+                    let e = if e > 0.0 { e } else { 0.0 };
                     e2 += e * e;
                 }
                 *dc = e2;
@@ -444,7 +450,8 @@ impl Bvh {
             // Nearest slots first: leaves are searched at once (tightening the bound), inner
             // children are pushed farthest first so the nearest is visited next.
             // Sorted by a five-comparison network (a library sort is not inlined here, and
-            // cost 6 % of the offset).
+            // cost 6 % of the offset; swaps by selects cost 7 %, a table of the network's
+            // outcomes indexed by the twelve comparisons 14 %: these branches predict well).
             let mut order = [0usize, 1, 2, 3];
             for (x, y) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
                 if dist[order[y]] < dist[order[x]] {
@@ -461,9 +468,11 @@ impl Bvh {
                 let s = node.child[c] as usize;
                 for i in s..s + node.count[c] as usize {
                     // Straight to the exact test: a pre-test on the triangle's own box costs
-                    // more than it saves (measured: 9 % of the offset's CPU).
+                    // more than it saves (measured: 9 % of the offset's CPU); precomputed `f32`
+                    // boxes tested four at a time skip 54 % of the exact tests but gain < 1 %.
+                    // The four tests side by side in vector lanes, branch-free, cost 30 %.
                     let [a, b, t] = self.tris[i];
-                    let (q, f) = closest_point_on_triangle(p, a, b, t);
+                    let (q, f) = closest_inline(p, a, b, t);
                     let d2 = norm2(sub(p, q));
                     if d2 < best2 {
                         best2 = d2;
@@ -473,7 +482,7 @@ impl Bvh {
             }
             for &c in order.iter().rev() {
                 if node.count[c] == 0 && dist[c] < best2 {
-                    stack[sp] = (node.child[c], dist[c]);
+                    stack[sp].write((node.child[c], dist[c]));
                     sp += 1;
                 }
             }

@@ -13,8 +13,8 @@ fn edge_key(a: u32, b: u32) -> u64 {
     ((a as u64) << 32) | b as u64
 }
 
-/// Edges with `|b - a| |n_b - n_a|` below `SKIP * tol` are not measured: their estimated midpoint
-/// error is below `SKIP / 8` of the tolerance.
+/// Triangles whose longest edge times their normal spread is below `SKIP * tol` are not
+/// measured: their estimated error is below `SKIP / 8` of the tolerance (see [`bends`]).
 const SKIP: f64 = 6.0;
 
 /// A split point on the surface and its normal, and for a split at a crease point, the
@@ -144,10 +144,7 @@ pub(crate) fn refine(
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
                     let spread = spread([na, nb, nc]);
-                    let len = norm2(sub(a, b))
-                        .max(norm2(sub(b, c)))
-                        .max(norm2(sub(a, c)))
-                        .sqrt();
+                    let len = longest2([a, b, c]).sqrt();
                     if len * spread < SKIP * tol || len < min_len {
                         return None;
                     }
@@ -450,8 +447,7 @@ pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], facing: f64) -> bool {
 /// touches its neighbours along the crease.
 #[inline]
 fn flat(t: [u32; 3], vs: &[V3]) -> bool {
-    let [a, b, c] = t.map(|i| vs[i as usize]);
-    let l2 = norm2(sub(a, b)).max(norm2(sub(b, c))).max(norm2(sub(a, c)));
+    let l2 = longest2(t.map(|i| vs[i as usize]));
     // Twice the area over the longest edge is the least altitude.
     norm2(normal(t, vs)) <= FLAT * FLAT * l2 * l2
 }
@@ -477,10 +473,15 @@ fn bound(field: &Field, x: V3, vertices: &[(V3, V3)]) -> f64 {
 /// at most its longest edge times its normal spread.
 #[inline]
 fn bends(t: [u32; 3], vs: &[V3], ns: &[V3], tol: f64) -> bool {
-    let [a, b, c] = t.map(|v| vs[v as usize]);
-    let len2 = norm2(sub(a, b)).max(norm2(sub(b, c))).max(norm2(sub(a, c)));
+    let len2 = longest2(t.map(|v| vs[v as usize]));
     let s = spread(t.map(|v| ns[v as usize]));
     len2 * s * s >= (SKIP * tol) * (SKIP * tol)
+}
+
+/// The squared length of a triangle's longest edge.
+#[inline]
+fn longest2([a, b, c]: [V3; 3]) -> f64 {
+    norm2(sub(a, b)).max(norm2(sub(b, c))).max(norm2(sub(a, c)))
 }
 
 /// How far apart a triangle's corner normals are: the largest distance between two of them

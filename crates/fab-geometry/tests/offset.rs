@@ -282,6 +282,22 @@ fn bad_options_are_refused() {
     assert!(matches!(offset(&c, &o), Err(OffsetError::TooFine { .. })));
 }
 
+/// `mesh` turned by `angle` (radians) about `axis` and moved off the grid by a fraction of a
+/// cell.
+fn turned(mesh: &Mesh, axis: [f64; 3], angle: f64) -> Mesh {
+    let r = nalgebra::Rotation3::from_axis_angle(
+        &nalgebra::Unit::new_normalize(nalgebra::Vector3::new(axis[0], axis[1], axis[2])),
+        angle,
+    );
+    Mesh::new(
+        mesh.vertices
+            .iter()
+            .map(|p| r * p + nalgebra::Vector3::new(0.37, -0.21, 0.13))
+            .collect(),
+        mesh.triangles.clone(),
+    )
+}
+
 /// The grid is axis-aligned, so the same foot in other poses meets other cells, creases and
 /// ambiguous cases; a scan arrives in any pose. Every pose meets the targets.
 #[test]
@@ -300,18 +316,7 @@ fn foot_in_other_poses() {
         (&left, [1.0, 1.0, 1.0], 0.5, -2.0),
         (&right, [-0.3, 0.2, 1.0], 2.6, -4.0),
     ] {
-        let r = nalgebra::Rotation3::from_axis_angle(
-            &nalgebra::Unit::new_normalize(nalgebra::Vector3::new(axis[0], axis[1], axis[2])),
-            angle,
-        );
-        let turned = Mesh::new(
-            foot.vertices
-                .iter()
-                .map(|p| r * p + nalgebra::Vector3::new(0.37, -0.21, 0.13))
-                .collect(),
-            foot.triangles.clone(),
-        );
-        check(&turned, d);
+        check(&turned(foot, axis, angle), d);
     }
 }
 
@@ -347,18 +352,7 @@ fn sweep_of_poses_and_distances() {
     }
     let mut failed = Vec::new();
     for (name, mesh, axis, angle, d) in cases {
-        let r = nalgebra::Rotation3::from_axis_angle(
-            &nalgebra::Unit::new_normalize(nalgebra::Vector3::new(axis[0], axis[1], axis[2])),
-            angle,
-        );
-        let turned = Mesh::new(
-            mesh.vertices
-                .iter()
-                .map(|p| r * p + nalgebra::Vector3::new(0.37, -0.21, 0.13))
-                .collect(),
-            mesh.triangles.clone(),
-        );
-        let m = measure(&turned, d);
+        let m = measure(&turned(mesh, axis, angle), d);
         assert_closed_oriented(&m.out);
         // KNOWN GAP (see the offset module's documentation): one sharp corner of the limb's
         // jagged rim in this pose at 2.5 mm, where every split near it folds, keeps 0.082 mm.

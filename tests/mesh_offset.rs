@@ -115,3 +115,87 @@ fn bad_input_exits_1_and_writes_nothing() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn check_measures_the_surface_and_a_failing_one_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("foot.stl");
+    let scan = root().join("fixtures/scans/foot-right-m.stl");
+    let o = fab()
+        .args(["mesh", "offset", "--json", "--check", "-d", "-3"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = &v["check"];
+    assert_eq!(c["passed"], true, "{c}");
+    assert!(c["p99_error_mm"].as_f64().unwrap() <= 0.02, "{c}");
+    assert!(c["max_error_mm"].as_f64().unwrap() <= 0.05, "{c}");
+    assert_eq!(c["wrong_side"], 0);
+    assert_eq!(c["closed"], true);
+    assert_eq!(c["crossing_pairs"], 0);
+    // 8 points of every triangle written.
+    let written = load_path(&out, Units::Mm).unwrap().mesh;
+    assert_eq!(
+        c["samples"].as_u64().unwrap(),
+        8 * written.triangles.len() as u64
+    );
+
+    // Held to 1 um, the same surface fails: exit 1, the figures in the error, no file.
+    let strict = dir.path().join("strict.stl");
+    let o = fab()
+        .args([
+            "mesh",
+            "offset",
+            "--check",
+            "--max-error",
+            "0.001",
+            "-d",
+            "-3",
+        ])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&strict)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("failed its check and was not written") && err.contains("allowed 0.001 mm"),
+        "{err}"
+    );
+    assert!(!strict.exists());
+
+    // An impossible limit is refused before any work.
+    let o = fab()
+        .args(["mesh", "offset", "--check", "--max-error=-1", "-d", "3"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&strict)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--max-error must be a positive number"),
+        "{err}"
+    );
+    assert!(!strict.exists());
+
+    // --max-error means nothing without --check: a usage error.
+    let o = fab()
+        .args(["mesh", "offset", "--max-error", "0.1", "-d", "3"])
+        .arg(&scan)
+        .arg("-o")
+        .arg(&strict)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

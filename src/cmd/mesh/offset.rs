@@ -1,8 +1,10 @@
-//! `fab mesh offset FILE --distance D -o OUT.stl [--units U] [--cell MM] [--json]`: the true
-//! offset surface of a scan, every point at distance |D| mm from it (D > 0 outward, D < 0
+//! `fab mesh offset FILE --distance D -o OUT.stl [--units U] [--cell MM] [--check] [--json]`: the
+//! true offset surface of a scan, every point at distance |D| mm from it (D > 0 outward, D < 0
 //! inward). A closed scan is offset as a solid; an open one (a limb open at its proximal cut) as a
 //! two-sided sheet at unsigned distance |D|, and the command says so. The output is written
-//! atomically (temporary file in the same directory, then renamed).
+//! atomically (temporary file in the same directory, then renamed). With `--check`, the surface
+//! is measured against the scan before it is written (exact distance at 8 points of every
+//! triangle, side, closedness, self-intersections), and a surface that fails is not written.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,9 +35,32 @@ pub struct Args {
     /// crosses a crease, inside triangles across a crease), mm
     #[arg(long, default_value_t = offset::DEFAULT_TOLERANCE)]
     tolerance: f64,
+    /// Measure the surface against the scan before writing it (exact distance at every corner,
+    /// edge midpoint and 4 inner points of every triangle; side; closed; self-intersections);
+    /// exit 1 without writing if it fails
+    #[arg(long)]
+    check: bool,
+    /// With --check: the largest distance error accepted, mm
+    #[arg(long, default_value_t = 0.05, requires = "check")]
+    max_error: f64,
     /// Print JSON instead of text
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Serialize)]
+struct CheckSummary {
+    samples: usize,
+    p99_error_mm: f64,
+    max_error_mm: f64,
+    /// Where the largest error is (mm, the scan's frame).
+    worst_at: [f64; 3],
+    /// Vertices on the wrong side of a closed scan (none for an open one).
+    wrong_side: Option<usize>,
+    closed: bool,
+    crossing_pairs: usize,
+    max_error_allowed_mm: f64,
+    passed: bool,
 }
 
 #[derive(Serialize)]
@@ -54,11 +79,19 @@ struct Summary {
     cell_mm: f64,
     tolerance_mm: f64,
     refine_rounds: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<CheckSummary>,
     seconds: f64,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let start = Instant::now();
+    if !(args.max_error.is_finite() && args.max_error > 0.0) {
+        anyhow::bail!(
+            "--max-error must be a positive number of mm (got {})",
+            args.max_error
+        );
+    }
     let loaded = load_path(&args.file, args.units)?;
     let mesh = loaded.mesh;
     if !args.json {
@@ -76,6 +109,33 @@ pub fn run(args: Args) -> Result<()> {
     opts.tolerance = args.tolerance;
     let (out, report) = offset::offset(&mesh, &opts)
         .with_context(|| format!("cannot offset {}", args.file.display()))?;
+    let check = args.check.then(|| {
+        if !args.json {
+            eprintln!("checking the surface against the scan ...");
+        }
+        let c = offset::check(&mesh, &out, args.distance);
+        let passed = c.max <= args.max_error
+            && c.wrong_side.unwrap_or(0) == 0
+            && c.closed
+            && c.crossing_pairs == 0;
+        CheckSummary {
+            samples: c.samples,
+            p99_error_mm: c.p99,
+            max_error_mm: c.max,
+            worst_at: c.worst_at,
+            wrong_side: c.wrong_side,
+            closed: c.closed,
+            crossing_pairs: c.crossing_pairs,
+            max_error_allowed_mm: args.max_error,
+            passed,
+        }
+    });
+    if let Some(c) = check.as_ref().filter(|c| !c.passed) {
+        anyhow::bail!(
+            "the offset surface failed its check and was not written: {}",
+            check_line(c)
+        );
+    }
     fab_geometry::write_stl(&args.output, &out)?;
     let (mode, method) = match report.mode {
         OffsetMode::Solid => (
@@ -111,6 +171,7 @@ pub fn run(args: Args) -> Result<()> {
         cell_mm: report.cell,
         tolerance_mm: args.tolerance,
         refine_rounds: report.refine_rounds,
+        check,
         seconds: start.elapsed().as_secs_f64(),
     };
     if args.json {
@@ -127,6 +188,27 @@ pub fn run(args: Args) -> Result<()> {
             summary.refine_rounds,
             summary.seconds
         );
+        if let Some(c) = &summary.check {
+            println!("check passed: {}", check_line(c));
+        }
     }
     Ok(())
+}
+
+/// The check's figures in one line.
+fn check_line(c: &CheckSummary) -> String {
+    let [x, y, z] = c.worst_at;
+    format!(
+        "distance error p99 {:.4} mm, max {:.4} mm at ({x:.2}, {y:.2}, {z:.2}) (allowed {} mm) over {} points; {}{}; {} crossing triangle pairs",
+        c.p99_error_mm,
+        c.max_error_mm,
+        c.max_error_allowed_mm,
+        c.samples,
+        match c.wrong_side {
+            Some(n) => format!("{n} vertices on the wrong side of the scan, "),
+            None => String::new(),
+        },
+        if c.closed { "closed" } else { "NOT closed" },
+        c.crossing_pairs
+    )
 }

@@ -51,6 +51,7 @@
 //! dual vertex can sit on one only.
 
 mod band;
+mod check;
 mod collapse;
 mod field;
 mod nets;
@@ -59,6 +60,8 @@ mod refine;
 use crate::Mesh;
 use crate::query::{Bvh, PseudoNormals};
 use nalgebra::Point3;
+
+pub use check::{OffsetCheck, check};
 
 use band::{Grid, TOP};
 use field::Field;

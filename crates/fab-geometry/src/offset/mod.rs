@@ -43,6 +43,9 @@
 //! Everything runs in parallel (rayon) over blocks, corners, vertices and edges, with no
 //! allocation per distance query. `FAB_OFFSET_TRACE=1` prints the time of each phase on stderr.
 //!
+//! [`check`] measures a finished offset against its input independently of all this (its own
+//! tree and sample points): distance error, side, closedness, self-intersections.
+//!
 //! Known limits: creases converge linearly (one halving per refinement round). Where three or
 //! more sheets meet at a sharp corner of a jagged open rim, every split near the corner can
 //! fold and be withdrawn: of 90 turned poses and distances of the fixtures, the limb at 2.5 mm

@@ -192,6 +192,23 @@ fn foot_right_inward_3mm() {
     assert!(volume(&c) < volume(&foot) && volume(&c) > 0.0);
 }
 
+/// Inward by more than a feature is half thick: at 7 mm the toes thin to blades whose rims are
+/// creases sharper than a right angle (the two faces' normals more than 90 degrees apart). A
+/// naive offset folds over there; this one must follow the rims.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn inward_deeper_than_the_toes_are_half_thick() {
+    let left = fixture("foot-left-m.stl", 1000.0);
+    let right = fixture("foot-right-m.stl", 1000.0);
+    for foot in [&left, &right] {
+        let c = check(foot, -7.0);
+        assert!(volume(&c) < volume(foot) && volume(&c) > 0.0);
+    }
+}
+
 #[test]
 #[cfg_attr(
     debug_assertions,

@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 
 use super::band::{BLOCK_LEN, Band, Corner, Grid, unlocal};
-use crate::query::{V3, dot, lerp, norm2, sub};
+use crate::query::{V3, dot, lerp, norm2, scale, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;
 /// 4-7 along y from 0, 1, 4, 5; 8-11 along z from 0, 1, 2, 3.
@@ -102,6 +102,9 @@ pub(crate) struct Nets {
     pub vertices: Vec<V3>,
     /// For each vertex, a triangle (tree slot) near it, to start its nearest-point search.
     pub hints: Vec<u32>,
+    /// For each vertex, the two most different normals among its cell's tangent planes (the
+    /// faces of a crease the vertex sits on; zero where unknown).
+    pub cones: Vec<[V3; 2]>,
     pub quads: Vec<[u32; 4]>,
     pub polygons: Vec<Vec<u32>>,
     /// Quads dropped because a cell around a crossing was outside the band (never expected).
@@ -198,12 +201,14 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             .map(|c| band.corner(i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2)).g)
     };
     // Pass 1, per block of cells: patches and their vertices (mass points of their crossings).
-    let per_block: Vec<(Vec<Cell>, Vec<V3>, Vec<u32>)> = (0..cb.len())
+    type Block = (Vec<Cell>, Vec<V3>, Vec<u32>, Vec<[V3; 2]>);
+    let per_block: Vec<Block> = (0..cb.len())
         .into_par_iter()
         .map(|s| {
             let mut cells = vec![EMPTY; BLOCK_LEN];
             let mut verts = Vec::new();
             let mut hints = Vec::new();
+            let mut cones = Vec::new();
             let o = cb.origin_of(s);
             for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
                 // The leaf's 27 corners, fetched once for its 8 cells.
@@ -229,6 +234,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                     let mut sum = [[0.0f64; 3]; 4];
                     let mut n = [0u32; 4];
                     let mut qef = [Qef::default(); 4];
+                    let mut cone = [Cone::default(); 4];
                     let lo = grid.point(i, j, k);
                     let pts: [V3; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
                         [
@@ -277,6 +283,9 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                 && (dot(nrm, x) - dd).abs() <= 0.1 * grid.h
                             {
                                 qef[p].add(nrm, dd);
+                                // As a direction away from the input, like the projection's.
+                                let inside = cs[cc as usize].g as f64 + level < 0.0;
+                                cone[p].add(if inside { scale(nrm, -1.0) } else { nrm });
                             }
                         }
                     }
@@ -290,13 +299,14 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                             .min_by(|&x, &y| norm2(sub(v, qs[x])).total_cmp(&norm2(sub(v, qs[y]))))
                             .unwrap();
                         hints.push(cs[c].slot);
+                        cones.push([cone[p].first, cone[p].far]);
                     }
                     let u = [i - o[0], j - o[1], k - o[2]];
                     let li = ((u[2] * 16 + u[1]) * 16 + u[0]) as usize;
                     cells[li] = Cell { base, patch, tube };
                 }
             }
-            (cells, verts, hints)
+            (cells, verts, hints, cones)
         })
         .collect();
     let mut offsets = Vec::with_capacity(per_block.len() + 1);
@@ -307,7 +317,8 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
     let mut cells: Vec<Cell> = Vec::with_capacity(per_block.len() * BLOCK_LEN);
     let mut vertices = Vec::with_capacity(*offsets.last().unwrap() as usize);
     let mut hints = Vec::with_capacity(vertices.capacity());
-    for (s, (c, v, b)) in per_block.into_iter().enumerate() {
+    let mut cones = Vec::with_capacity(vertices.capacity());
+    for (s, (c, v, b, n)) in per_block.into_iter().enumerate() {
         cells.extend(c.into_iter().map(|mut c| {
             if c.base != u32::MAX {
                 c.base += offsets[s];
@@ -316,6 +327,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
         }));
         vertices.extend(v);
         hints.extend(b);
+        cones.extend(n);
     }
     let cell = |i: i64, j: i64, k: i64| -> Option<&Cell> {
         if i < 0 || j < 0 || k < 0 {
@@ -387,6 +399,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                 }
                 vertices.push(m);
                 hints.push(slot);
+                cones.push([[0.0; 3]; 2]);
             }
             tubes.push((face_key(grid, i, j, k, axis), id));
         }
@@ -578,9 +591,37 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
     Nets {
         vertices,
         hints,
+        cones,
         quads,
         polygons,
         missing: missing.into_inner(),
+    }
+}
+
+/// The directions from the input seen at a patch's corners: the first, and the one most
+/// different from it (the two faces of a crease the patch's vertex sits on).
+#[derive(Clone, Copy, Default)]
+struct Cone {
+    first: V3,
+    far: V3,
+    far_dot: f64,
+    seen: bool,
+}
+
+impl Cone {
+    #[inline]
+    fn add(&mut self, n: V3) {
+        if !self.seen {
+            *self = Cone {
+                first: n,
+                far: n,
+                far_dot: 1.0,
+                seen: true,
+            };
+        } else if dot(n, self.first) < self.far_dot {
+            self.far = n;
+            self.far_dot = dot(n, self.first);
+        }
     }
 }
 

@@ -32,17 +32,33 @@ pub(crate) struct Refinement {
     pub withdrawn: usize,
 }
 
-/// Refines until every edge midpoint is within `tol` of the surface, for at most `max_rounds`
-/// rounds, never splitting edges shorter than `min_len`.
+/// How far refinement goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Goal {
+    /// Largest distance error allowed where refinement measures, mm.
+    pub tol: f64,
+    /// Most rounds.
+    pub max_rounds: u32,
+    /// Edges shorter than this are never split, mm.
+    pub min_len: f64,
+}
+
+/// Refines until every edge midpoint is within `goal.tol` of the surface, for at most
+/// `goal.max_rounds` rounds, never splitting edges shorter than `goal.min_len`. Each vertex has
+/// a normal, and a second one on a sharp crease (see [`folded`]).
 pub(crate) fn refine(
     field: &Field,
     vertices: &mut Vec<V3>,
     normals: &mut Vec<V3>,
+    normals2: &mut Vec<V3>,
     triangles: &mut Vec<[u32; 3]>,
-    tol: f64,
-    max_rounds: u32,
-    min_len: f64,
+    goal: Goal,
 ) -> Refinement {
+    let Goal {
+        tol,
+        max_rounds,
+        min_len,
+    } = goal;
     let mut stats = Refinement::default();
     let min_len2 = min_len * min_len;
     // Triangles made in the last round: only their edges can need checking.
@@ -110,8 +126,14 @@ pub(crate) fn refine(
             .into_iter()
             .filter_map(|(e, p)| {
                 let ((p, n), alt) = p?;
+                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+                let n2 = match alt {
+                    Some(_) => crease_alt(n, normals[ia], normals[ib]),
+                    None => n,
+                };
                 vertices.push(p);
                 normals.push(n);
+                normals2.push(n2);
                 if let Some(alt) = alt {
                     second.push((e, alt));
                 }
@@ -169,6 +191,7 @@ pub(crate) fn refine(
             .map(|(t, p, n)| {
                 vertices.push(p);
                 normals.push(n);
+                normals2.push(n);
                 (t, vertices.len() as u32 - 1)
             })
             .collect();
@@ -240,8 +263,14 @@ pub(crate) fn refine(
         };
         if !interior.is_empty() {
             for (e, ((p, n), alt)) in interior {
+                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+                let n2 = match alt {
+                    Some(_) => crease_alt(n, normals[ia], normals[ib]),
+                    None => n,
+                };
                 vertices.push(p);
                 normals.push(n);
+                normals2.push(n2);
                 split.push((e, vertices.len() as u32 - 1));
                 if let Some(alt) = alt {
                     second.push((e, alt));
@@ -256,9 +285,9 @@ pub(crate) fn refine(
         // Vertex normals point away from the input; triangles face increasing field values,
         // which is towards the input for an inward offset.
         let facing = field.level.signum();
-        let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3]| {
+        let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3], ns2: &[V3]| {
             kids.iter()
-                .any(|&k| folded(k, vs, ns, facing) || flat(k, vs))
+                .any(|&k| folded(k, vs, ns, ns2, facing) || flat(k, vs))
         };
         // A split whose projected point would turn a new triangle away from the surface normal
         // at any of its corners (at a crease, where the projection is not smooth) moves to its
@@ -268,6 +297,7 @@ pub(crate) fn refine(
         loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+                let ns2: &Vec<V3> = normals2;
                 let mid = |a: u32, b: u32| -> Option<u32> {
                     split
                         .binary_search_by_key(&edge_key(a, b), |s| s.0)
@@ -285,7 +315,7 @@ pub(crate) fn refine(
                     .flat_map_iter(|&t| {
                         let m = [0, 1, 2].map(|k| mid(t[k], t[(k + 1) % 3]));
                         let (kids, n) = split_triangle(t, m, None, vs);
-                        let fold = n > 1 && folds(&kids[..n], vs, ns);
+                        let fold = n > 1 && folds(&kids[..n], vs, ns, ns2);
                         (0..3)
                             .filter(move |&k| fold && m[k].is_some())
                             .map(move |k| edge_key(t[k], t[(k + 1) % 3]))
@@ -305,6 +335,7 @@ pub(crate) fn refine(
                         let (p, n) = second.remove(i).1;
                         vertices[v] = p;
                         normals[v] = n;
+                        normals2[v] = n;
                     }
                     Err(_) => withdraw.push(e),
                 }
@@ -315,10 +346,11 @@ pub(crate) fn refine(
         }
         let vs: &Vec<V3> = vertices;
         let ns: &Vec<V3> = normals;
+        let ns2: &Vec<V3> = normals2;
         let before = centre.len();
         centre.retain(|&(t, c)| {
             let (kids, n) = split_triangle(triangles[t as usize], [None; 3], Some(c), vs);
-            !folds(&kids[..n], vs, ns)
+            !folds(&kids[..n], vs, ns, ns2)
         });
         stats.withdrawn += before - centre.len();
         if std::env::var_os("FAB_OFFSET_TRACE").is_some() {
@@ -387,12 +419,18 @@ pub(crate) fn refine(
 /// crease is not.
 const FACING: f64 = 0.1;
 
+/// Faces whose normals differ by more than a right angle (cosine) meet at a sharp crease.
+const SHARP_COS: f64 = 0.0;
+
 /// Ends whose normals differ by more than this angle (cosine) straddle a crease.
 const CREASE_COS: f64 = 0.94;
 
 /// Where an edge whose ends lie on two differently facing parts of the surface crosses the
 /// crease between them: the point nearest the midpoint `m` on the line where the tangent planes
 /// at the ends meet. Splitting there puts a vertex on the crease instead of cutting across it.
+/// It must lie within the edge's span, and near its midpoint: within half the edge's length, or
+/// for a crease sharper than a right angle (the rim of a thin blade left by an inward offset of
+/// a thin part) within twice it, since such a rim can stand well off the chord.
 fn crease_point(a: V3, na: V3, b: V3, nb: V3, m: V3) -> Option<V3> {
     let c = dot(na, nb);
     if c >= CREASE_COS {
@@ -407,7 +445,8 @@ fn crease_point(a: V3, na: V3, b: V3, nb: V3, m: V3) -> Option<V3> {
     let ab = sub(b, a);
     let l2 = norm2(ab);
     let t = dot(sub(x, a), ab) / l2;
-    ((0.1..=0.9).contains(&t) && norm2(sub(x, m)) < l2 / 4.0).then_some(x)
+    let reach2 = if c < 0.0 { 4.0 * l2 } else { l2 / 4.0 };
+    ((0.1..=0.9).contains(&t) && norm2(sub(x, m)) < reach2).then_some(x)
 }
 
 /// Where the tangent planes at a triangle's three corners meet, when they meet well (normals
@@ -433,12 +472,32 @@ fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
 
 /// Whether triangle `t` turns away from the surface normal at any of its corners by more than
 /// [`FACING`] allows (`facing`: the offset's sign; triangles face along the vertex normals
-/// outward and against them inward).
+/// outward and against them inward). A vertex on a crease has two normals, one per face
+/// (`ns`, `ns2`; the same elsewhere), and a triangle may follow either face: across a crease
+/// sharper than a right angle, a triangle in one face leans away from the other face's normal
+/// by more than [`FACING`] allows.
 #[inline]
-pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], facing: f64) -> bool {
+pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], ns2: &[V3], facing: f64) -> bool {
     let n = normal(t, vs);
     let limit = -FACING * norm2(n).sqrt();
-    t.iter().any(|&v| facing * dot(n, ns[v as usize]) <= limit)
+    t.iter().any(|&v| {
+        let v = v as usize;
+        facing * dot(n, ns[v]) <= limit && facing * dot(n, ns2[v]) <= limit
+    })
+}
+
+/// The second normal of a vertex on a sharp crease (see [`folded`]): of the normals `na`, `nb`
+/// of the faces the crease joins, the one further from its own normal `n`, if they are more
+/// than [`SHARP_COS`] apart; else `n` (also where they are unknown: zero). A crease less sharp
+/// needs none: [`FACING`] lets a triangle in one face lean that far from the other's normal.
+#[inline]
+pub(crate) fn crease_alt(n: V3, na: V3, nb: V3) -> V3 {
+    let alt = if dot(n, na) < dot(n, nb) { na } else { nb };
+    if norm2(alt) > 0.5 && dot(n, alt) < SHARP_COS {
+        alt
+    } else {
+        n
+    }
 }
 
 /// Whether triangle `t` is (nearly) a segment: its least altitude under [`FLAT`] of its longest

@@ -2,7 +2,7 @@
 //! input (checked with the exact point-to-mesh distance), the mode is reported, and bad input is
 //! refused with exit 1 and no output file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use fab_geometry::load::{Units, load_path};
@@ -16,6 +16,18 @@ fn fab() -> Command {
     let mut c = Command::cargo_bin("fab").unwrap();
     c.env("NO_COLOR", "1");
     c
+}
+
+/// Runs `fab mesh offset ARGS SCAN -o OUT`.
+fn offset(args: &[&str], scan: &Path, out: &Path) -> std::process::Output {
+    fab()
+        .args(["mesh", "offset"])
+        .args(args)
+        .arg(scan)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 /// Vertex distances of `out` to `input`, worst |d - r|.
@@ -36,13 +48,7 @@ fn metre_scale_foot_is_offset_outward_as_a_solid() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("foot-3mm.stl");
     let scan = root().join("fixtures/scans/foot-left-m.stl");
-    let o = fab()
-        .args(["mesh", "offset", "--json", "--distance", "3"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = offset(&["--json", "--distance", "3"], &scan, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["mode"], "solid");
@@ -62,13 +68,7 @@ fn open_limb_is_offset_as_a_sheet_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("limb.stl");
     let scan = root().join("fixtures/scans/limb-transtibial.stl");
-    let o = fab()
-        .args(["mesh", "offset", "-d", "-2"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = offset(&["-d", "-2"], &scan, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("two-sided sheet"), "{text}");
@@ -92,13 +92,7 @@ fn bad_input_exits_1_and_writes_nothing() {
     std::fs::write(&empty, b"").unwrap();
     let scan = root().join("fixtures/scans/foot-left-m.stl");
     for (file, d) in [(&empty, "3"), (&scan, "0"), (&scan, "nan")] {
-        let o = fab()
-            .args(["mesh", "offset", "--distance", d])
-            .arg(file)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = offset(&["--distance", d], file, &out);
         assert_eq!(o.status.code(), Some(1), "{file:?} {d}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
@@ -106,13 +100,7 @@ fn bad_input_exits_1_and_writes_nothing() {
         assert!(!out.exists());
     }
     // A usage error (no distance) is exit 2.
-    let o = fab()
-        .args(["mesh", "offset"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = offset(&[], &scan, &out);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -125,13 +113,7 @@ fn check_measures_the_surface_and_a_failing_one_is_not_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("foot.stl");
     let scan = root().join("fixtures/scans/foot-right-m.stl");
-    let o = fab()
-        .args(["mesh", "offset", "--json", "--check", "-d", "-3"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = offset(&["--json", "--check", "-d", "-3"], &scan, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let c = &v["check"];
@@ -150,21 +132,11 @@ fn check_measures_the_surface_and_a_failing_one_is_not_written() {
 
     // Held to 1 um, the same surface fails: exit 1, the figures in the error, no file.
     let strict = dir.path().join("strict.stl");
-    let o = fab()
-        .args([
-            "mesh",
-            "offset",
-            "--check",
-            "--max-error",
-            "0.001",
-            "-d",
-            "-3",
-        ])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&strict)
-        .output()
-        .unwrap();
+    let o = offset(
+        &["--check", "--max-error", "0.001", "-d", "-3"],
+        &scan,
+        &strict,
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -174,13 +146,7 @@ fn check_measures_the_surface_and_a_failing_one_is_not_written() {
     assert!(!strict.exists());
 
     // An impossible limit is refused before any work.
-    let o = fab()
-        .args(["mesh", "offset", "--check", "--max-error=-1", "-d", "3"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&strict)
-        .output()
-        .unwrap();
+    let o = offset(&["--check", "--max-error=-1", "-d", "3"], &scan, &strict);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -190,12 +156,6 @@ fn check_measures_the_surface_and_a_failing_one_is_not_written() {
     assert!(!strict.exists());
 
     // --max-error means nothing without --check: a usage error.
-    let o = fab()
-        .args(["mesh", "offset", "--max-error", "0.1", "-d", "3"])
-        .arg(&scan)
-        .arg("-o")
-        .arg(&strict)
-        .output()
-        .unwrap();
+    let o = offset(&["--max-error", "0.1", "-d", "3"], &scan, &strict);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -32,6 +32,30 @@ pub(crate) struct Refinement {
     pub withdrawn: usize,
 }
 
+/// Adds the split point of edge `e` as a new vertex, with a second normal when it is a crease
+/// point (the face on the other side, from the edge's ends), and keeps its fallback in `second`.
+fn add_split(
+    e: u64,
+    ((p, n), alt): Choice,
+    vertices: &mut Vec<V3>,
+    normals: &mut Vec<V3>,
+    normals2: &mut Vec<V3>,
+    second: &mut Vec<(u64, (V3, V3))>,
+) -> u32 {
+    let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+    let n2 = match alt {
+        Some(_) => crease_alt(n, normals[ia], normals[ib]),
+        None => n,
+    };
+    vertices.push(p);
+    normals.push(n);
+    normals2.push(n2);
+    if let Some(alt) = alt {
+        second.push((e, alt));
+    }
+    vertices.len() as u32 - 1
+}
+
 /// How far refinement goes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Goal {
@@ -125,19 +149,8 @@ pub(crate) fn refine(
         let mut split: Vec<(u64, u32)> = checked
             .into_iter()
             .filter_map(|(e, p)| {
-                let ((p, n), alt) = p?;
-                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
-                let n2 = match alt {
-                    Some(_) => crease_alt(n, normals[ia], normals[ib]),
-                    None => n,
-                };
-                vertices.push(p);
-                normals.push(n);
-                normals2.push(n2);
-                if let Some(alt) = alt {
-                    second.push((e, alt));
-                }
-                Some((e, vertices.len() as u32 - 1))
+                let v = add_split(e, p?, vertices, normals, normals2, &mut second);
+                Some((e, v))
             })
             .collect();
         // Triangles whose edges are all fine but whose corners face different ways (near a
@@ -262,19 +275,9 @@ pub(crate) fn refine(
             found
         };
         if !interior.is_empty() {
-            for (e, ((p, n), alt)) in interior {
-                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
-                let n2 = match alt {
-                    Some(_) => crease_alt(n, normals[ia], normals[ib]),
-                    None => n,
-                };
-                vertices.push(p);
-                normals.push(n);
-                normals2.push(n2);
-                split.push((e, vertices.len() as u32 - 1));
-                if let Some(alt) = alt {
-                    second.push((e, alt));
-                }
+            for (e, choice) in interior {
+                let v = add_split(e, choice, vertices, normals, normals2, &mut second);
+                split.push((e, v));
             }
             split.sort_unstable_by_key(|s| s.0);
             second.sort_unstable_by_key(|s| s.0);

@@ -34,7 +34,9 @@
 //!    dimple), and those across a crease also inside (centroid and halfway to each corner). A
 //!    few rounds: curved parts and creases get small triangles, flat parts stay coarse. A split
 //!    that would fold the surface, or leave a child with no area (three corners on one crease
-//!    line), moves to the projected midpoint, or is withdrawn if that folds too.
+//!    line), moves to the projected midpoint, or is withdrawn if that folds too. A vertex on a
+//!    crease sharper than a right angle (the rim of a blade an inward offset leaves of a thin
+//!    part) carries both faces' normals, and a triangle may follow either face.
 //! 6. **Short edges collapsed** (under 10 um, with the link condition and without turning a
 //!    triangle away from the surface normals) and **slivers flipped** (altitude under 2 um), so
 //!    the output survives `f32` STL and the loader's 1 um weld and sliver removal as the same

@@ -284,8 +284,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             field.project(p, hit)
         })
         .unzip();
-    // A vertex the extraction put on a crease also faces the crease's other side: the most
-    // different of its cell's tangent-plane normals (refinement's fold test accepts either).
+    // A vertex the extraction put on a crease sharper than a right angle also faces the
+    // crease's other side: its cell's corner direction most different from its own normal
+    // (refinement's fold test accepts either).
     let mut normals2: Vec<[f64; 3]> = normals
         .par_iter()
         .zip(nets.cones.par_iter())

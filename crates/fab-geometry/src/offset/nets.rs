@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 
 use super::band::{BLOCK_LEN, Band, Corner, Grid, unlocal};
-use crate::query::{V3, dot, lerp, norm2, scale, sub};
+use crate::query::{V3, dot, lerp, norm2, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;
 /// 4-7 along y from 0, 1, 4, 5; 8-11 along z from 0, 1, 2, 3.
@@ -102,8 +102,9 @@ pub(crate) struct Nets {
     pub vertices: Vec<V3>,
     /// For each vertex, a triangle (tree slot) near it, to start its nearest-point search.
     pub hints: Vec<u32>,
-    /// For each vertex, the two most different normals among its cell's tangent planes (the
-    /// faces of a crease the vertex sits on; zero where unknown).
+    /// For each vertex, two directions away from the input among its cell's corners: the first
+    /// plane's and the one most different from it (the faces of a crease the vertex sits on;
+    /// zero where unknown, at tube vertices).
     pub cones: Vec<[V3; 2]>,
     pub quads: Vec<[u32; 4]>,
     pub polygons: Vec<Vec<u32>>,
@@ -249,20 +250,24 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                     // the level set is the plane `n . x = n . p - g` with `n = sign (p - q) / |p - q|`
                     // (exact where the input is flat). Two sheets meeting at a crease give
                     // two families of planes, and their least-squares point lies on the crease.
-                    let planes: [Option<(V3, f64)>; 8] = [0usize, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                        let v = sub(pts[c], qs[c]);
-                        let len = norm2(v).sqrt();
-                        if len < 1e-6 {
-                            return None;
-                        }
-                        let s = if cs[c].g as f64 + level < 0.0 {
-                            -1.0
-                        } else {
-                            1.0
-                        };
-                        let nrm = v.map(|x| s * x / len);
-                        Some((nrm, dot(nrm, pts[c]) - cs[c].g as f64))
-                    });
+                    // Each plane also keeps `(p - q) / |p - q|`, the direction away from the
+                    // input (as the projection's normals are), for the crease's faces.
+                    let planes: [Option<(V3, f64, V3)>; 8] =
+                        [0usize, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                            let v = sub(pts[c], qs[c]);
+                            let len = norm2(v).sqrt();
+                            if len < 1e-6 {
+                                return None;
+                            }
+                            let s = if cs[c].g as f64 + level < 0.0 {
+                                -1.0
+                            } else {
+                                1.0
+                            };
+                            let away = v.map(|x| x / len);
+                            let nrm = away.map(|x| s * x);
+                            Some((nrm, dot(nrm, pts[c]) - cs[c].g as f64, away))
+                        });
                     for (e, &(a, b)) in EDGES.iter().enumerate() {
                         let (ga, gb) = (g[a as usize], g[b as usize]);
                         if (ga < 0.0) == (gb < 0.0) {
@@ -279,13 +284,11 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                         // a corner whose nearest point is on another part of the input (across
                         // the medial axis from this patch) describes another sheet.
                         for cc in [a, b] {
-                            if let Some((nrm, dd)) = planes[cc as usize]
+                            if let Some((nrm, dd, away)) = planes[cc as usize]
                                 && (dot(nrm, x) - dd).abs() <= 0.1 * grid.h
                             {
                                 qef[p].add(nrm, dd);
-                                // As a direction away from the input, like the projection's.
-                                let inside = cs[cc as usize].g as f64 + level < 0.0;
-                                cone[p].add(if inside { scale(nrm, -1.0) } else { nrm });
+                                cone[p].add(away);
                             }
                         }
                     }

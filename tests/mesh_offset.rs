@@ -53,6 +53,10 @@ fn metre_scale_foot_is_offset_outward_as_a_solid() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["mode"], "solid");
     assert_eq!(v["units"], "m");
+    // An ordinary offset has nothing that calls for the check, so it is not run unasked.
+    assert_eq!(v["check_run"], "none");
+    assert_eq!(v["sharp_vertices"], 0);
+    assert!(v.get("check").is_none());
     let input = load_path(&scan, Units::Auto).unwrap().mesh;
     let written = load_path(&out, Units::Mm).unwrap().mesh;
     assert_eq!(check_closed(&written), Ok(()));
@@ -155,7 +159,62 @@ fn check_measures_the_surface_and_a_failing_one_is_not_written() {
     );
     assert!(!strict.exists());
 
-    // --max-error means nothing without --check: a usage error.
-    let o = offset(&["--max-error", "0.1", "-d", "3"], &scan, &strict);
+    // --max-error means nothing with --no-check, nor --check with --no-check: usage errors.
+    let o = offset(
+        &["--no-check", "--max-error", "0.1", "-d", "3"],
+        &scan,
+        &strict,
+    );
     assert_eq!(o.status.code(), Some(2));
+    let o = offset(&["--no-check", "--check", "-d", "3"], &scan, &strict);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!strict.exists());
+}
+
+/// An inward offset deeper than the toes are half thick leaves blades with sharp rims, where the
+/// method can fail: the command checks such a surface unasked, writes it if it passes (7 mm) and
+/// refuses it with the reason if not (10 mm, where the blades are thinner than the triangles);
+/// `--no-check` writes it anyway, with a warning.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn a_surface_with_sharp_rims_is_checked_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = root().join("fixtures/scans/foot-left-m.stl");
+
+    let out = dir.path().join("in7.stl");
+    let o = offset(&["--json", "-d", "-7"], &scan, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["check_run"], "auto");
+    assert!(v["sharp_vertices"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["check"]["passed"], true, "{v}");
+    assert!(out.exists());
+
+    let out = dir.path().join("in10.stl");
+    let o = offset(&["-d", "-10"], &scan, &out);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("creases sharper than a right angle")
+            && err.contains("failed its check and was not written")
+            && err.contains("crossing triangle pairs")
+            && err.contains("a smaller inward distance"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let o = offset(&["--json", "--no-check", "-d", "-10"], &scan, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["check_run"], "skipped");
+    assert!(v.get("check").is_none());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("not checked (--no-check)"),
+        "{err}"
+    );
+    assert!(out.exists());
 }

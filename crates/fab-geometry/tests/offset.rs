@@ -98,6 +98,15 @@ struct Measured {
     p99: f64,
     max: f64,
     crossing_pairs: usize,
+    /// The offset's own flag that the surface has features where the method can fail (creases
+    /// sharper than a right angle, folds): `fab mesh offset` then checks it before writing.
+    needs_check: bool,
+}
+
+impl Measured {
+    fn meets_targets(&self) -> bool {
+        self.p99 <= 0.02 && self.max <= 0.05 && self.crossing_pairs == 0
+    }
 }
 
 /// Offsets `input` by `d` at the default resolution and measures it: the error at every vertex,
@@ -137,24 +146,20 @@ fn measure(input: &Mesh, d: f64) -> Measured {
         p99: p,
         max,
         crossing_pairs: x.len(),
+        needs_check: report.needs_check(0.05),
     }
 }
 
 /// Offsets `input` by `d` at the default resolution and checks it against the targets:
 /// p99 error <= 0.02 mm, max error <= 0.05 mm, closed and consistently oriented, no
 /// self-intersecting triangle pairs.
-fn check(input: &Mesh, d: f64) -> Mesh {
-    let Measured {
-        out,
-        p99: p,
-        max,
-        crossing_pairs,
-    } = measure(input, d);
-    assert!(p <= 0.02, "p99 error {p} mm > 0.02");
-    assert!(max <= 0.05, "max error {max} mm > 0.05");
-    assert_closed_oriented(&out);
-    assert_eq!(crossing_pairs, 0, "self-intersecting triangle pairs");
-    out
+fn check(input: &Mesh, d: f64) -> Measured {
+    let m = measure(input, d);
+    assert!(m.p99 <= 0.02, "p99 error {} mm > 0.02", m.p99);
+    assert!(m.max <= 0.05, "max error {} mm > 0.05", m.max);
+    assert_closed_oriented(&m.out);
+    assert_eq!(m.crossing_pairs, 0, "self-intersecting triangle pairs");
+    m
 }
 
 #[test]
@@ -164,7 +169,10 @@ fn check(input: &Mesh, d: f64) -> Mesh {
 )]
 fn foot_left_outward_3mm() {
     let foot = fixture("foot-left-m.stl", 1000.0);
-    let c = check(&foot, 3.0);
+    let m = check(&foot, 3.0);
+    // An ordinary offset: nothing for the command to check unasked, so nothing slows it.
+    assert!(!m.needs_check);
+    let c = m.out;
     let md = MeshDistance::new(&foot);
     // Outward: every vertex outside the foot, and the volume grows.
     assert!(
@@ -182,7 +190,9 @@ fn foot_left_outward_3mm() {
 )]
 fn foot_right_inward_3mm() {
     let foot = fixture("foot-right-m.stl", 1000.0);
-    let c = check(&foot, -3.0);
+    let m = check(&foot, -3.0);
+    assert!(!m.needs_check);
+    let c = m.out;
     let md = MeshDistance::new(&foot);
     assert!(
         c.vertices
@@ -204,9 +214,37 @@ fn inward_deeper_than_the_toes_are_half_thick() {
     let left = fixture("foot-left-m.stl", 1000.0);
     let right = fixture("foot-right-m.stl", 1000.0);
     for foot in [&left, &right] {
-        let c = check(foot, -7.0);
-        assert!(volume(&c) < volume(foot) && volume(&c) > 0.0);
+        let m = check(foot, -7.0);
+        assert!(volume(&m.out) < volume(foot) && volume(&m.out) > 0.0);
+        // The surface says it has sharp rims, so `fab mesh offset` measures it before writing.
+        assert!(m.needs_check);
     }
+}
+
+/// Deeper still (8 and 10 mm in), the toes' blades get thinner than the triangles and the
+/// surface can miss the targets there (a known limit, see the offset module's documentation).
+/// Wherever it does, the offset must flag it, so that `fab mesh offset` checks it and refuses to
+/// write it instead of handing on a surface that is off or crosses itself.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn a_surface_that_misses_the_targets_is_flagged() {
+    let left = fixture("foot-left-m.stl", 1000.0);
+    let right = fixture("foot-right-m.stl", 1000.0);
+    let mut missed = 0;
+    for foot in [&left, &right] {
+        for d in [-8.0, -10.0] {
+            let m = measure(foot, d);
+            assert_closed_oriented(&m.out);
+            if !m.meets_targets() {
+                missed += 1;
+                assert!(m.needs_check, "D = {d}: missed the targets, not flagged");
+            }
+        }
+    }
+    eprintln!("{missed} of 4 deep inward offsets missed the targets (all flagged)");
 }
 
 #[test]
@@ -219,7 +257,8 @@ fn open_limb_is_offset_as_a_two_sided_sheet() {
     let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
     assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
     // The targets, also at the creases of the jagged open rim.
-    check(&limb, 3.0);
+    // An ordinary offset too (its rim creases are not sharper than a right angle).
+    assert!(!check(&limb, 3.0).needs_check);
     // And at other distances, where other corners of the rim meet the grid.
     check(&limb, 2.0);
     check(&limb, 4.5);
@@ -254,7 +293,7 @@ fn cube(s: f64) -> Mesh {
 #[test]
 fn cube_outward_is_the_rounded_minkowski_sum() {
     let (s, r) = (20.0, 2.0);
-    let c = check(&cube(s), r);
+    let c = check(&cube(s), r).out;
     let pi = std::f64::consts::PI;
     let exact = s * s * s + 6.0 * s * s * r + 3.0 * pi * s * r * r + 4.0 / 3.0 * pi * r * r * r;
     let v = volume(&c);
@@ -265,7 +304,7 @@ fn cube_outward_is_the_rounded_minkowski_sum() {
 fn cube_inward_keeps_sharp_edges_and_thin_parts_vanish() {
     let (s, r) = (20.0, 2.0);
     // Sharp 90-degree edges and corners, where three faces meet.
-    let c = check(&cube(s), -r);
+    let c = check(&cube(s), -r).out;
     let inner = s - 2.0 * r;
     let v = volume(&c);
     assert!(
@@ -372,13 +411,19 @@ fn sweep_of_poses_and_distances() {
         let m = measure(&turned(mesh, axis, angle), d);
         assert_closed_oriented(&m.out);
         // KNOWN GAP (see the offset module's documentation): one sharp corner of the limb's
-        // jagged rim in this pose at 2.5 mm, where every split near it folds, keeps 0.082 mm.
+        // jagged rim in this pose at 2.5 mm, where every split near it folds, keeps 0.082 mm
+        // (flagged: `fab mesh offset` checks it and refuses it).
         let known = name == "limb" && axis == [0.8, -0.5, 0.1] && d == 2.5;
         let max_allowed = if known { 0.085 } else { 0.05 };
-        if m.p99 > 0.02 || m.max > max_allowed || m.crossing_pairs > 0 {
+        // Whatever misses the targets must at least be flagged (so the command checks it).
+        if m.p99 > 0.02
+            || m.max > max_allowed
+            || m.crossing_pairs > 0
+            || (!m.meets_targets() && !m.needs_check)
+        {
             failed.push(format!(
-                "{name} turned {angle} about {axis:?}, D = {d}: p99 {:.4} max {:.4} mm, {} crossing pairs",
-                m.p99, m.max, m.crossing_pairs
+                "{name} turned {angle} about {axis:?}, D = {d}: p99 {:.4} max {:.4} mm, {} crossing pairs, flagged {}",
+                m.p99, m.max, m.crossing_pairs, m.needs_check
             ));
         }
     }

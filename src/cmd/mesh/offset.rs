@@ -1,10 +1,13 @@
-//! `fab mesh offset FILE --distance D -o OUT.stl [--units U] [--cell MM] [--check] [--json]`: the
+//! `fab mesh offset FILE --distance D -o OUT.stl [--units U] [--cell MM] [--check|--no-check] [--json]`: the
 //! true offset surface of a scan, every point at distance |D| mm from it (D > 0 outward, D < 0
 //! inward). A closed scan is offset as a solid; an open one (a limb open at its proximal cut) as a
 //! two-sided sheet at unsigned distance |D|, and the command says so. The output is written
 //! atomically (temporary file in the same directory, then renamed). With `--check`, the surface
 //! is measured against the scan before it is written (exact distance at 8 points of every
 //! triangle, side, closedness, self-intersections), and a surface that fails is not written.
+//! The check also runs unasked where the offset says the method is unsure of its result (creases
+//! sharper than a right angle, which an inward offset deeper than a part is half thick leaves;
+//! folds), so such a surface is never written unmeasured; `--no-check` skips it.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,11 +40,15 @@ pub struct Args {
     tolerance: f64,
     /// Measure the surface against the scan before writing it (exact distance at every corner,
     /// edge midpoint and 4 inner points of every triangle; side; closed; self-intersections);
-    /// exit 1 without writing if it fails
+    /// exit 1 without writing if it fails. Done unasked when the surface has creases sharper than
+    /// a right angle (a deep inward offset of a thin part) or folds
     #[arg(long)]
     check: bool,
-    /// With --check: the largest distance error accepted, mm
-    #[arg(long, default_value_t = 0.05, requires = "check")]
+    /// Never check the surface, not even where it has sharp creases (a warning says so)
+    #[arg(long, conflicts_with = "check")]
+    no_check: bool,
+    /// The largest distance error the check accepts, mm
+    #[arg(long, default_value_t = 0.05, conflicts_with = "no_check")]
     max_error: f64,
     /// Print JSON instead of text
     #[arg(long)]
@@ -79,6 +86,15 @@ struct Summary {
     cell_mm: f64,
     tolerance_mm: f64,
     refine_rounds: u32,
+    /// Vertices on creases sharper than a right angle, and folded triangles: where the method is
+    /// unsure of its result (none in an ordinary offset).
+    sharp_vertices: usize,
+    folded_triangles: usize,
+    /// The largest error refinement measured where it could not split, mm.
+    unsplit_error_mm: f64,
+    /// Why the check ran or not: `requested` (--check), `auto` (sharp creases or folds),
+    /// `skipped` (--no-check), `none` (not asked, not needed).
+    check_run: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     check: Option<CheckSummary>,
     seconds: f64,
@@ -109,7 +125,27 @@ pub fn run(args: Args) -> Result<()> {
     opts.tolerance = args.tolerance;
     let (out, report) = offset::offset(&mesh, &opts)
         .with_context(|| format!("cannot offset {}", args.file.display()))?;
-    let check = args.check.then(|| {
+    let unsure = report.needs_check(args.max_error);
+    let check_run = match (args.check, args.no_check, unsure) {
+        (true, _, _) => "requested",
+        (false, true, _) => "skipped",
+        (false, false, true) => "auto",
+        (false, false, false) => "none",
+    };
+    // The warning that a surface goes out unchecked is printed also with --json (on stderr).
+    if unsure && (!args.json || args.no_check) {
+        eprintln!(
+            "{}the surface has {}, where it can be off or cross itself{}",
+            if args.no_check { "warning: " } else { "" },
+            unsure_reasons(&report, args.max_error),
+            if args.no_check {
+                "; not checked (--no-check)"
+            } else {
+                ": checking it before writing (--no-check skips this)"
+            }
+        );
+    }
+    let check = (args.check || (unsure && !args.no_check)).then(|| {
         if !args.json {
             eprintln!("checking the surface against the scan ...");
         }
@@ -132,8 +168,14 @@ pub fn run(args: Args) -> Result<()> {
     });
     if let Some(c) = check.as_ref().filter(|c| !c.passed) {
         anyhow::bail!(
-            "the offset surface failed its check and was not written: {}",
-            check_line(c)
+            "the offset surface failed its check and was not written: {}{}",
+            check_line(c),
+            if report.sharp_vertices > 0 {
+                "; the surface has blades thinner than its triangles: a smaller inward distance \
+                 avoids them (--no-check writes it unchecked)"
+            } else {
+                ""
+            }
         );
     }
     fab_geometry::write_stl(&args.output, &out)?;
@@ -171,6 +213,10 @@ pub fn run(args: Args) -> Result<()> {
         cell_mm: report.cell,
         tolerance_mm: args.tolerance,
         refine_rounds: report.refine_rounds,
+        sharp_vertices: report.sharp_vertices,
+        folded_triangles: report.folded_triangles,
+        unsplit_error_mm: report.unsplit_error,
+        check_run,
         check,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -193,6 +239,28 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What makes the offset unsure of its surface, in words.
+fn unsure_reasons(r: &offset::OffsetReport, max_error: f64) -> String {
+    let mut why = Vec::new();
+    if r.sharp_vertices > 0 {
+        why.push(format!(
+            "{} vertices on creases sharper than a right angle (the rims of blades an inward \
+             offset deeper than a part is half thick leaves)",
+            r.sharp_vertices
+        ));
+    }
+    if r.folded_triangles > 0 {
+        why.push(format!("{} folded triangles", r.folded_triangles));
+    }
+    if r.unsplit_error > max_error {
+        why.push(format!(
+            "a place {:.3} mm off that refinement could not split",
+            r.unsplit_error
+        ));
+    }
+    why.join(", ")
 }
 
 /// The check's figures in one line.

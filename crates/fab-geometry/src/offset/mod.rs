@@ -54,7 +54,10 @@
 //! in one pose keeps 0.08 mm at one rim corner (the rest are within 0.05 mm). An inward offset
 //! deeper than a part is half thick leaves a blade; where the blade is thinner than the
 //! triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two faces stay
-//! off (0.17 mm at 8 mm) and cross, and deeper still many do. The grid cannot
+//! off (0.17 mm at 8 mm) and cross, and deeper still many do; such a surface is never passed off as
+//! sound: [`OffsetReport::needs_check`] says when vertices sit on creases sharper than a right
+//! angle (or triangles stay folded), and `fab mesh offset` then runs [`check`] before writing and
+//! refuses a surface that fails. The grid cannot
 //! be coarser than about 1 mm: a scan's faceted rim puts several creases in one cell, and the
 //! dual vertex can sit on one only.
 
@@ -155,6 +158,28 @@ pub struct OffsetReport {
     pub refine_splits: usize,
     /// Edges left with a midpoint error above the tolerance (too short to split further).
     pub unresolved_edges: usize,
+    /// Output vertices on a crease sharper than a right angle: the rim of a blade that an inward
+    /// offset deeper than a part is half thick leaves. Where such a blade is thinner than the
+    /// triangles, the surface can stay off or cross itself (see the module's known limits), so a
+    /// surface with any is worth [`check`]ing before use. None in an ordinary offset.
+    pub sharp_vertices: usize,
+    /// Output triangles that face away from the surface normal at a corner (a fold refinement
+    /// could not remove). None in an ordinary offset.
+    pub folded_triangles: usize,
+    /// The largest distance error refinement measured where it could not split (the split would
+    /// have folded the surface, or the edge was too short), mm; 0 if there was no such place. An
+    /// upper estimate of what is left there: a later split nearby may have mended it.
+    pub unsplit_error: f64,
+}
+
+impl OffsetReport {
+    /// Whether the surface has the features where the method is known to fail (creases sharper
+    /// than a right angle, folds, or a place refinement could not split that was off by more
+    /// than `max_error` mm), so that it should be [`check`]ed before use. False for an ordinary
+    /// offset.
+    pub fn needs_check(&self, max_error: f64) -> bool {
+        self.sharp_vertices > 0 || self.folded_triangles > 0 || self.unsplit_error > max_error
+    }
 }
 
 /// Why an offset could not be made.
@@ -358,6 +383,10 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: short edges and slivers {:?}", clock.elapsed());
     }
+    let folded_triangles = triangles
+        .par_iter()
+        .filter(|&&t| refine::folded(t, &vertices, &normals, &normals2, level.signum()))
+        .count();
     // Drop vertices no triangle uses (midpoints of withdrawn splits), keeping the order.
     let mut used = vec![u32::MAX; vertices.len()];
     for t in &triangles {
@@ -365,6 +394,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             used[v as usize] = 0;
         }
     }
+    let sharp_vertices = (0..vertices.len())
+        .filter(|&i| used[i] == 0 && normals2[i] != normals[i])
+        .count();
     let mut kept = Vec::with_capacity(vertices.len());
     for (i, p) in vertices.iter().enumerate() {
         if used[i] == 0 {
@@ -388,6 +420,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         refine_rounds: refined.rounds,
         refine_splits: refined.splits,
         unresolved_edges: refined.unresolved,
+        sharp_vertices,
+        folded_triangles,
+        unsplit_error: refined.left,
     };
     Ok((out, report))
 }

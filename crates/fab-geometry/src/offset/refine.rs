@@ -30,6 +30,11 @@ pub(crate) struct Refinement {
     pub unresolved: usize,
     /// Splits withdrawn because they would have folded the surface.
     pub withdrawn: usize,
+    /// The largest distance error, mm, at the places refinement measured off by more than the
+    /// tolerance but could not split (a withdrawn split, an edge too short) and that are still
+    /// there at the end, measured again on the final surface (0 if none): at the midpoint of such
+    /// an edge and where it passes a crease, at the centroid of such a triangle.
+    pub left: f64,
 }
 
 /// Adds the split point of edge `e` as a new vertex, with a second normal when it is a crease
@@ -88,6 +93,9 @@ pub(crate) fn refine(
     // Triangles made in the last round: only their edges can need checking.
     let mut fresh = vec![true; triangles.len()];
     let clock = std::time::Instant::now();
+    // Edges and triangles refinement found off but could not split.
+    let mut unsplit_edges: Vec<u64> = Vec::new();
+    let mut unsplit_tris: Vec<[u32; 3]> = Vec::new();
     for _ in 0..max_rounds {
         // A triangle whose corner normals agree (by the sagitta estimate below) is not
         // measured; one that bends has all three edges measured, also an edge whose own two
@@ -144,6 +152,7 @@ pub(crate) fn refine(
             })
             .collect();
         stats.unresolved = checked.iter().filter(|c| c.1.is_none()).count();
+        unsplit_edges.extend(checked.iter().filter(|c| c.1.is_none()).map(|c| c.0));
         // Crease splits keep the projected midpoint as a second choice.
         let mut second: Vec<(u64, (V3, V3))> = Vec::new();
         let mut split: Vec<(u64, u32)> = checked
@@ -343,6 +352,7 @@ pub(crate) fn refine(
                     Err(_) => withdraw.push(e),
                 }
             }
+            unsplit_edges.extend(&withdraw);
             let before = split.len();
             split.retain(|s| withdraw.binary_search(&s.0).is_err());
             stats.withdrawn += before - split.len();
@@ -353,7 +363,11 @@ pub(crate) fn refine(
         let before = centre.len();
         centre.retain(|&(t, c)| {
             let (kids, n) = split_triangle(triangles[t as usize], [None; 3], Some(c), vs);
-            !folds(&kids[..n], vs, ns, ns2)
+            let keep = !folds(&kids[..n], vs, ns, ns2);
+            if !keep {
+                unsplit_tris.push(triangles[t as usize]);
+            }
+            keep
         });
         stats.withdrawn += before - centre.len();
         if std::env::var_os("FAB_OFFSET_TRACE").is_some() {
@@ -413,7 +427,104 @@ pub(crate) fn refine(
             }
         }
     }
+    stats.left = left_error(
+        field,
+        vertices,
+        normals,
+        triangles,
+        unsplit_edges,
+        unsplit_tris,
+    );
     stats
+}
+
+/// The largest error at the places refinement could not split that are still in the surface:
+/// the midpoints of `edges` (and where they pass a crease) and the centroids of `tris`.
+fn left_error(
+    field: &Field,
+    vs: &[V3],
+    ns: &[V3],
+    triangles: &[[u32; 3]],
+    mut edges: Vec<u64>,
+    mut tris: Vec<[u32; 3]>,
+) -> f64 {
+    edges.sort_unstable();
+    edges.dedup();
+    for t in &mut tris {
+        t.sort_unstable();
+    }
+    tris.sort_unstable();
+    tris.dedup();
+    let mut ends = vec![false; vs.len()];
+    for &e in &edges {
+        ends[(e >> 32) as usize] = true;
+        ends[(e & 0xffff_ffff) as usize] = true;
+    }
+    for t in &tris {
+        t.iter().for_each(|&v| ends[v as usize] = true);
+    }
+    // Those still there: edges of the final triangles, and final triangles themselves.
+    let (mut kept_edges, mut kept_tris): (Vec<u64>, Vec<[u32; 3]>) = triangles
+        .par_iter()
+        .filter(|t| t.iter().filter(|&&v| ends[v as usize]).count() >= 2)
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut es, mut ts), &t| {
+                for k in 0..3 {
+                    let e = edge_key(t[k], t[(k + 1) % 3]);
+                    if edges.binary_search(&e).is_ok() {
+                        es.push(e);
+                    }
+                }
+                let mut s = t;
+                s.sort_unstable();
+                if tris.binary_search(&s).is_ok() {
+                    ts.push(t);
+                }
+                (es, ts)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |mut a, b| {
+                a.0.extend(b.0);
+                a.1.extend(b.1);
+                a
+            },
+        );
+    kept_edges.sort_unstable();
+    kept_edges.dedup();
+    kept_tris.sort_unstable();
+    kept_tris.dedup();
+    let on_edges = kept_edges
+        .par_iter()
+        .map(|&e| {
+            let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+            let (a, b, na, nb) = (vs[ia], vs[ib], ns[ia], ns[ib]);
+            let ends = [(a, na), (b, nb)];
+            let m = lerp(a, b, 0.5);
+            let err = field.error(m, bound(field, m, &ends)).0;
+            match crease_point(a, na, b, nb, m) {
+                Some(x) => {
+                    let ab = sub(b, a);
+                    let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
+                    let s = lerp(a, b, t);
+                    field.error(s, bound(field, s, &ends)).0.max(err)
+                }
+                None => err,
+            }
+        })
+        .reduce(|| 0.0, f64::max);
+    let in_tris = kept_tris
+        .par_iter()
+        .map(|&t| {
+            let [a, b, c] = t.map(|v| vs[v as usize]);
+            let g = scale(add(a, add(b, c)), 1.0 / 3.0);
+            let corners = t.map(|v| (vs[v as usize], ns[v as usize]));
+            field.error(g, bound(field, g, &corners)).0
+        })
+        .reduce(|| 0.0, f64::max);
+    on_edges.max(in_tris)
 }
 
 /// A new triangle must face the way the surface normals at its corners do on average, and may

@@ -90,8 +90,9 @@ pub(crate) fn refine(
     } = goal;
     let mut stats = Refinement::default();
     let min_len2 = min_len * min_len;
-    // Triangles made in the last round: only their edges can need checking.
-    let mut fresh = vec![true; triangles.len()];
+    // Triangles made in the last round (ascending): only their edges can need checking. A list,
+    // so that a late round with few splits does not walk every triangle.
+    let mut fresh: Vec<u32> = (0..triangles.len() as u32).collect();
     let clock = std::time::Instant::now();
     // Edges and triangles refinement found off but could not split.
     let mut unsplit_edges: Vec<u64> = Vec::new();
@@ -102,11 +103,12 @@ pub(crate) fn refine(
         // ends agree: it may span a dimple or a bump that only the third corner sees.
         let mut edges: Vec<u64> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-            triangles
+            let tris: &Vec<[u32; 3]> = triangles;
+            fresh
                 .par_iter()
-                .zip(fresh.par_iter())
-                .filter(|&(&t, &f)| f && bends(t, vs, ns, tol))
-                .flat_map_iter(|(t, _)| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
+                .map(|&i| tris[i as usize])
+                .filter(|&t| bends(t, vs, ns, tol))
+                .flat_map_iter(|t| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
                 .collect()
         };
         edges.par_sort_unstable();
@@ -177,12 +179,12 @@ pub(crate) fn refine(
                     && ends[b as usize]
                     && split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok()
             };
-            triangles
+            let tris: &[[u32; 3]] = triangles;
+            fresh
                 .par_iter()
-                .zip(fresh.par_iter())
-                .enumerate()
-                .filter_map(|(i, (&t, &f))| {
-                    if !f || (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
+                .map(|&i| (i as usize, tris[i as usize]))
+                .filter_map(|(i, t)| {
+                    if (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
                         return None;
                     }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
@@ -228,12 +230,12 @@ pub(crate) fn refine(
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let has_split =
                 |a: u32, b: u32| split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok();
-            let mut found: Vec<(u64, Choice)> = triangles
+            let tris: &[[u32; 3]] = triangles;
+            let mut found: Vec<(u64, Choice)> = fresh
                 .par_iter()
-                .zip(fresh.par_iter())
-                .enumerate()
-                .filter_map(|(i, (&t, &f))| {
-                    if !f || centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok() {
+                .map(|&i| (i as usize, tris[i as usize]))
+                .filter_map(|(i, t)| {
+                    if centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok() {
                         return None;
                     }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
@@ -305,7 +307,28 @@ pub(crate) fn refine(
         // at any of its corners (at a crease, where the projection is not smooth) moves to its
         // second choice if it has one, else is withdrawn for both triangles of the edge: the
         // surface never folds. Until no split folds: each pass uses up a second choice or
-        // withdraws a split, so this ends.
+        // withdraws a split, so this ends. Only triangles with two ends of split edges (or a
+        // centre split) can change: those are listed once (ascending), and withdrawals only
+        // shrink the set.
+        let touched: Vec<u32> = {
+            let mut ends = vec![false; vertices.len()];
+            for &(e, _) in &split {
+                ends[(e >> 32) as usize] = true;
+                ends[(e & 0xffff_ffff) as usize] = true;
+            }
+            let mut at_centre = vec![false; triangles.len()];
+            for c in &centre {
+                at_centre[c.0 as usize] = true;
+            }
+            triangles
+                .par_iter()
+                .enumerate()
+                .filter(|&(i, t)| {
+                    at_centre[i] || t.iter().filter(|&&v| ends[v as usize]).count() >= 2
+                })
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
         loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
@@ -321,10 +344,12 @@ pub(crate) fn refine(
                     ends[(e >> 32) as usize] = true;
                     ends[(e & 0xffff_ffff) as usize] = true;
                 }
-                triangles
+                let tris: &[[u32; 3]] = triangles;
+                touched
                     .par_iter()
+                    .map(|&i| tris[i as usize])
                     .filter(|t| t.iter().filter(|&&v| ends[v as usize]).count() >= 2)
-                    .flat_map_iter(|&t| {
+                    .flat_map_iter(|t| {
                         let m = [0, 1, 2].map(|k| mid(t[k], t[(k + 1) % 3]));
                         let (kids, n) = split_triangle(t, m, None, vs);
                         let fold = n > 1 && folds(&kids[..n], vs, ns, ns2);
@@ -397,10 +422,11 @@ pub(crate) fn refine(
         }
         // Only the triangles that split change: each is replaced by its first child in place
         // and its other children are appended, so a late round with a few splits costs little.
-        let changes: Vec<(usize, [[u32; 3]; 4], usize)> = triangles
+        let tris: &[[u32; 3]] = triangles;
+        let changes: Vec<(usize, [[u32; 3]; 4], usize)> = touched
             .par_iter()
-            .enumerate()
-            .filter_map(|(i, &t)| {
+            .map(|&i| (i as usize, tris[i as usize]))
+            .filter_map(|(i, t)| {
                 let m = [0, 1, 2].map(|k| {
                     let (a, b) = (t[k], t[(k + 1) % 3]);
                     if ends[a as usize] && ends[b as usize] {
@@ -417,15 +443,18 @@ pub(crate) fn refine(
                 (n > 1).then_some((i, kids, n))
             })
             .collect();
-        fresh.fill(false);
+        // Changed triangles (ascending) then the appended ones (above all of them): ascending.
+        fresh.clear();
+        let mut added = Vec::new();
         for (i, kids, n) in changes {
             triangles[i] = kids[0];
-            fresh[i] = true;
+            fresh.push(i as u32);
             for &k in &kids[1..n] {
+                added.push(triangles.len() as u32);
                 triangles.push(k);
-                fresh.push(true);
             }
         }
+        fresh.extend(added);
     }
     stats.left = left_error(
         field,

@@ -23,7 +23,8 @@
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
 //!    the exact tangent planes at its cell's corners (dual contouring: on a crease where the cell
-//!    holds one, and never outside the cell), then projected exactly onto the level set:
+//!    holds one, and never outside the cell, but for the rim of a blade, which may lie up to a
+//!    cell outside), then projected exactly onto the level set:
 //!    `p <- c + |D| (p - c) / |p - c|` with `c` the nearest input point, repeated with the new `c`.
 //!    Each quad is split along the diagonal whose triangles face the surface normals best.
 //! 5. **Adaptive refinement.** Each edge off the level set by more than the tolerance, at its
@@ -53,8 +54,9 @@
 //! fold and be withdrawn: of 90 turned poses and distances of the fixtures, the limb at 2.5 mm
 //! in one pose keeps 0.08 mm at one rim corner (the rest are within 0.05 mm). An inward offset
 //! deeper than a part is half thick leaves a blade; where the blade is thinner than the
-//! triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two faces stay
-//! off (0.17 mm at 8 mm) and cross, and deeper still many do; such a surface is never passed off as
+//! triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two faces can stay
+//! off and cross (at 8 mm in, foot-left keeps 0.17 mm and a crossing pair, foot-right passes; at
+//! 10 mm both fail); such a surface is never passed off as
 //! sound: [`OffsetReport::needs_check`] says when vertices sit on creases sharper than a right
 //! angle (or triangles stay folded), and `fab mesh offset` then runs [`check`] before writing and
 //! refuses a surface that fails. The grid cannot

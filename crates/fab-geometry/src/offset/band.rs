@@ -8,6 +8,8 @@
 //! array lookups (no hashing, no search), and the values of a block are computed in memory order
 //! so each exact query starts from its neighbour's nearest point, a tight bound.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 
 use super::field::Field;
@@ -272,19 +274,28 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
             }
         }
     }
-    let mut corners = vec![UNUSED; corner_blocks.len() * TOP3];
-    for l in &leaves {
+    // The corners of the leaves are wanted: flagged in parallel (a corner shared by leaves gets
+    // the same flag from each), then the storage is made from the flags, also in parallel.
+    let wanted: Vec<AtomicBool> = (0..corner_blocks.len() * TOP3)
+        .into_par_iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    leaves.par_iter().for_each(|l| {
         for c in 0..3u32 {
             for b in 0..3u32 {
                 for a in 0..3u32 {
                     let x = corner_blocks
                         .index(l[0] + a, l[1] + b, l[2] + c)
                         .expect("corner block allocated");
-                    corners[x] = WANTED;
+                    wanted[x].store(true, Ordering::Relaxed);
                 }
             }
         }
-    }
+    });
+    let mut corners: Vec<Corner> = wanted
+        .into_par_iter()
+        .map(|w| if w.into_inner() { WANTED } else { UNUSED })
+        .collect();
     // Corners the descent already evaluated (block centres) need no second query.
     for (p, c) in known {
         if let Some(x) = corner_blocks.index(p[0], p[1], p[2])

@@ -13,6 +13,17 @@ fn edge_key(a: u32, b: u32) -> u64 {
     ((a as u64) << 32) | b as u64
 }
 
+/// Per vertex (of `n`), whether it ends one of `edges` (keys from [`edge_key`]): a cheap test
+/// before looking an edge up.
+fn ends_of(edges: impl Iterator<Item = u64>, n: usize) -> Vec<bool> {
+    let mut ends = vec![false; n];
+    for e in edges {
+        ends[(e >> 32) as usize] = true;
+        ends[(e & 0xffff_ffff) as usize] = true;
+    }
+    ends
+}
+
 /// Triangles whose longest edge times their normal spread is below `SKIP * tol` are not
 /// measured: their estimated error is below `SKIP / 8` of the tolerance (see [`bends`]).
 const SKIP: f64 = 6.0;
@@ -173,11 +184,7 @@ pub(crate) fn refine(
         // pass.
         let centres: Vec<(u32, V3, V3)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-            let mut ends = vec![false; vs.len()];
-            for &(e, _) in &split {
-                ends[(e >> 32) as usize] = true;
-                ends[(e & 0xffff_ffff) as usize] = true;
-            }
+            let ends = ends_of(split.iter().map(|s| s.0), vs.len());
             let marked = |a: u32, b: u32| {
                 ends[a as usize]
                     && ends[b as usize]
@@ -314,11 +321,7 @@ pub(crate) fn refine(
         // centre split) can change: those are listed once (ascending), and withdrawals only
         // shrink the set.
         let touched: Vec<u32> = {
-            let mut ends = vec![false; vertices.len()];
-            for &(e, _) in &split {
-                ends[(e >> 32) as usize] = true;
-                ends[(e & 0xffff_ffff) as usize] = true;
-            }
+            let ends = ends_of(split.iter().map(|s| s.0), vertices.len());
             let mut at_centre = vec![false; triangles.len()];
             for c in &centre {
                 at_centre[c.0 as usize] = true;
@@ -342,11 +345,7 @@ pub(crate) fn refine(
                         .ok()
                         .map(|i| split[i].1)
                 };
-                let mut ends = vec![false; vs.len()];
-                for &(e, _) in &split {
-                    ends[(e >> 32) as usize] = true;
-                    ends[(e & 0xffff_ffff) as usize] = true;
-                }
+                let ends = ends_of(split.iter().map(|s| s.0), vs.len());
                 let tris: &[[u32; 3]] = triangles;
                 touched
                     .par_iter()
@@ -418,11 +417,7 @@ pub(crate) fn refine(
                 .ok()
                 .map(|i| split[i].1)
         };
-        let mut ends = vec![false; vs.len()];
-        for &(e, _) in &split {
-            ends[(e >> 32) as usize] = true;
-            ends[(e & 0xffff_ffff) as usize] = true;
-        }
+        let ends = ends_of(split.iter().map(|s| s.0), vs.len());
         // Only the triangles that split change: each is replaced by its first child in place
         // and its other children are appended, so a late round with a few splits costs little.
         let tris: &[[u32; 3]] = triangles;
@@ -487,11 +482,7 @@ fn left_error(
     }
     tris.sort_unstable();
     tris.dedup();
-    let mut ends = vec![false; vs.len()];
-    for &e in &edges {
-        ends[(e >> 32) as usize] = true;
-        ends[(e & 0xffff_ffff) as usize] = true;
-    }
+    let mut ends = ends_of(edges.iter().copied(), vs.len());
     for t in &tris {
         t.iter().for_each(|&v| ends[v as usize] = true);
     }

@@ -7,7 +7,8 @@
 //! triangle, side, closedness, self-intersections), and a surface that fails is not written.
 //! The check also runs unasked where the offset says the method is unsure of its result (creases
 //! sharper than a right angle, which an inward offset deeper than a part is half thick leaves;
-//! folds), so such a surface is never written unmeasured; `--no-check` skips it.
+//! folds; a place refinement found off and could not mend), so such a surface is not written
+//! unmeasured; `--no-check` skips it.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,7 +42,8 @@ pub struct Args {
     /// Measure the surface against the scan before writing it (exact distance at every corner,
     /// edge midpoint and 4 inner points of every triangle; side; closed; self-intersections);
     /// exit 1 without writing if it fails. Done unasked when the surface has creases sharper than
-    /// a right angle (a deep inward offset of a thin part) or folds
+    /// a right angle (a deep inward offset of a thin part), folds, or a place refinement found
+    /// off by more than --max-error and could not mend
     #[arg(long)]
     check: bool,
     /// Never check the surface, not even where it has sharp creases (a warning says so)
@@ -92,8 +94,8 @@ struct Summary {
     folded_triangles: usize,
     /// The largest error refinement measured where it could not split, mm.
     unsplit_error_mm: f64,
-    /// Why the check ran or not: `requested` (--check), `auto` (sharp creases or folds),
-    /// `skipped` (--no-check), `none` (not asked, not needed).
+    /// Why the check ran or not: `requested` (--check), `auto` (sharp creases, folds or an
+    /// unmended place), `skipped` (--no-check), `none` (not asked, not needed).
     check_run: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     check: Option<CheckSummary>,
@@ -170,11 +172,12 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::bail!(
             "the offset surface failed its check and was not written: {}{}",
             check_line(c),
-            if report.sharp_vertices > 0 {
-                "; the surface has blades thinner than its triangles: a smaller inward distance \
-                 avoids them (--no-check writes it unchecked)"
+            if report.sharp_vertices > 0 && report.mode == OffsetMode::Solid && args.distance < 0.0
+            {
+                "; an inward offset this deep leaves blades thinner than the triangles: a smaller \
+                 inward distance avoids them (--no-check writes it unchecked)"
             } else {
-                ""
+                " (--no-check writes it unchecked)"
             }
         );
     }

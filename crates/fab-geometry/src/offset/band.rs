@@ -312,7 +312,24 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
             let o = cb.origin_of(s);
             let mut prev: Option<u32> = None;
             let mut n = 0;
-            for (l, c) in chunk.iter_mut().enumerate() {
+            // In snake order (rows and planes walked back and forth), so that each corner's
+            // predecessor, whose nearest triangle starts its search, is a neighbour.
+            let t = TOP as usize;
+            let snake = (0..t).flat_map(|k| {
+                (0..t).flat_map(move |j0| {
+                    let j = if k.is_multiple_of(2) { j0 } else { t - 1 - j0 };
+                    (0..t).map(move |i0| {
+                        let i = if (j0 + k * t).is_multiple_of(2) {
+                            i0
+                        } else {
+                            t - 1 - i0
+                        };
+                        (k * t + j) * t + i
+                    })
+                })
+            });
+            for l in snake {
+                let c = &mut chunk[l];
                 if c.g != f32::INFINITY {
                     continue;
                 }

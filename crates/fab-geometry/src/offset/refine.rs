@@ -335,6 +335,9 @@ pub(crate) fn refine(
                 .map(|(i, _)| i as u32)
                 .collect()
         };
+        // After the first pass, only triangles with an edge whose split just moved or was
+        // withdrawn can change: the rest keep their (unfolded) children.
+        let mut check: Vec<u32> = touched.clone();
         loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
@@ -347,7 +350,7 @@ pub(crate) fn refine(
                 };
                 let ends = ends_of(split.iter().map(|s| s.0), vs.len());
                 let tris: &[[u32; 3]] = triangles;
-                touched
+                check
                     .par_iter()
                     .map(|&i| tris[i as usize])
                     .filter(|t| t.iter().filter(|&&v| ends[v as usize]).count() >= 2)
@@ -367,7 +370,7 @@ pub(crate) fn refine(
             bad.par_sort_unstable();
             bad.dedup();
             let mut withdraw = Vec::new();
-            for e in bad {
+            for &e in &bad {
                 let v = split[split.binary_search_by_key(&e, |s| s.0).unwrap()].1 as usize;
                 match second.binary_search_by_key(&e, |s| s.0) {
                     Ok(i) => {
@@ -383,6 +386,21 @@ pub(crate) fn refine(
             let before = split.len();
             split.retain(|s| withdraw.binary_search(&s.0).is_err());
             stats.withdrawn += before - split.len();
+            let bad_ends = ends_of(bad.iter().copied(), vertices.len());
+            let tris: &[[u32; 3]] = triangles;
+            check = touched
+                .par_iter()
+                .copied()
+                .filter(|&i| {
+                    let t = tris[i as usize];
+                    (0..3).any(|k| {
+                        let (a, b) = (t[k], t[(k + 1) % 3]);
+                        bad_ends[a as usize]
+                            && bad_ends[b as usize]
+                            && bad.binary_search(&edge_key(a, b)).is_ok()
+                    })
+                })
+                .collect();
         }
         let vs: &Vec<V3> = vertices;
         let ns: &Vec<V3> = normals;

@@ -49,19 +49,23 @@
 //! [`check`] measures a finished offset against its input independently of all this (its own
 //! tree and sample points): distance error, side, closedness, self-intersections.
 //!
-//! Known limits: creases converge linearly (one halving per refinement round). Where three or
-//! more sheets meet at a sharp corner of a jagged open rim, every split near the corner can
-//! fold and be withdrawn: of 90 turned poses and distances of the fixtures, the limb at 2.5 mm
-//! in one pose keeps 0.08 mm at one rim corner (the rest are within 0.05 mm). An inward offset
-//! deeper than a part is half thick leaves a blade; where the blade is thinner than the
-//! triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two faces can stay
-//! off and cross (at 8 mm in, foot-left keeps 0.17 mm and a crossing pair, foot-right passes; at
-//! 10 mm both fail); such a surface is never passed off as
-//! sound: [`OffsetReport::needs_check`] says when vertices sit on creases sharper than a right
-//! angle (or triangles stay folded), and `fab mesh offset` then runs [`check`] before writing and
-//! refuses a surface that fails. The grid cannot
-//! be coarser than about 1 mm: a scan's faceted rim puts several creases in one cell, and the
-//! dual vertex can sit on one only.
+//! Known limits:
+//! - Creases converge linearly (one halving per refinement round).
+//! - Where three or more sheets meet at a sharp corner of a jagged open rim, every split near
+//!   the corner can fold and be withdrawn: of 90 turned poses and distances of the fixtures, the
+//!   limb at 2.5 mm in one pose keeps 0.08 mm at one rim corner (the rest are within 0.05 mm).
+//! - An inward offset deeper than a part is half thick leaves a blade; where the blade is thinner
+//!   than the triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two
+//!   faces can stay off and cross (at 8 mm in, foot-left keeps 0.17 mm and a crossing pair,
+//!   foot-right passes; at 10 mm both fail).
+//! - The grid cannot be coarser than about 1 mm: a scan's faceted rim puts several creases in
+//!   one cell, and the dual vertex can sit on one only; at 1.25 or 2 mm turned feet miss too.
+//!
+//! Such surfaces are flagged rather than passed off as sound: [`OffsetReport::needs_check`] says
+//! when vertices sit on creases sharper than a right angle, triangles stay folded, or a place
+//! refinement found off could not be mended, and `fab mesh offset` then runs [`check`] before
+//! writing and refuses a surface that fails. Every failure of the 90-offset sweep is flagged;
+//! that is a finding on the fixtures, not a proof.
 
 mod band;
 mod check;

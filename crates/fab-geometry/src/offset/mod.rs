@@ -172,9 +172,10 @@ pub struct OffsetReport {
     /// Output triangles that face away from the surface normal at a corner (a fold refinement
     /// could not remove). None in an ordinary offset.
     pub folded_triangles: usize,
-    /// The largest distance error refinement measured where it could not split (the split would
-    /// have folded the surface, or the edge was too short), mm; 0 if there was no such place. An
-    /// upper estimate of what is left there: a later split nearby may have mended it.
+    /// The largest distance error, mm, at the places refinement found off but could not split
+    /// (the split would have folded the surface, or the edge was too short) that are still in the
+    /// final surface, measured there again (edge midpoints and crease crossings, centroids);
+    /// 0 if there is no such place.
     pub unsplit_error: f64,
 }
 
@@ -334,11 +335,13 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         level.signum(),
     );
     let extracted_triangles = triangles.len();
+    let count_folded = |tris: &[[u32; 3]], vs: &[[f64; 3]], ns: &[[f64; 3]], ns2: &[[f64; 3]]| {
+        tris.par_iter()
+            .filter(|&&t| refine::folded(t, vs, ns, ns2, level.signum()))
+            .count()
+    };
     if trace {
-        let folded = triangles
-            .iter()
-            .filter(|&&t| refine::folded(t, &vertices, &normals, &normals2, level.signum()))
-            .count();
+        let folded = count_folded(&triangles, &vertices, &normals, &normals2);
         eprintln!("offset: {folded} folded triangles after triangulation");
     }
     // Two dual vertices of neighbouring cells can land on the same point (a sharp corner pulls
@@ -389,10 +392,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: short edges and slivers {:?}", clock.elapsed());
     }
-    let folded_triangles = triangles
-        .par_iter()
-        .filter(|&&t| refine::folded(t, &vertices, &normals, &normals2, level.signum()))
-        .count();
+    let folded_triangles = count_folded(&triangles, &vertices, &normals, &normals2);
     // Drop vertices no triangle uses (midpoints of withdrawn splits), keeping the order.
     let mut used = vec![u32::MAX; vertices.len()];
     for t in &triangles {
@@ -458,8 +458,8 @@ fn boundary_edges(mesh: &Mesh) -> usize {
 
 /// Splits each quad along the diagonal whose two triangles lean least away from the surface
 /// normals at their corners (`facing`: +1 where triangles face along the vertex normals, for an
-/// outward offset; -1 for an inward one) (the shorter diagonal on a tie); the rare larger polygons (at tube
-/// faces) are fanned from their first vertex, which `nets` makes a tube vertex.
+/// outward offset; -1 for an inward one), the shorter diagonal on a tie; the rare larger polygons
+/// (at tube faces) are fanned from their first vertex, which `nets` makes a tube vertex.
 fn triangulate(
     quads: &[[u32; 4]],
     polygons: &[Vec<u32>],

@@ -140,12 +140,7 @@ pub(crate) fn refine(
                 // An edge across a crease is furthest off where it passes the crease, which
                 // need not be its midpoint: measure there too.
                 let err = match crease {
-                    Some(x) if err <= tol => {
-                        let ab = sub(b, a);
-                        let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
-                        let s = lerp(a, b, t);
-                        field.error(s, bound(field, s, &ends)).0.max(err)
-                    }
+                    Some(x) if err <= tol => passing_error(field, &ends, x).max(err),
                     _ => err,
                 };
                 if err <= tol {
@@ -546,12 +541,7 @@ fn left_error(
             let m = lerp(a, b, 0.5);
             let err = field.error(m, bound(field, m, &ends)).0;
             match crease_point(a, na, b, nb, m) {
-                Some(x) => {
-                    let ab = sub(b, a);
-                    let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
-                    let s = lerp(a, b, t);
-                    field.error(s, bound(field, s, &ends)).0.max(err)
-                }
+                Some(x) => passing_error(field, &ends, x).max(err),
                 None => err,
             }
         })
@@ -607,6 +597,16 @@ fn crease_point(a: V3, na: V3, b: V3, nb: V3, m: V3) -> Option<V3> {
     let t = dot(sub(x, a), ab) / l2;
     let reach2 = if c < 0.0 { 4.0 * l2 } else { l2 / 4.0 };
     ((0.1..=0.9).contains(&t) && norm2(sub(x, m)) < reach2).then_some(x)
+}
+
+/// The error of edge `ends` where it passes the crease point `x` (the point of the edge nearest
+/// it): an edge across a crease is furthest off there, which need not be its midpoint.
+fn passing_error(field: &Field, ends: &[(V3, V3); 2], x: V3) -> f64 {
+    let [(a, _), (b, _)] = *ends;
+    let ab = sub(b, a);
+    let t = (dot(sub(x, a), ab) / norm2(ab)).clamp(0.0, 1.0);
+    let s = lerp(a, b, t);
+    field.error(s, bound(field, s, ends)).0
 }
 
 /// Where the tangent planes at a triangle's three corners meet, when they meet well (normals

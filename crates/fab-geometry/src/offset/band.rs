@@ -1,18 +1,19 @@
-//! The sparse narrow band: an octree descent over the grid keeps only the blocks the level set
-//! can pass through (the field is 1-Lipschitz, so a block whose centre value is further from the
-//! level than its half-diagonal holds no surface), and exact field values are computed at the
-//! corners of the surviving 2x2x2-cell leaves only.
+//! The sparse narrow band: exact field values at the grid points near the level set, found by
+//! scan conversion of the mesh's features ([`super::scan`]) rather than a tree search per point,
+//! and the 2x2x2-cell leaves whose centre is within the leaf's half-diagonal of the level (the
+//! field is 1-Lipschitz, so no other leaf holds surface).
 //!
-//! Corner values live in a sparse block grid: the grid is cut into [`TOP`]³ blocks, and only the
-//! blocks the band touches get storage, a flat array each. A corner or cell is found by two
-//! array lookups (no hashing, no search), and the values of a block are computed in memory order
-//! so each exact query starts from its neighbour's nearest point, a tight bound.
+//! Values live in a sparse block grid: the grid is cut into [`TOP`]³ blocks, and only the blocks
+//! the features' regions reach get storage, a flat array each. A point or cell is found by two
+//! array lookups (no hashing, no search).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use super::field::Field;
+use super::scan;
+use crate::Mesh;
 use crate::query::V3;
 
 /// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
@@ -20,8 +21,6 @@ use crate::query::V3;
 /// ~3 % faster (the descent starts one level lower, at more blocks).
 pub(crate) const TOP: u32 = 8;
 const TOP3: usize = (TOP * TOP * TOP) as usize;
-/// Cells per side of a leaf of the descent.
-const LEAF: u32 = 2;
 
 /// A regular grid of cubic cells of side `h` starting at `origin`, `n` cells per axis (each a
 /// multiple of [`TOP`]).
@@ -48,7 +47,7 @@ impl Grid {
 pub(crate) struct Blocks {
     pub nb: [u32; 3],
     /// Per block (x fastest), its slot in the storage, or `u32::MAX`.
-    slot: Vec<u32>,
+    pub slot: Vec<u32>,
     /// Block index of each slot.
     pub blocks: Vec<u32>,
 }
@@ -128,11 +127,6 @@ const UNUSED: Corner = Corner {
     q: [0.0; 3],
     slot: 0,
 };
-const WANTED: Corner = Corner {
-    g: f32::INFINITY,
-    q: [0.0; 3],
-    slot: 0,
-};
 
 /// The narrow band: its leaves and the exact values at their corners.
 pub(crate) struct Band {
@@ -146,6 +140,8 @@ pub(crate) struct Band {
     pub leaf_start: Vec<usize>,
     /// Exact field evaluations made at grid corners.
     pub corner_queries: usize,
+    /// The mesh's features' regions the values were scanned from (for [`super::lists`]).
+    pub regions: Vec<scan::Region>,
 }
 
 impl Band {
@@ -158,200 +154,210 @@ impl Band {
     }
 }
 
-fn descend(
-    field: &Field,
-    grid: &Grid,
-    at: [u32; 3],
-    size: u32,
-    parent: Option<u32>,
-    leaves: &mut Vec<[u32; 3]>,
-    known: &mut Vec<([u32; 3], Corner)>,
-) {
-    let half = size as f64 / 2.0;
-    let c = [
-        grid.origin[0] + (at[0] as f64 + half) * grid.h,
-        grid.origin[1] + (at[1] as f64 + half) * grid.h,
-        grid.origin[2] + (at[2] as f64 + half) * grid.h,
-    ];
-    let reach = half * grid.h * 3f64.sqrt();
-    // A block whose centre is further than `|D| + reach` from the input holds no surface
-    // whatever the sign (`|v - level| >= |v| - |level| > reach`): searching only within that
-    // radius settles the many blocks far from the input after a few box tests. The parent's
-    // nearest triangle starts the search: it is usually this block's too.
-    let cap = field.radius + reach * (1.0 + 1e-9);
-    let found = match parent {
-        Some(slot) => field.bvh.nearest_from_within(c, slot, cap * cap),
-        None => field.bvh.nearest_within(c, cap * cap),
-    };
-    let Some(hit) = found else {
-        return;
-    };
-    let v = field.value_of(c, &hit);
-    if (v - field.level).abs() > reach * (1.0 + 1e-9) {
-        return;
-    }
-    // The centre of a block is a grid point, and its value is exact (it is within the search
-    // radius): kept for the corner it may turn out to be.
-    let q = hit.point;
-    let h = size / 2;
-    known.push((
-        [at[0] + h, at[1] + h, at[2] + h],
-        Corner {
-            g: (v - field.level) as f32,
-            q: [q[0] as f32, q[1] as f32, q[2] as f32],
-            slot: hit.slot,
+/// Finds the narrow band of `grid` and the exact field at its corners.
+///
+/// Every feature of the mesh (face, edge, vertex) is scanned over the grid points of its region
+/// ([`scan`]) at distances within `W = 2 sqrt(3) h` of the level, each point keeping the nearest
+/// feature found; the value at a point is then the exact closest point of that feature's
+/// triangle. A point whose field value is within `W` of the level lies in the region of its
+/// nearest feature, so its value is exact. Leaves are the 2x2x2-cell blocks whose centre is
+/// within the leaf's half-diagonal `sqrt(3) h` of the level (the field is 1-Lipschitz, so no
+/// other block holds surface), and their corners are then within `W`: exact. A point further
+/// off may be reached only by farther features (across a gap, from the inside of a thin part)
+/// and get a value that is too large, so each leaf's centre is confirmed by the tree before the
+/// leaf is kept.
+pub(crate) fn band(field: &Field, grid: &Grid, mesh: &Mesh) -> Band {
+    let nb = grid.n.map(|n| n / TOP);
+    let h = grid.h;
+    let reach = 3f64.sqrt() * h;
+    let w = 2.0 * reach * (1.0 + 1e-6) + 1e-6;
+    let closed = field.normals.is_some();
+    let range = scan::Range {
+        dmin: (field.radius - w).max(0.0),
+        dmax: field.radius + w,
+        heights: if closed {
+            (field.level - w, field.level + w)
+        } else {
+            (-(field.radius + w), field.radius + w)
         },
-    ));
-    if size == LEAF {
-        leaves.push(at);
-        return;
-    }
-    let s = size / 2;
-    for dz in 0..2 {
-        for dy in 0..2 {
-            for dx in 0..2 {
-                descend(
-                    field,
-                    grid,
-                    [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
-                    s,
-                    Some(hit.slot),
-                    leaves,
-                    known,
-                );
+    };
+    let regions = scan::regions(mesh, field.bvh, grid, range, closed);
+    // Storage for the blocks of points the regions' boxes overlap.
+    let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
+    let cbn = corner_blocks.nb;
+    let touched: Vec<AtomicBool> = (0..corner_blocks.slot.len())
+        .into_par_iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    regions.par_iter().filter(|r| !r.is_empty()).for_each(|r| {
+        let (lo, hi) = (r.lo.map(|x| x / TOP), r.hi.map(|x| x / TOP));
+        for bk in lo[2]..=hi[2] {
+            for bj in lo[1]..=hi[1] {
+                for bi in lo[0]..=hi[0] {
+                    let b = (bk as usize * cbn[1] as usize + bj as usize) * cbn[0] as usize
+                        + bi as usize;
+                    touched[b].store(true, Ordering::Relaxed);
+                }
             }
         }
+    });
+    for (b, t) in touched.iter().enumerate() {
+        if t.load(Ordering::Relaxed) {
+            corner_blocks.add(b);
+        }
     }
-}
-
-/// Finds the narrow band of `grid` and the exact field at its corners.
-pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
-    let nb = grid.n.map(|n| n / TOP);
-    let tops: Vec<[u32; 3]> = (0..nb[2])
-        .flat_map(|k| (0..nb[1]).flat_map(move |j| (0..nb[0]).map(move |i| [i, j, k])))
+    // Each point keeps its nearest feature: squared distance (as `f32` bits, which order as the
+    // numbers do) and triangle slot packed in one word, so the smallest wins whatever the order
+    // the regions are scanned in.
+    let d2 = (range.dmin * range.dmin, range.dmax * range.dmax);
+    let best: Vec<AtomicU64> = (0..corner_blocks.len() * TOP3)
+        .into_par_iter()
+        .map(|_| AtomicU64::new(u64::MAX))
         .collect();
-    // Leaves per top block, in block order.
-    type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>);
-    let per_block: Vec<Found> = tops
-        .par_iter()
-        .map(|&[i, j, k]| {
-            let (mut out, mut known) = (Vec::new(), Vec::new());
-            descend(
-                field,
-                grid,
-                [i * TOP, j * TOP, k * TOP],
-                TOP,
-                None,
-                &mut out,
-                &mut known,
-            );
-            (out, known)
+    let cb = &corner_blocks;
+    let points = scan::Lattice {
+        heights: range.heights,
+        shift: 0.0,
+        relax: 0.0,
+        last: grid.n,
+    };
+    regions.par_iter().for_each(|r| {
+        scan::rasterize(r, grid, &points, d2, |[i, j, k], e2| {
+            if let Some(x) = cb.index(i, j, k) {
+                let key = ((e2 as f32).to_bits() as u64) << 32 | r.slot as u64;
+                best[x].fetch_min(key, Ordering::Relaxed);
+            }
+        });
+    });
+    let mut corners: Vec<Corner> = (0..corner_blocks.len() * TOP3)
+        .into_par_iter()
+        .map(|_| UNUSED)
+        .collect();
+    let t = TOP as usize;
+    let per_block: Vec<(Vec<[u32; 3]>, usize)> = corners
+        .par_chunks_mut(TOP3)
+        .zip(best.par_chunks(TOP3))
+        .enumerate()
+        .map(|(s, (chunk, best))| {
+            let o = cb.origin_of(s);
+            let best_d2: [f64; TOP3] = std::array::from_fn(|l| {
+                let b = best[l].load(Ordering::Relaxed);
+                if b == u64::MAX {
+                    f64::INFINITY
+                } else {
+                    f32::from_bits((b >> 32) as u32) as f64
+                }
+            });
+            let best: [u32; TOP3] = std::array::from_fn(|l| {
+                let b = best[l].load(Ordering::Relaxed);
+                if b == u64::MAX { u32::MAX } else { b as u32 }
+            });
+            let mut value = [f64::NAN; TOP3];
+            let mut n = 0;
+            for l in 0..TOP3 {
+                if best[l] == u32::MAX {
+                    continue;
+                }
+                let u = unlocal(l);
+                let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
+                let hit = field.bvh.nearest_on(p, best[l]);
+                let v = field.value_of(p, &hit) - field.level;
+                value[l] = v;
+                chunk[l] = Corner {
+                    g: v as f32,
+                    q: hit.point.map(|x| x as f32),
+                    slot: hit.slot,
+                };
+                n += 1;
+            }
+            // Leaves: blocks of 2x2x2 cells (a block of points on the grid's far faces holds
+            // no cell) whose centre is near the level, the centre confirmed by the tree.
+            let mut leaves = Vec::new();
+            if (0..3).all(|k| o[k] < grid.n[k]) {
+                for c in 0..t / 2 {
+                    for b in 0..t / 2 {
+                        for a in 0..t / 2 {
+                            let l = ((2 * c + 1) * t + 2 * b + 1) * t + 2 * a + 1;
+                            if value[l].is_nan() || value[l].abs() > reach * (1.0 + 1e-9) {
+                                continue;
+                            }
+                            let u = unlocal(l);
+                            let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
+                            let hit = field.nearest_from(p, best[l]);
+                            if hit.dist2 < best_d2[l] * (1.0 - 1e-6) {
+                                let v = field.value_of(p, &hit) - field.level;
+                                chunk[l] = Corner {
+                                    g: v as f32,
+                                    q: hit.point.map(|x| x as f32),
+                                    slot: hit.slot,
+                                };
+                                if v.abs() > reach * (1.0 + 1e-9) {
+                                    continue;
+                                }
+                            }
+                            leaves.push([
+                                o[0] + 2 * a as u32,
+                                o[1] + 2 * b as u32,
+                                o[2] + 2 * c as u32,
+                            ]);
+                        }
+                    }
+                }
+            }
+            (leaves, n)
         })
         .collect();
     let mut cell_blocks = Blocks::new(nb);
     let mut leaves = Vec::new();
     let mut leaf_start = vec![0];
-    let mut known = Vec::new();
-    for (b, (l, k)) in per_block.into_iter().enumerate() {
-        known.extend(k);
+    let mut queries = 0;
+    for (s, (l, n)) in per_block.into_iter().enumerate() {
+        queries += n;
         if l.is_empty() {
             continue;
         }
-        cell_blocks.add(b);
+        let o = corner_blocks.origin_of(s);
+        cell_blocks.add(cell_blocks.block(o[0], o[1], o[2]));
         leaves.extend(l);
         leaf_start.push(leaves.len());
     }
-
-    // Corner storage: the blocks holding any corner of any leaf (a leaf at the top face of a
-    // block reaches into the next block's first layer of points).
-    let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
-    for l in &leaves {
-        for c in [0u32, 2] {
-            for b in [0u32, 2] {
-                for a in [0u32, 2] {
-                    corner_blocks.add(corner_blocks.block(l[0] + a, l[1] + b, l[2] + c));
+    // Every corner of a leaf is within `W` of the level and so was reached; should one not have
+    // been (a gap in the regions would be a bug), the tree gives its value.
+    let (cbr, cr) = (&corner_blocks, &corners);
+    let missing: Vec<[u32; 3]> = leaves
+        .par_iter()
+        .flat_map_iter(|l| {
+            (0..27u32).filter_map(move |x| {
+                let p = [l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9];
+                match cbr.index(p[0], p[1], p[2]) {
+                    Some(i) if !cr[i].g.is_nan() => None,
+                    _ => Some(p),
                 }
-            }
-        }
-    }
-    // The corners of the leaves are wanted: flagged in parallel (a corner shared by leaves gets
-    // the same flag from each), then the storage is made from the flags, also in parallel.
-    let wanted: Vec<AtomicBool> = (0..corner_blocks.len() * TOP3)
-        .into_par_iter()
-        .map(|_| AtomicBool::new(false))
-        .collect();
-    leaves.par_iter().for_each(|l| {
-        for c in 0..3u32 {
-            for b in 0..3u32 {
-                for a in 0..3u32 {
-                    let x = corner_blocks
-                        .index(l[0] + a, l[1] + b, l[2] + c)
-                        .expect("corner block allocated");
-                    wanted[x].store(true, Ordering::Relaxed);
-                }
-            }
-        }
-    });
-    let mut corners: Vec<Corner> = wanted
-        .into_par_iter()
-        .map(|w| if w.into_inner() { WANTED } else { UNUSED })
-        .collect();
-    // Corners the descent already evaluated (block centres) need no second query.
-    for (p, c) in known {
-        if let Some(x) = corner_blocks.index(p[0], p[1], p[2])
-            && corners[x].g == f32::INFINITY
-        {
-            corners[x] = c;
-        }
-    }
-    let cb = &corner_blocks;
-    let queries: usize = corners
-        .par_chunks_mut(TOP3)
-        .enumerate()
-        .map(|(s, chunk)| {
-            let o = cb.origin_of(s);
-            let mut prev: Option<u32> = None;
-            let mut n = 0;
-            // In snake order (rows and planes walked back and forth), so that each corner's
-            // predecessor, whose nearest triangle starts its search, is a neighbour.
-            let t = TOP as usize;
-            let snake = (0..t).flat_map(|k| {
-                (0..t).flat_map(move |j0| {
-                    let j = if k.is_multiple_of(2) { j0 } else { t - 1 - j0 };
-                    (0..t).map(move |i0| {
-                        let i = if (j0 + k * t).is_multiple_of(2) {
-                            i0
-                        } else {
-                            t - 1 - i0
-                        };
-                        (k * t + j) * t + i
-                    })
-                })
-            });
-            for l in snake {
-                let c = &mut chunk[l];
-                if c.g != f32::INFINITY {
-                    continue;
-                }
-                let u = unlocal(l);
-                let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
-                let hit = match prev {
-                    Some(slot) => field.nearest_from(p, slot),
-                    None => field.nearest(p, f64::INFINITY),
-                };
-                let v = field.value_of(p, &hit);
-                prev = Some(hit.slot);
-                let q = hit.point;
-                *c = Corner {
-                    g: (v - field.level) as f32,
-                    q: [q[0] as f32, q[1] as f32, q[2] as f32],
-                    slot: hit.slot,
-                };
-                n += 1;
-            }
-            n
+            })
         })
-        .sum();
+        .collect();
+    debug_assert!(
+        missing.is_empty(),
+        "scan missed {} leaf corners",
+        missing.len()
+    );
+    for p in missing {
+        let b = corner_blocks.block(p[0], p[1], p[2]);
+        corner_blocks.add(b);
+        if corners.len() < corner_blocks.len() * TOP3 {
+            corners.resize(corner_blocks.len() * TOP3, UNUSED);
+        }
+        let x = corner_blocks.index(p[0], p[1], p[2]).expect("just added");
+        let q = grid.point(p[0], p[1], p[2]);
+        let hit = field.nearest(q, f64::INFINITY);
+        let v = field.value_of(q, &hit) - field.level;
+        corners[x] = Corner {
+            g: v as f32,
+            q: hit.point.map(|x| x as f32),
+            slot: hit.slot,
+        };
+        queries += 1;
+    }
     Band {
         corner_blocks,
         corners,
@@ -359,6 +365,7 @@ pub(crate) fn band(field: &Field, grid: &Grid) -> Band {
         leaves,
         leaf_start,
         corner_queries: queries,
+        regions,
     }
 }
 
@@ -415,6 +422,7 @@ impl Band {
             leaves,
             leaf_start,
             corner_queries: 0,
+            regions: Vec::new(),
         }
     }
 }

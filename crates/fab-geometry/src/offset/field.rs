@@ -1,5 +1,6 @@
 //! The distance field the offset surface is a level set of, and the exact projection onto it.
 
+use super::lists::Lists;
 use crate::query::{Bvh, Nearest, PseudoNormals, V3, add, normalize, scale, sub};
 
 /// Distance to the input mesh: signed (negative inside) for a closed mesh, unsigned for an open
@@ -11,6 +12,9 @@ pub(crate) struct Field<'a> {
     pub level: f64,
     /// `|D|`: every output point lies at this unsigned distance from the input.
     pub radius: f64,
+    /// Candidate lists of the crossed cells, once there are some: queries in those cells test
+    /// their lists instead of searching the tree.
+    pub lists: Option<&'a Lists<'a>>,
 }
 
 impl Field<'_> {
@@ -18,6 +22,11 @@ impl Field<'_> {
     /// distance, e.g. the distance to a neighbour's nearest point) first.
     #[inline]
     pub fn nearest(&self, p: V3, bound: f64) -> Nearest {
+        if let Some(l) = self.lists
+            && let Some(h) = l.nearest(self.bvh, p)
+        {
+            return h;
+        }
         let b2 = bound * bound * (1.0 + 1e-9) + 1e-18;
         if bound.is_finite()
             && let Some(h) = self.bvh.nearest_within(p, b2)
@@ -30,6 +39,11 @@ impl Field<'_> {
     /// Nearest point of the input to `p`, starting from triangle `slot` (a neighbour's).
     #[inline]
     pub fn nearest_from(&self, p: V3, slot: u32) -> Nearest {
+        if let Some(l) = self.lists
+            && let Some(h) = l.nearest(self.bvh, p)
+        {
+            return h;
+        }
         self.bvh
             .nearest_from(p, slot)
             .expect("offset: the mesh has triangles")

@@ -15,10 +15,18 @@
 //!    watertight; the sign of `D` then does not matter. [`OffsetReport::mode`] says which was
 //!    done, and `fab mesh offset` prints it. (Closing the scan first would invent geometry at the
 //!    cut; the lab trims there anyway.)
-//! 3. **Sparse narrow band.** An octree descent over a grid of cell `h` keeps only the blocks the
-//!    surface can cross: the distance is 1-Lipschitz, so a block whose centre value is further
-//!    from the level than its half-diagonal holds no surface. Exact values at the corners of the
-//!    surviving 2x2x2-cell leaves, stored in a sparse block grid; nothing for the rest.
+//! 3. **Sparse narrow band by scan conversion** (`scan`, `band`). Each face, edge and vertex of
+//!    the input has a convex region holding every point whose nearest point lies on it (a prism,
+//!    a wedge, a cone, from its neighbours alone). Scanning each region over the grid of cell `h`
+//!    at distances within `2 sqrt(3) h` of the level, each point keeping its nearest feature,
+//!    gives the exact value of every point that near the level with one closest-point test, not
+//!    a tree search. The 2x2x2-cell leaves whose centre is within the leaf's half-diagonal of the
+//!    level are kept (the distance is 1-Lipschitz, so no other leaf holds surface); a leaf centre
+//!    is confirmed by the tree (a point deep inside a thin part can be reached only by a farther
+//!    feature). Values live in a sparse block grid; nothing for the rest.
+//!    The same regions, grown by half a cell, give each cell the surface crosses a list of the
+//!    few triangles that can be nearest to any point in it (`lists`, ~3 on a foot): the exact
+//!    queries of projection and refinement in those cells test their list, not the tree.
 //! 4. **Dual extraction** (`nets`): one vertex per patch of the surface in each cell, one quad per
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
@@ -71,8 +79,10 @@ mod band;
 mod check;
 mod collapse;
 mod field;
+mod lists;
 mod nets;
 mod refine;
+mod scan;
 
 use crate::Mesh;
 use crate::query::{Bvh, PseudoNormals};
@@ -155,7 +165,7 @@ pub struct OffsetReport {
     pub cell: f64,
     /// Leaf blocks (2x2x2 cells) kept in the narrow band.
     pub band_leaves: usize,
-    /// Exact distance queries at grid corners.
+    /// Grid points given an exact field value (by scan conversion; see the module's step 3).
     pub corner_queries: usize,
     /// Triangles straight from marching tetrahedra.
     pub extracted_triangles: usize,
@@ -267,22 +277,14 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         normals: normals.as_ref().ok(),
         level,
         radius,
+        lists: None,
     };
 
-    let pad = radius + 2.0 * h;
-    let n = [0, 1, 2].map(|k| {
-        let cells = ((hi[k] - lo[k] + 2.0 * pad) / h).ceil() as u32;
-        cells.div_ceil(TOP).max(1) * TOP
-    });
-    let origin = [0, 1, 2].map(|k| {
-        let mid = (lo[k] + hi[k]) / 2.0;
-        mid - n[k] as f64 * h / 2.0
-    });
-    let grid = Grid { origin, h, n };
+    let grid = grid_around([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z], radius, h);
     if trace {
         eprintln!("offset: tree {:?}", clock.elapsed());
     }
-    let band = band::band(&field, &grid);
+    let band = band::band(&field, &grid, mesh);
     if trace {
         eprintln!(
             "offset: band {:?} ({} leaves, {} corner queries)",
@@ -291,18 +293,26 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             band.corner_queries
         );
     }
-    let nets = nets::extract(&band, &grid, level);
+    let (nets, lists) = rayon::join(
+        || nets::extract(&band, &grid, level),
+        || lists::Lists::new(&band, &grid, level, radius, field.normals.is_none()),
+    );
+    let field = Field {
+        lists: Some(&lists),
+        ..field
+    };
     if nets.quads.is_empty() && nets.polygons.is_empty() {
         return Err(OffsetError::Vanished(d));
     }
     if trace {
         eprintln!(
-            "offset: dual surface {:?} ({} vertices, {} quads, {} polygons, {} missing)",
+            "offset: dual surface and candidate lists {:?} ({} vertices, {} quads, {} polygons, {} missing; {} listed triangles)",
             clock.elapsed(),
             nets.vertices.len(),
             nets.quads.len(),
             nets.polygons.len(),
-            nets.missing
+            nets.missing,
+            lists.len()
         );
     }
     // Exact projection of the dual vertices onto the level set.
@@ -431,6 +441,21 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         unsplit_error: refined.left,
     };
     Ok((out, report))
+}
+
+/// The grid of cell `h` over the box `lo..hi` grown by `radius` and two cells, centred on it,
+/// a whole number of blocks per axis.
+fn grid_around(lo: [f64; 3], hi: [f64; 3], radius: f64, h: f64) -> Grid {
+    let pad = radius + 2.0 * h;
+    let n = [0, 1, 2].map(|k| {
+        let cells = ((hi[k] - lo[k] + 2.0 * pad) / h).ceil() as u32;
+        cells.div_ceil(TOP).max(1) * TOP
+    });
+    let origin = [0, 1, 2].map(|k| {
+        let mid = (lo[k] + hi[k]) / 2.0;
+        mid - n[k] as f64 * h / 2.0
+    });
+    Grid { origin, h, n }
 }
 
 /// Number of edges used by one triangle only.

@@ -347,6 +347,32 @@ impl Bvh {
         }
     }
 
+    /// The triangle at `slot` (tree order).
+    #[inline]
+    pub(crate) fn slot_triangle(&self, slot: u32) -> [V3; 3] {
+        self.tris[slot as usize]
+    }
+
+    /// The input index of the triangle at `slot`.
+    #[inline]
+    pub(crate) fn slot_id(&self, slot: u32) -> u32 {
+        self.ids[slot as usize]
+    }
+
+    /// The exact closest point of the triangle at `slot` to `p`, as a [`Nearest`].
+    #[inline]
+    pub(crate) fn nearest_on(&self, p: V3, slot: u32) -> Nearest {
+        let [a, b, c] = self.tris[slot as usize];
+        let (q, f) = closest_inline(p, a, b, c);
+        Nearest {
+            dist2: norm2(sub(p, q)),
+            point: q,
+            triangle: self.ids[slot as usize],
+            feature: f,
+            slot,
+        }
+    }
+
     /// Number of triangles.
     pub fn len(&self) -> usize {
         self.tris.len()

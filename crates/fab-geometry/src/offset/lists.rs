@@ -1,0 +1,274 @@
+//! Candidate lists: for each grid cell the offset surface crosses, the triangles that can hold
+//! the nearest point of any point in it, so that the exact nearest-point queries of projection
+//! and refinement test a handful of triangles instead of searching the tree.
+//!
+//! Every point of a crossed cell is within the cell's diagonal `sqrt(3) h` of the level set (the
+//! field is 1-Lipschitz and the level is reached on one of the cell's edges), so its nearest
+//! feature lies at a distance within `sqrt(3) h` of `|D|`, and the point lies in that feature's
+//! region ([`super::scan`]). A cell's list is every triangle whose feature region, grown by half
+//! a cell, holds the cell's centre at a distance within `sqrt(3) h` (plus half the diagonal) of
+//! `|D|`; so the nearest of the list is the exact nearest point. Points outside crossed cells go
+//! to the tree.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use super::band::{BLOCK_LEN, Band, Blocks, Grid};
+use super::scan;
+use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
+
+/// The lists of the crossed cells of a band.
+pub(crate) struct Lists<'a> {
+    blocks: &'a Blocks,
+    grid: Grid,
+    /// Per cell of `blocks`' storage: `slots[start[x]..start[x + 1]]`, triangles by tree slot,
+    /// ascending.
+    start: Vec<u32>,
+    slots: Vec<u32>,
+}
+
+impl<'a> Lists<'a> {
+    /// The lists of `band`'s crossed cells, for the level `level` at distance `radius` (`|D|`);
+    /// `two_sided` for an open mesh (unsigned distance).
+    pub fn new(band: &'a Band, grid: &Grid, level: f64, radius: f64, two_sided: bool) -> Self {
+        let blocks = &band.cell_blocks;
+        let n = blocks.len() * BLOCK_LEN;
+        // a cell is crossed when its corners lie on both sides of the level: found leaf by
+        // leaf (the band's cells), each leaf's 27 corners read once
+        let crossed: Vec<AtomicBool> = (0..n)
+            .into_par_iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
+        band.leaves.par_iter().for_each(|l| {
+            let g: [f32; 27] = std::array::from_fn(|x| {
+                let x = x as u32;
+                band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9)
+                    .g
+            });
+            for c in 0..8u32 {
+                let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
+                let mut inside = 0;
+                for d in 0..8u32 {
+                    let x = (ci + (d & 1)) + 3 * (cj + ((d >> 1) & 1)) + 9 * (ck + (d >> 2));
+                    inside += u32::from(g[x as usize] < 0.0);
+                }
+                if inside > 0 && inside < 8 {
+                    let x = blocks
+                        .index(l[0] + ci, l[1] + cj, l[2] + ck)
+                        .expect("a leaf's cells have storage");
+                    crossed[x].store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        let crossed: Vec<bool> = crossed
+            .into_par_iter()
+            .map(AtomicBool::into_inner)
+            .collect();
+        let h = grid.h;
+        let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
+        let half = reach / 2.0;
+        let lo = (radius - reach - half).max(0.0);
+        let hi = radius + reach + half;
+        let cells = scan::Lattice {
+            // the planes are moved out by half a cell (`relax`): a face's slab is the heights
+            // of the points themselves, on both sides of an open mesh's faces
+            heights: if two_sided {
+                (-(radius + reach), radius + reach)
+            } else {
+                (level - reach, level + reach)
+            },
+            shift: 0.5,
+            relax: h / 2.0 * (1.0 + 1e-6),
+            last: grid.n.map(|n| n - 1),
+        };
+        let mut pairs: Vec<u64> = band
+            .regions
+            .par_iter()
+            .fold(Vec::new, |mut out, r| {
+                scan::rasterize(r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
+                    if let Some(x) = blocks.index(i, j, k)
+                        && crossed[x]
+                    {
+                        out.push((x as u64) << 32 | r.slot as u64);
+                    }
+                });
+                out
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.extend(b);
+                a
+            });
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let mut start = vec![0u32; n + 1];
+        for p in &pairs {
+            start[(p >> 32) as usize + 1] += 1;
+        }
+        for x in 0..n {
+            start[x + 1] += start[x];
+        }
+        let slots = pairs.iter().map(|&p| p as u32).collect();
+        Lists {
+            blocks,
+            grid: *grid,
+            start,
+            slots,
+        }
+    }
+
+    /// The exact nearest point of the mesh to `p` when `p` lies in a crossed cell; `None`
+    /// elsewhere. Ties go to the lowest slot.
+    #[inline]
+    pub fn nearest(&self, bvh: &Bvh, p: V3) -> Option<Nearest> {
+        let mut c = [0u32; 3];
+        for k in 0..3 {
+            let f = (p[k] - self.grid.origin[k]) / self.grid.h;
+            if !(f >= 0.0 && f < self.grid.n[k] as f64) {
+                return None;
+            }
+            c[k] = f as u32;
+        }
+        let x = self.blocks.index(c[0], c[1], c[2])?;
+        let (s, e) = (self.start[x] as usize, self.start[x + 1] as usize);
+        if s == e {
+            return None;
+        }
+        let mut best = (f64::INFINITY, 0u32, [0.0; 3], crate::query::Feature::Face);
+        for &slot in &self.slots[s..e] {
+            let [a, b, t] = bvh.slot_triangle(slot);
+            let (q, f) = closest_inline(p, a, b, t);
+            let d2 = norm2(sub(p, q));
+            if d2 < best.0 {
+                best = (d2, slot, q, f);
+            }
+        }
+        Some(Nearest {
+            dist2: best.0,
+            point: best.2,
+            triangle: bvh.slot_id(best.1),
+            feature: best.3,
+            slot: best.1,
+        })
+    }
+
+    /// Triangles listed in all (a measure of the work a query saves).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Mesh;
+    use crate::offset::field::Field;
+    use crate::query::PseudoNormals;
+    use nalgebra::Point3;
+
+    fn fixture(name: &str, to_mm: f64) -> Mesh {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/scans")
+            .join(name);
+        let m = stl_io::read_stl(&mut std::fs::File::open(path).unwrap()).unwrap();
+        Mesh::new(
+            m.vertices
+                .iter()
+                .map(|v| Point3::new(v[0] as f64, v[1] as f64, v[2] as f64) * to_mm)
+                .collect(),
+            m.faces
+                .iter()
+                .map(|t| t.vertices.map(|i| i as u32))
+                .collect(),
+        )
+    }
+
+    /// The scanned band and the candidate lists against the tree on real scans: every corner of
+    /// every leaf has the tree's exact value, and every point tried in a crossed cell (centres
+    /// and off-centre points of the leaves' cells) gets the tree's nearest distance from its list.
+    #[test]
+    fn scanned_values_and_lists_match_the_tree() {
+        for (name, to_mm, d) in [
+            ("foot-left-m.stl", 1000.0, 3.0f64),
+            ("foot-right-m.stl", 1000.0, -3.0),
+            ("limb-transtibial.stl", 1.0, 2.0),
+        ] {
+            let mesh = fixture(name, to_mm);
+            let bvh = Bvh::new(&mesh);
+            let normals = PseudoNormals::new(&mesh).ok();
+            let radius: f64 = d.abs();
+            let level = if normals.is_some() { d } else { radius };
+            let field = Field {
+                bvh: &bvh,
+                normals: normals.as_ref(),
+                level,
+                radius,
+                lists: None,
+            };
+            let (lo, hi) = mesh.bounds().unwrap();
+            let grid =
+                super::super::grid_around([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z], radius, 1.0);
+            let band = super::super::band::band(&field, &grid, &mesh);
+            assert!(
+                band.leaves.len() > 1000,
+                "{name}: {} leaves",
+                band.leaves.len()
+            );
+            // the same value, but for ties within `f32` rounding of the squared distance, where
+            // the scan may keep another triangle than the tree (a difference of ~1e-7 mm)
+            let worst = band
+                .leaves
+                .par_iter()
+                .flat_map_iter(|l| {
+                    (0..27u32).map(move |x| [l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9])
+                })
+                .map(|[i, j, k]| {
+                    let p = grid.point(i, j, k);
+                    let hit = bvh.nearest(p).unwrap();
+                    let exact = field.value_of(p, &hit) - level;
+                    (band.corner(i, j, k).g as f64 - exact).abs()
+                })
+                .reduce(|| 0.0, f64::max);
+            assert!(
+                worst < 1e-6,
+                "{name} at {d} mm: a leaf corner is {worst} mm off the tree's value"
+            );
+            let lists = Lists::new(&band, &grid, level, radius, normals.is_none());
+            let (listed, wrong) = band
+                .leaves
+                .par_iter()
+                .flat_map_iter(|l| {
+                    (0..8u32).flat_map(move |c| {
+                        [[0.5, 0.5, 0.5], [0.02, 0.97, 0.31], [0.99, 0.01, 0.73]].map(|f| {
+                            let o =
+                                grid.point(l[0] + (c & 1), l[1] + ((c >> 1) & 1), l[2] + (c >> 2));
+                            [o[0] + f[0], o[1] + f[1], o[2] + f[2]]
+                        })
+                    })
+                })
+                .filter_map(|p| lists.nearest(&bvh, p).map(|h| (h, p)))
+                .fold(
+                    || (0usize, 0usize),
+                    |(n, w), (h, p)| {
+                        let t = bvh.nearest(p).unwrap();
+                        (
+                            n + 1,
+                            w + usize::from(h.dist2.sqrt() - t.dist2.sqrt() > 1e-9),
+                        )
+                    },
+                )
+                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            assert!(
+                listed > 100_000,
+                "{name}: only {listed} points in crossed cells"
+            );
+            assert_eq!(
+                wrong, 0,
+                "{name} at {d} mm: {wrong} of {listed} list answers off the tree's"
+            );
+        }
+    }
+}

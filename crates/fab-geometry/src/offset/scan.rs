@@ -1,0 +1,639 @@
+//! Closest-feature regions for scan conversion (after Mauch's closest point transform): exact
+//! distances at the grid points near the offset without a tree search per point.
+//!
+//! A point's nearest point on the mesh lies inside one feature: a face, an edge or a vertex. For
+//! each feature there is a convex region that holds every point whose nearest point lies in it,
+//! bounded by planes that follow from the feature's neighbours alone:
+//! - a face: the prism over the triangle (the point projects inside it), cut to the heights
+//!   wanted;
+//! - an edge: the slab across the edge (the point projects between its ends) and the wedge where
+//!   moving into neither of its triangles comes closer;
+//! - a vertex: the cone where moving along none of its edges comes closer.
+//!
+//! These are necessary conditions, so the regions may overlap (in concave places and across
+//! thin parts) but never miss: every point whose distance lies in the range scanned is inside
+//! the region of its nearest feature, and the smallest distance over the regions holding it is
+//! its exact distance. A point outside that range may be reached only by farther features, so a
+//! value found that way is an upper bound, not the distance (see [`super::band`]).
+//!
+//! Each region is scanned column by column: the planes clip each grid column to the run of
+//! points inside, and the feature's own distance (to a plane, a line, a point) is one or two dot
+//! products per point.
+
+use rayon::prelude::*;
+
+use super::band::Grid;
+use crate::Mesh;
+use crate::query::{Bvh, V3, cross, dot, norm2, normalize, scale, sub};
+use crate::topology;
+
+/// Slack on every bounding plane, mm: points on a region's boundary stay in after rounding.
+const EPS: f64 = 1e-7;
+/// Bounding planes kept per region (a vertex with more edges keeps the first ones: fewer planes
+/// only make the region larger, never wrong).
+const PLANES: usize = 6;
+
+/// Which feature a region belongs to, with what its distance needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    /// Distance to the plane through `a` with unit normal `n`.
+    Face { a: V3, n: V3 },
+    /// Distance to the line through `a` along unit `u`.
+    Edge { a: V3, u: V3 },
+    /// Distance to `v`.
+    Vertex { v: V3 },
+}
+
+/// One feature's region: `a . p <= b` for each plane `[a.x, a.y, a.z, b]`, within the grid
+/// points `lo..=hi` (inclusive, per axis).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Region {
+    pub kind: Kind,
+    /// A triangle holding the feature, by its slot in the tree: its exact closest point is the
+    /// feature's.
+    pub slot: u32,
+    planes: [[f64; 4]; PLANES],
+    np: u8,
+    /// The axis grid columns are scanned along: the one the region is longest along.
+    axis: u8,
+    pub lo: [u32; 3],
+    pub hi: [u32; 3],
+}
+
+impl Region {
+    /// A region with no points (a feature that is never the nearest, or off the grid).
+    const NONE: Region = Region {
+        kind: Kind::Vertex { v: [0.0; 3] },
+        slot: 0,
+        planes: [[0.0; 4]; PLANES],
+        np: 0,
+        axis: 0,
+        lo: [1; 3],
+        hi: [0; 3],
+    };
+
+    /// Whether the region holds no grid point.
+    pub fn is_empty(&self) -> bool {
+        (0..3).any(|k| self.lo[k] > self.hi[k])
+    }
+}
+
+/// The axis along which `d` is largest in magnitude.
+fn main_axis(d: V3) -> u8 {
+    let a = d.map(f64::abs);
+    if a[0] >= a[1] && a[0] >= a[2] {
+        0
+    } else if a[1] >= a[2] {
+        1
+    } else {
+        2
+    }
+}
+
+/// What to scan: unsigned distances in `[dmin, dmax]`, and for a closed mesh faces only at signed
+/// heights (along the outward normal) in `heights`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Range {
+    pub dmin: f64,
+    pub dmax: f64,
+    pub heights: (f64, f64),
+}
+
+struct Builder<'a> {
+    grid: &'a Grid,
+    range: Range,
+}
+
+impl Builder<'_> {
+    /// The region of `kind` bounded by `planes` within the box `lo..hi` (mm), or `None` when the
+    /// box misses the grid.
+    fn region(
+        &self,
+        kind: Kind,
+        slot: u32,
+        axis: u8,
+        planes: &[[f64; 4]],
+        lo: V3,
+        hi: V3,
+    ) -> Option<Region> {
+        let g = self.grid;
+        let mut ilo = [0u32; 3];
+        let mut ihi = [0u32; 3];
+        for k in 0..3 {
+            let a = ((lo[k] - g.origin[k]) / g.h - 1e-9).ceil().max(0.0);
+            let b = ((hi[k] - g.origin[k]) / g.h + 1e-9)
+                .floor()
+                .min(g.n[k] as f64);
+            if a > b {
+                return None;
+            }
+            ilo[k] = a as u32;
+            ihi[k] = b as u32;
+        }
+        let mut r = Region {
+            kind,
+            slot,
+            planes: [[0.0; 4]; PLANES],
+            np: 0,
+            axis,
+            lo: ilo,
+            hi: ihi,
+        };
+        for (d, s) in r.planes.iter_mut().zip(planes) {
+            *d = *s;
+            r.np += 1;
+        }
+        Some(r)
+    }
+
+    fn face(&self, slot: u32, [a, b, c]: [V3; 3]) -> Option<Region> {
+        let nn = cross(sub(b, a), sub(c, a));
+        let len = norm2(nn).sqrt();
+        // A triangle with no area has no inside: its edges and corners hold its nearest points.
+        if len <= 1e-12 {
+            return None;
+        }
+        let n = scale(nn, 1.0 / len);
+        let (t0, t1) = self.range.heights;
+        let mut planes = [[0.0; 4]; 3];
+        for (k, (s, e)) in [(a, b), (b, c), (c, a)].into_iter().enumerate() {
+            // inward normal of the edge within the face: the point projects on the inner side
+            let m = normalize(cross(n, sub(e, s)));
+            planes[k] = [-m[0], -m[1], -m[2], -dot(m, s) + EPS];
+        }
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for p in [a, b, c] {
+            for t in [t0, t1] {
+                for k in 0..3 {
+                    let x = p[k] + t * n[k];
+                    lo[k] = lo[k].min(x);
+                    hi[k] = hi[k].max(x);
+                }
+            }
+        }
+        self.region(Kind::Face { a, n }, slot, main_axis(n), &planes, lo, hi)
+    }
+
+    /// The edge `a`-`b` with the third corners `others` of its triangles (none beyond two are
+    /// used: a non-manifold edge gets no wedge). `outward`: on a closed mesh, the sum of its two
+    /// faces' normals, to skip an edge whose wedge lies on the side not scanned.
+    fn edge(&self, slot: u32, a: V3, b: V3, others: &[V3], outward: Option<V3>) -> Option<Region> {
+        let ab = sub(b, a);
+        let l = norm2(ab).sqrt();
+        if l <= 1e-12 {
+            return None;
+        }
+        let u = scale(ab, 1.0 / l);
+        let mut planes = [[0.0; 4]; 4];
+        planes[0] = [-u[0], -u[1], -u[2], -dot(u, a) + EPS];
+        planes[1] = [u[0], u[1], u[2], dot(u, b) + EPS];
+        let mut np = 2;
+        let mut ms: [V3; 2] = [[0.0; 3]; 2];
+        if others.len() <= 2 {
+            for &c in others {
+                let ac = sub(c, a);
+                let m = sub(ac, scale(u, dot(ac, u)));
+                let ml = norm2(m).sqrt();
+                // a sliver's direction is not to be trusted: no plane (a larger region)
+                if ml > 1e-9 * l.max(1.0) {
+                    let m = scale(m, 1.0 / ml);
+                    ms[np - 2] = m;
+                    planes[np] = [m[0], m[1], m[2], dot(m, a) + EPS];
+                    np += 1;
+                }
+            }
+        }
+        let r = self.range.dmax;
+        // directions (unit, across the edge) whose hull holds the wedge's arc
+        let mut dirs: [V3; 5] = [[0.0; 3]; 5];
+        let nd;
+        // columns run across the edge, along the wedge where there is one
+        let mut axis = main_axis(u.map(|x| 1.0 - x.abs()));
+        match np - 2 {
+            2 => {
+                let (m1, m2) = (ms[0], ms[1]);
+                let mut g1 = normalize(cross(u, m1));
+                if dot(g1, m2) > 0.0 {
+                    g1 = scale(g1, -1.0);
+                }
+                let mut g2 = normalize(cross(u, m2));
+                if dot(g2, m1) > 0.0 {
+                    g2 = scale(g2, -1.0);
+                }
+                let c = dot(g1, g2);
+                if let Some(o) = outward {
+                    // the wedge is on one side of the surface: skip it if that side is not wanted
+                    let mid = scale(crate::query::add(m1, m2), -1.0);
+                    if norm2(mid) > 1e-12 {
+                        let side = dot(mid, o);
+                        let (t0, t1) = self.range.heights;
+                        if (side > 0.0 && t1 < self.range.dmin)
+                            || (side < 0.0 && -t0 < self.range.dmin)
+                        {
+                            return None;
+                        }
+                    }
+                }
+                axis = main_axis(crate::query::add(g1, g2));
+                if c > -0.5 {
+                    dirs[0] = g1;
+                    dirs[1] = g2;
+                    dirs[2] = scale(crate::query::add(g1, g2), 1.0 / (1.0 + c));
+                    nd = 3;
+                } else {
+                    nd = 0;
+                }
+            }
+            1 => {
+                let m = ms[0];
+                let g = normalize(cross(u, m));
+                let mg = scale(m, -1.0);
+                axis = main_axis(mg);
+                dirs = [g, scale(g, -1.0), mg, crate::query::add(g, mg), sub(mg, g)];
+                nd = 5;
+            }
+            _ => nd = 0,
+        }
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for p in [a, b] {
+            for k in 0..3 {
+                if nd == 0 {
+                    // the whole disc across the edge
+                    let e = r * (1.0 - u[k] * u[k]).max(0.0).sqrt();
+                    lo[k] = lo[k].min(p[k] - e);
+                    hi[k] = hi[k].max(p[k] + e);
+                } else {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                    for d in &dirs[..nd] {
+                        let x = p[k] + r * d[k];
+                        lo[k] = lo[k].min(x);
+                        hi[k] = hi[k].max(x);
+                    }
+                }
+            }
+        }
+        self.region(Kind::Edge { a, u }, slot, axis, &planes[..np], lo, hi)
+    }
+
+    /// Vertex `v` with its neighbours: the cone where no edge leads closer.
+    fn vertex(&self, slot: u32, v: V3, neighbours: &[u32], vs: &[V3]) -> Option<Region> {
+        // its edges, as unit directions (the first 16: fewer only make the region larger)
+        let mut buf = [[0.0; 3]; 16];
+        let mut ne = 0;
+        for &w in neighbours {
+            let e = sub(vs[w as usize], v);
+            let l = norm2(e).sqrt();
+            if l > 1e-12 && ne < buf.len() {
+                buf[ne] = scale(e, 1.0 / l);
+                ne += 1;
+            }
+        }
+        let es = &buf[..ne];
+        // The cone's edges: where two of its planes meet and every other plane holds.
+        let mut axis = [0.0; 3];
+        let mut gens = [[0.0; 3]; 32];
+        let mut ng = 0;
+        'pairs: for i in 0..es.len() {
+            for j in i + 1..es.len() {
+                let g = cross(es[i], es[j]);
+                let gl = norm2(g).sqrt();
+                if gl < 1e-9 {
+                    continue;
+                }
+                for s in [1.0, -1.0] {
+                    let g = scale(g, s / gl);
+                    if es.iter().all(|e| dot(*e, g) <= 1e-9) {
+                        if ng == gens.len() {
+                            // too many to hold: treated as a wide cone (the whole ball)
+                            ng = usize::MAX;
+                            break 'pairs;
+                        }
+                        gens[ng] = g;
+                        ng += 1;
+                        axis = crate::query::add(axis, g);
+                    }
+                }
+            }
+        }
+        let r = self.range.dmax;
+        let mut lo = [v[0] - r, v[1] - r, v[2] - r];
+        let mut hi = [v[0] + r, v[1] + r, v[2] + r];
+        let al = norm2(axis).sqrt();
+        let mut col = 2;
+        if es.len() >= 3 && ng == 0 {
+            // no direction leads away from every edge: never the nearest feature
+            return None;
+        }
+        if al > 1e-6 && ng > 0 && ng != usize::MAX {
+            let gens = &gens[..ng];
+            let axis = scale(axis, 1.0 / al);
+            col = main_axis(axis);
+            let cos_a = gens
+                .iter()
+                .map(|g| dot(*g, axis))
+                .fold(f64::INFINITY, f64::min);
+            if cos_a > 0.2 {
+                // a circular cone of half-angle `alpha` around `axis` holds the cone
+                let alpha = cos_a.clamp(-1.0, 1.0).acos();
+                for k in 0..3 {
+                    let up = axis[k].clamp(-1.0, 1.0).acos();
+                    let down = (-axis[k]).clamp(-1.0, 1.0).acos();
+                    let max = if up <= alpha { 1.0 } else { (up - alpha).cos() };
+                    let min = if down <= alpha {
+                        -1.0
+                    } else {
+                        -(down - alpha).cos()
+                    };
+                    lo[k] = v[k] + r * min.min(0.0);
+                    hi[k] = v[k] + r * max.max(0.0);
+                }
+            }
+        }
+        let mut planes = [[0.0; 4]; PLANES];
+        for (p, e) in planes.iter_mut().zip(es) {
+            *p = [e[0], e[1], e[2], dot(*e, v) + EPS];
+        }
+        let planes = &planes[..es.len().min(PLANES)];
+        self.region(Kind::Vertex { v }, slot, col, planes, lo, hi)
+    }
+}
+
+/// The regions of every face, edge and vertex of `mesh` (whose tree is `bvh`) for `range`.
+/// `closed`: the mesh is a closed manifold (faces are then scanned at `range.heights` only, and
+/// edges whose wedge lies on a side not scanned are skipped).
+pub(crate) fn regions(
+    mesh: &Mesh,
+    bvh: &Bvh,
+    grid: &Grid,
+    range: Range,
+    closed: bool,
+) -> Vec<Region> {
+    let b = Builder { grid, range };
+    let nt = mesh.triangles.len();
+    let mut slot_of = vec![0u32; nt];
+    for s in 0..bvh.len() as u32 {
+        slot_of[bvh.slot_id(s) as usize] = s;
+    }
+    let vs: Vec<V3> = mesh.vertices.iter().map(|p| [p.x, p.y, p.z]).collect();
+    let edges = topology::edges(mesh);
+    let nv = vs.len();
+    let (nf, ne) = (bvh.len(), edges.len());
+    let mut all = vec![Region::NONE; nf + ne + nv];
+    let (face_out, rest) = all.split_at_mut(nf);
+    let (edge_out, vertex_out) = rest.split_at_mut(ne);
+    face_out.par_iter_mut().enumerate().for_each(|(s, r)| {
+        if let Some(x) = b.face(s as u32, bvh.slot_triangle(s as u32)) {
+            *r = x;
+        }
+    });
+    let third = |t: u32, a: u32, bb: u32| -> V3 {
+        let tri = mesh.triangles[t as usize];
+        let c = tri
+            .into_iter()
+            .find(|&x| x != a && x != bb)
+            .unwrap_or(tri[0]);
+        vs[c as usize]
+    };
+    let face_normal = |t: u32| -> V3 {
+        let [a, bb, c] = mesh.triangles[t as usize].map(|i| vs[i as usize]);
+        normalize(cross(sub(bb, a), sub(c, a)))
+    };
+    edge_out
+        .par_iter_mut()
+        .zip(edges.par_iter())
+        .for_each(|(r, e)| {
+            let (a, bb) = e.key;
+            let t0 = e.first[0].0;
+            let n = (e.count as usize).min(3);
+            let mut others = [[0.0; 3]; 3];
+            for (k, o) in others.iter_mut().enumerate().take(n.min(2)) {
+                *o = third(e.first[k].0, a, bb);
+            }
+            let outward = (closed && e.count == 2)
+                .then(|| crate::query::add(face_normal(e.first[0].0), face_normal(e.first[1].0)));
+            if let Some(x) = b.edge(
+                slot_of[t0 as usize],
+                vs[a as usize],
+                vs[bb as usize],
+                &others[..n],
+                outward,
+            ) {
+                *r = x;
+            }
+        });
+    // neighbours of each vertex (both ends of every edge) and a triangle at it
+    let mut start = vec![0u32; nv + 1];
+    for e in &edges {
+        start[e.key.0 as usize + 1] += 1;
+        start[e.key.1 as usize + 1] += 1;
+    }
+    for v in 0..nv {
+        start[v + 1] += start[v];
+    }
+    let mut fill = start[..nv].to_vec();
+    let mut nbr = vec![0u32; start[nv] as usize];
+    for e in &edges {
+        let (a, bb) = e.key;
+        nbr[fill[a as usize] as usize] = bb;
+        fill[a as usize] += 1;
+        nbr[fill[bb as usize] as usize] = a;
+        fill[bb as usize] += 1;
+    }
+    let mut at = vec![u32::MAX; nv];
+    for (t, tri) in mesh.triangles.iter().enumerate() {
+        for &v in tri {
+            if at[v as usize] == u32::MAX {
+                at[v as usize] = slot_of[t];
+            }
+        }
+    }
+    vertex_out.par_iter_mut().enumerate().for_each(|(v, r)| {
+        if at[v] == u32::MAX {
+            return;
+        }
+        let ns = &nbr[start[v] as usize..start[v + 1] as usize];
+        if let Some(x) = b.vertex(at[v], vs[v], ns, &vs) {
+            *r = x;
+        }
+    });
+    all
+}
+
+/// `x` rounded down, for `-2 < x < 2^52` (no library call: `f64::floor` is one on the baseline
+/// x86-64 target).
+#[inline(always)]
+fn floor(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    if t > x { t - 1.0 } else { t }
+}
+
+/// Which points a scan visits: the grid's points, or the centres of its cells, where a cell is
+/// taken to touch a region when the region, grown by half a cell along each axis, holds its
+/// centre (each plane moved out by `relax` times the sum of its normal's absolute components).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lattice {
+    /// Heights (along the outward normal; either side for an open mesh) at which faces are
+    /// scanned, mm.
+    pub heights: (f64, f64),
+    /// Offset of the first point from the grid's origin, in cells (0 or 1/2).
+    pub shift: f64,
+    /// How far each plane is moved out, per unit of its normal's 1-norm (0 or `h / 2`).
+    pub relax: f64,
+    /// Last index per axis.
+    pub last: [u32; 3],
+}
+
+/// Scans `r` over `lat`: calls `f(index, squared distance to the feature)` for every point of
+/// the lattice inside the region at a squared distance in `d2`.
+///
+/// In grid units along the region's axis `c` and across it `(c1, c2)`, each plane bounds `c`
+/// from above or below (or, parallel to the axis, bounds `(c1, c2)` alone). A column holds points
+/// where every lower bound is below every upper bound: for each pair that is a line in the
+/// `(c1, c2)` plane, so each row `c2` is first clipped to the run of columns that can hold
+/// points, and only those columns are walked.
+#[inline]
+pub(crate) fn rasterize(
+    r: &Region,
+    grid: &Grid,
+    lat: &Lattice,
+    d2: (f64, f64),
+    mut f: impl FnMut([u32; 3], f64),
+) {
+    if r.is_empty() {
+        return;
+    }
+    // a cell touching the region's box starts up to one cell before its first point
+    let cells = lat.shift > 0.0;
+    let lo = r.lo.map(|x| if cells { x.saturating_sub(1) } else { x });
+    let hi = [0, 1, 2].map(|k| r.hi[k].min(lat.last[k]));
+    if lo[0] > hi[0] || lo[1] > hi[1] || lo[2] > hi[2] {
+        return;
+    }
+    let h = grid.h;
+    let origin = grid.origin.map(|o| o + lat.shift * h);
+    let ax = r.axis as usize;
+    let (a1, a2) = match ax {
+        0 => (1, 2),
+        1 => (0, 2),
+        _ => (0, 1),
+    };
+    // bounds on c: [c0, k1, k2] meaning c <= c0 - k1 c1 - k2 c2 (upper) or >= (lower); the
+    // box's own ends along the axis are one of each
+    const N: usize = PLANES + 3;
+    let mut upper = [[0.0; 3]; N];
+    let mut lower = [[0.0; 3]; N];
+    let (mut nu, mut nl) = (1, 1);
+    upper[0] = [hi[ax] as f64, 0.0, 0.0];
+    lower[0] = [lo[ax] as f64, 0.0, 0.0];
+    // constraints on (c1, c2) alone: k1 c1 + k2 c2 <= c0
+    let mut flat = [[0.0; 3]; N * N + PLANES + 2];
+    let mut nf = 0;
+    // a face's own slab: its heights are the lattice's
+    let mut planes = [[0.0; 4]; PLANES + 2];
+    let mut np = r.np as usize;
+    planes[..np].copy_from_slice(&r.planes[..np]);
+    if let Kind::Face { a, n } = r.kind {
+        let (t0, t1) = lat.heights;
+        planes[np] = [n[0], n[1], n[2], dot(n, a) + t1 + EPS];
+        planes[np + 1] = [-n[0], -n[1], -n[2], -dot(n, a) - t0 + EPS];
+        np += 2;
+    }
+    for p in &planes[..np] {
+        let b = p[3] + lat.relax * (p[0].abs() + p[1].abs() + p[2].abs())
+            - p[0] * origin[0]
+            - p[1] * origin[1]
+            - p[2] * origin[2];
+        let (c, k1, k2) = (p[ax] * h, p[a1] * h, p[a2] * h);
+        if c.abs() > 1e-12 {
+            let e = [b / c, k1 / c, k2 / c];
+            if c > 0.0 {
+                upper[nu] = e;
+                nu += 1;
+            } else {
+                lower[nl] = e;
+                nl += 1;
+            }
+        } else {
+            flat[nf] = [b, k1, k2];
+            nf += 1;
+        }
+    }
+    for u in &upper[..nu] {
+        for l in &lower[..nl] {
+            // l0 - l1 c1 - l2 c2 <= u0 - u1 c1 - u2 c2
+            flat[nf] = [u[0] - l[0] + 1e-9, u[1] - l[1], u[2] - l[2]];
+            nf += 1;
+        }
+    }
+    let flat = &flat[..nf];
+    for c2 in lo[a2]..=hi[a2] {
+        let x2 = c2 as f64;
+        let mut m0 = lo[a1] as f64;
+        let mut m1 = hi[a1] as f64;
+        for q in flat {
+            let rest = q[0] - q[2] * x2;
+            if q[1] > 1e-12 {
+                m1 = m1.min(rest / q[1]);
+            } else if q[1] < -1e-12 {
+                m0 = m0.max(rest / q[1]);
+            } else if rest < 0.0 {
+                m1 = -1.0;
+            }
+        }
+        if m0 > m1 {
+            continue;
+        }
+        let (m0, m1) = (-floor(-m0), floor(m1));
+        if m0 > m1 {
+            continue;
+        }
+        let x2 = origin[a2] + c2 as f64 * h;
+        for c1 in m0 as u32..=m1 as u32 {
+            let y1 = c1 as f64;
+            let y2 = c2 as f64;
+            let mut k0 = f64::NEG_INFINITY;
+            let mut k1 = f64::INFINITY;
+            for u in &upper[..nu] {
+                k1 = k1.min(u[0] - u[1] * y1 - u[2] * y2);
+            }
+            for l in &lower[..nl] {
+                k0 = k0.max(l[0] - l[1] * y1 - l[2] * y2);
+            }
+            if k0 > k1 {
+                continue;
+            }
+            let (k0, k1) = (-floor(-k0), floor(k1));
+            if k0 > k1 {
+                continue;
+            }
+            let mut p = [0.0; 3];
+            p[a1] = origin[a1] + c1 as f64 * h;
+            p[a2] = x2;
+            let mut at = [0u32; 3];
+            at[a1] = c1;
+            at[a2] = c2;
+            for k in k0 as u32..=k1 as u32 {
+                p[ax] = origin[ax] + k as f64 * h;
+                let e2 = match r.kind {
+                    Kind::Face { a, n } => {
+                        let s = dot(n, sub(p, a));
+                        s * s
+                    }
+                    Kind::Edge { a, u } => {
+                        let ap = sub(p, a);
+                        let s = dot(ap, u);
+                        (norm2(ap) - s * s).max(0.0)
+                    }
+                    Kind::Vertex { v } => norm2(sub(p, v)),
+                };
+                if e2 >= d2.0 && e2 <= d2.1 {
+                    at[ax] = k;
+                    f(at, e2);
+                }
+            }
+        }
+    }
+}

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use fab_geometry::Mesh;
-use fab_geometry::offset::{OffsetError, OffsetMode, OffsetOptions, offset};
+use fab_geometry::offset::{
+    BandSearch, OffsetError, OffsetMode, OffsetOptions, OffsetReport, offset,
+};
 use fab_geometry::query::{MeshDistance, self_intersections};
 use nalgebra::Point3;
 
@@ -101,6 +103,7 @@ struct Measured {
     /// The offset's own flag that the surface has features where the method can fail (creases
     /// sharper than a right angle, folds): `fab mesh offset` then checks it before writing.
     needs_check: bool,
+    report: OffsetReport,
 }
 
 impl Measured {
@@ -147,6 +150,7 @@ fn measure(input: &Mesh, d: f64) -> Measured {
         max,
         crossing_pairs: x.len(),
         needs_check: report.needs_check(0.05),
+        report,
     }
 }
 
@@ -181,6 +185,43 @@ fn foot_left_outward_3mm() {
             .all(|p| md.signed([p.x, p.y, p.z]).unwrap() > 0.0)
     );
     assert!(volume(&c) > volume(&foot));
+}
+
+/// Splits every triangle into four at its edge midpoints (shared, so a closed mesh stays
+/// closed): the same surface with four times the triangles.
+fn subdivide(m: &Mesh) -> Mesh {
+    let mut v = m.vertices.clone();
+    let mut mids = HashMap::new();
+    let mut t = Vec::with_capacity(m.triangles.len() * 4);
+    for &[a, b, c] in &m.triangles {
+        let [ab, bc, ca] = [(a, b), (b, c), (c, a)].map(|(p, q)| {
+            *mids.entry((p.min(q), p.max(q))).or_insert_with(|| {
+                v.push(nalgebra::center(&v[p as usize], &v[q as usize]));
+                v.len() as u32 - 1
+            })
+        });
+        t.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
+    }
+    Mesh::new(v, t)
+}
+
+/// A scan far finer than the grid (foot-left with each triangle split into 16, 0.37 mm² each
+/// against 1 mm² cell faces) has its band found by tree queries rather than by scan conversion,
+/// with the same accuracy; the fixture itself is scan converted.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn a_scan_finer_than_the_grid_is_searched_by_the_tree() {
+    let foot = fixture("foot-left-m.stl", 1000.0);
+    let fine = subdivide(&subdivide(&foot));
+    assert_eq!(fine.triangles.len(), 16 * foot.triangles.len());
+    let m = check(&fine, 3.0);
+    assert_eq!(m.report.band_search, BandSearch::Tree);
+    assert!(!m.needs_check);
+    let (_, report) = offset(&foot, &OffsetOptions::new(3.0)).unwrap();
+    assert_eq!(report.band_search, BandSearch::Scan);
 }
 
 #[test]

@@ -86,6 +86,10 @@ struct Summary {
     triangles: usize,
     vertices: usize,
     cell_mm: f64,
+    /// How the exact distances near the surface were found: `scan` (scan conversion of the
+    /// scan's faces, edges and vertices) or `tree` (a search per grid point, for a mesh much
+    /// finer than the grid).
+    band_search: &'static str,
     tolerance_mm: f64,
     refine_rounds: u32,
     /// Vertices on creases sharper than a right angle, and folded triangles: where the method is
@@ -214,6 +218,10 @@ pub fn run(args: Args) -> Result<()> {
         triangles: out.triangles.len(),
         vertices: out.vertices.len(),
         cell_mm: report.cell,
+        band_search: match report.band_search {
+            offset::BandSearch::Scan => "scan",
+            offset::BandSearch::Tree => "tree",
+        },
         tolerance_mm: args.tolerance,
         refine_rounds: report.refine_rounds,
         sharp_vertices: report.sharp_vertices,

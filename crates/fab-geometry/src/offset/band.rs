@@ -13,7 +13,6 @@ use rayon::prelude::*;
 
 use super::field::Field;
 use super::scan;
-use crate::Mesh;
 use crate::query::V3;
 
 /// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
@@ -21,6 +20,8 @@ use crate::query::V3;
 /// ~3 % faster (the descent starts one level lower, at more blocks).
 pub(crate) const TOP: u32 = 8;
 const TOP3: usize = (TOP * TOP * TOP) as usize;
+/// Cells per side of a leaf of the tree descent.
+const LEAF: u32 = 2;
 
 /// A regular grid of cubic cells of side `h` starting at `origin`, `n` cells per axis (each a
 /// multiple of [`TOP`]).
@@ -127,6 +128,11 @@ const UNUSED: Corner = Corner {
     q: [0.0; 3],
     slot: 0,
 };
+const WANTED: Corner = Corner {
+    g: f32::INFINITY,
+    q: [0.0; 3],
+    slot: 0,
+};
 
 /// The narrow band: its leaves and the exact values at their corners.
 pub(crate) struct Band {
@@ -140,8 +146,6 @@ pub(crate) struct Band {
     pub leaf_start: Vec<usize>,
     /// Exact field evaluations made at grid corners.
     pub corner_queries: usize,
-    /// The mesh's features' regions the values were scanned from (for [`super::lists`]).
-    pub regions: Vec<scan::Region>,
 }
 
 impl Band {
@@ -154,7 +158,230 @@ impl Band {
     }
 }
 
-/// Finds the narrow band of `grid` and the exact field at its corners.
+fn descend(
+    field: &Field,
+    grid: &Grid,
+    at: [u32; 3],
+    size: u32,
+    parent: Option<u32>,
+    leaves: &mut Vec<[u32; 3]>,
+    known: &mut Vec<([u32; 3], Corner)>,
+) {
+    let half = size as f64 / 2.0;
+    let c = [
+        grid.origin[0] + (at[0] as f64 + half) * grid.h,
+        grid.origin[1] + (at[1] as f64 + half) * grid.h,
+        grid.origin[2] + (at[2] as f64 + half) * grid.h,
+    ];
+    let reach = half * grid.h * 3f64.sqrt();
+    // A block whose centre is further than `|D| + reach` from the input holds no surface
+    // whatever the sign (`|v - level| >= |v| - |level| > reach`): searching only within that
+    // radius settles the many blocks far from the input after a few box tests. The parent's
+    // nearest triangle starts the search: it is usually this block's too.
+    let cap = field.radius + reach * (1.0 + 1e-9);
+    let found = match parent {
+        Some(slot) => field.bvh.nearest_from_within(c, slot, cap * cap),
+        None => field.bvh.nearest_within(c, cap * cap),
+    };
+    let Some(hit) = found else {
+        return;
+    };
+    let v = field.value_of(c, &hit);
+    if (v - field.level).abs() > reach * (1.0 + 1e-9) {
+        return;
+    }
+    // The centre of a block is a grid point, and its value is exact (it is within the search
+    // radius): kept for the corner it may turn out to be.
+    let q = hit.point;
+    let h = size / 2;
+    known.push((
+        [at[0] + h, at[1] + h, at[2] + h],
+        Corner {
+            g: (v - field.level) as f32,
+            q: [q[0] as f32, q[1] as f32, q[2] as f32],
+            slot: hit.slot,
+        },
+    ));
+    if size == LEAF {
+        leaves.push(at);
+        return;
+    }
+    let s = size / 2;
+    for dz in 0..2 {
+        for dy in 0..2 {
+            for dx in 0..2 {
+                descend(
+                    field,
+                    grid,
+                    [at[0] + dx * s, at[1] + dy * s, at[2] + dz * s],
+                    s,
+                    Some(hit.slot),
+                    leaves,
+                    known,
+                );
+            }
+        }
+    }
+}
+
+/// Finds the narrow band of `grid` and the exact field at its corners by an octree descent: a
+/// tree query at the centre of each block the level set may pass through, then one at each
+/// corner of the surviving leaves (each starting from a neighbour's nearest triangle). For a
+/// mesh much finer than the grid, where [`by_scan`] would make several regions per grid point.
+pub(crate) fn by_tree(field: &Field, grid: &Grid) -> Band {
+    let nb = grid.n.map(|n| n / TOP);
+    let tops: Vec<[u32; 3]> = (0..nb[2])
+        .flat_map(|k| (0..nb[1]).flat_map(move |j| (0..nb[0]).map(move |i| [i, j, k])))
+        .collect();
+    // Leaves per top block, in block order.
+    type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>);
+    let per_block: Vec<Found> = tops
+        .par_iter()
+        .map(|&[i, j, k]| {
+            let (mut out, mut known) = (Vec::new(), Vec::new());
+            descend(
+                field,
+                grid,
+                [i * TOP, j * TOP, k * TOP],
+                TOP,
+                None,
+                &mut out,
+                &mut known,
+            );
+            (out, known)
+        })
+        .collect();
+    let mut cell_blocks = Blocks::new(nb);
+    let mut leaves = Vec::new();
+    let mut leaf_start = vec![0];
+    let mut known = Vec::new();
+    for (b, (l, k)) in per_block.into_iter().enumerate() {
+        known.extend(k);
+        if l.is_empty() {
+            continue;
+        }
+        cell_blocks.add(b);
+        leaves.extend(l);
+        leaf_start.push(leaves.len());
+    }
+
+    // Corner storage: the blocks holding any corner of any leaf (a leaf at the top face of a
+    // block reaches into the next block's first layer of points).
+    let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
+    for l in &leaves {
+        for c in [0u32, 2] {
+            for b in [0u32, 2] {
+                for a in [0u32, 2] {
+                    corner_blocks.add(corner_blocks.block(l[0] + a, l[1] + b, l[2] + c));
+                }
+            }
+        }
+    }
+    // The corners of the leaves are wanted: flagged in parallel (a corner shared by leaves gets
+    // the same flag from each), then the storage is made from the flags, also in parallel.
+    let wanted: Vec<AtomicBool> = (0..corner_blocks.len() * TOP3)
+        .into_par_iter()
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    leaves.par_iter().for_each(|l| {
+        for c in 0..3u32 {
+            for b in 0..3u32 {
+                for a in 0..3u32 {
+                    let x = corner_blocks
+                        .index(l[0] + a, l[1] + b, l[2] + c)
+                        .expect("corner block allocated");
+                    wanted[x].store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    let mut corners: Vec<Corner> = wanted
+        .into_par_iter()
+        .map(|w| if w.into_inner() { WANTED } else { UNUSED })
+        .collect();
+    // Corners the descent already evaluated (block centres) need no second query.
+    for (p, c) in known {
+        if let Some(x) = corner_blocks.index(p[0], p[1], p[2])
+            && corners[x].g == f32::INFINITY
+        {
+            corners[x] = c;
+        }
+    }
+    let cb = &corner_blocks;
+    let queries: usize = corners
+        .par_chunks_mut(TOP3)
+        .enumerate()
+        .map(|(s, chunk)| {
+            let o = cb.origin_of(s);
+            let mut prev: Option<u32> = None;
+            let mut n = 0;
+            // In snake order (rows and planes walked back and forth), so that each corner's
+            // predecessor, whose nearest triangle starts its search, is a neighbour.
+            let t = TOP as usize;
+            let snake = (0..t).flat_map(|k| {
+                (0..t).flat_map(move |j0| {
+                    let j = if k.is_multiple_of(2) { j0 } else { t - 1 - j0 };
+                    (0..t).map(move |i0| {
+                        let i = if (j0 + k * t).is_multiple_of(2) {
+                            i0
+                        } else {
+                            t - 1 - i0
+                        };
+                        (k * t + j) * t + i
+                    })
+                })
+            });
+            for l in snake {
+                let c = &mut chunk[l];
+                if c.g != f32::INFINITY {
+                    continue;
+                }
+                let u = unlocal(l);
+                let p = grid.point(o[0] + u[0], o[1] + u[1], o[2] + u[2]);
+                let hit = match prev {
+                    Some(slot) => field.nearest_from(p, slot),
+                    None => field.nearest(p, f64::INFINITY),
+                };
+                let v = field.value_of(p, &hit);
+                prev = Some(hit.slot);
+                let q = hit.point;
+                *c = Corner {
+                    g: (v - field.level) as f32,
+                    q: [q[0] as f32, q[1] as f32, q[2] as f32],
+                    slot: hit.slot,
+                };
+                n += 1;
+            }
+            n
+        })
+        .sum();
+    Band {
+        corner_blocks,
+        corners,
+        cell_blocks,
+        leaves,
+        leaf_start,
+        corner_queries: queries,
+    }
+}
+
+/// What [`by_scan`] scans for grid cell `h`: distances within `W = 2 sqrt(3) h` of the level
+/// (for a closed mesh, faces at signed heights within `W` of it; an open mesh's faces on both
+/// sides). [`super::lists`] makes the same regions again with it.
+pub(crate) fn scan_range(field: &Field, h: f64) -> scan::Range {
+    let w = 2.0 * 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
+    scan::Range {
+        dmin: (field.radius - w).max(0.0),
+        dmax: field.radius + w,
+        heights: if field.normals.is_some() {
+            (field.level - w, field.level + w)
+        } else {
+            (-(field.radius + w), field.radius + w)
+        },
+    }
+}
+
+/// Finds the narrow band of `grid` and the exact field at its corners by scan conversion.
 ///
 /// Every feature of the mesh (face, edge, vertex) is scanned over the grid points of its region
 /// ([`scan`]) at distances within `W = 2 sqrt(3) h` of the level, each point keeping the nearest
@@ -166,22 +393,10 @@ impl Band {
 /// off may be reached only by farther features (across a gap, from the inside of a thin part)
 /// and get a value that is too large, so each leaf's centre is confirmed by the tree before the
 /// leaf is kept.
-pub(crate) fn band(field: &Field, grid: &Grid, mesh: &Mesh) -> Band {
+pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> Band {
     let nb = grid.n.map(|n| n / TOP);
-    let h = grid.h;
-    let reach = 3f64.sqrt() * h;
-    let w = 2.0 * reach * (1.0 + 1e-6) + 1e-6;
-    let closed = field.normals.is_some();
-    let range = scan::Range {
-        dmin: (field.radius - w).max(0.0),
-        dmax: field.radius + w,
-        heights: if closed {
-            (field.level - w, field.level + w)
-        } else {
-            (-(field.radius + w), field.radius + w)
-        },
-    };
-    let regions = scan::regions(mesh, field.bvh, grid, range, closed);
+    let reach = 3f64.sqrt() * grid.h;
+    let range = scan_range(field, grid.h);
     // Storage for the blocks of points the regions' boxes overlap.
     let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
     let cbn = corner_blocks.nb;
@@ -189,7 +404,7 @@ pub(crate) fn band(field: &Field, grid: &Grid, mesh: &Mesh) -> Band {
         .into_par_iter()
         .map(|_| AtomicBool::new(false))
         .collect();
-    regions.par_iter().filter(|r| !r.is_empty()).for_each(|r| {
+    features.regions(grid, range).for_each(|r| {
         let (lo, hi) = (r.lo.map(|x| x / TOP), r.hi.map(|x| x / TOP));
         for bk in lo[2]..=hi[2] {
             for bj in lo[1]..=hi[1] {
@@ -221,8 +436,8 @@ pub(crate) fn band(field: &Field, grid: &Grid, mesh: &Mesh) -> Band {
         relax: 0.0,
         last: grid.n,
     };
-    regions.par_iter().for_each(|r| {
-        scan::rasterize(r, grid, &points, d2, |[i, j, k], e2| {
+    features.regions(grid, range).for_each(|r| {
+        scan::rasterize(&r, grid, &points, d2, |[i, j, k], e2| {
             if let Some(x) = cb.index(i, j, k) {
                 let key = ((e2 as f32).to_bits() as u64) << 32 | r.slot as u64;
                 best[x].fetch_min(key, Ordering::Relaxed);
@@ -365,7 +580,6 @@ pub(crate) fn band(field: &Field, grid: &Grid, mesh: &Mesh) -> Band {
         leaves,
         leaf_start,
         corner_queries: queries,
-        regions,
     }
 }
 
@@ -422,7 +636,6 @@ impl Band {
             leaves,
             leaf_start,
             corner_queries: 0,
-            regions: Vec::new(),
         }
     }
 }

@@ -31,7 +31,15 @@ pub(crate) struct Lists<'a> {
 impl<'a> Lists<'a> {
     /// The lists of `band`'s crossed cells, for the level `level` at distance `radius` (`|D|`);
     /// `two_sided` for an open mesh (unsigned distance).
-    pub fn new(band: &'a Band, grid: &Grid, level: f64, radius: f64, two_sided: bool) -> Self {
+    pub fn new(
+        band: &'a Band,
+        features: &scan::Features,
+        range: scan::Range,
+        grid: &Grid,
+        level: f64,
+        radius: f64,
+        two_sided: bool,
+    ) -> Self {
         let blocks = &band.cell_blocks;
         let n = blocks.len() * BLOCK_LEN;
         // a cell is crossed when its corners lie on both sides of the level: found leaf by
@@ -82,11 +90,10 @@ impl<'a> Lists<'a> {
             relax: h / 2.0 * (1.0 + 1e-6),
             last: grid.n.map(|n| n - 1),
         };
-        let mut pairs: Vec<u64> = band
-            .regions
-            .par_iter()
+        let mut pairs: Vec<u64> = features
+            .regions(grid, range)
             .fold(Vec::new, |mut out, r| {
-                scan::rasterize(r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
+                scan::rasterize(&r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
                     if let Some(x) = blocks.index(i, j, k)
                         && crossed[x]
                     {
@@ -167,23 +174,13 @@ mod tests {
     use crate::Mesh;
     use crate::offset::field::Field;
     use crate::query::PseudoNormals;
-    use nalgebra::Point3;
 
-    fn fixture(name: &str, to_mm: f64) -> Mesh {
+    /// A fixture scan through the crate's own loader (welded; the feet in metres become mm).
+    fn fixture(name: &str, units: crate::Units) -> Mesh {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../fixtures/scans")
             .join(name);
-        let m = stl_io::read_stl(&mut std::fs::File::open(path).unwrap()).unwrap();
-        Mesh::new(
-            m.vertices
-                .iter()
-                .map(|v| Point3::new(v[0] as f64, v[1] as f64, v[2] as f64) * to_mm)
-                .collect(),
-            m.faces
-                .iter()
-                .map(|t| t.vertices.map(|i| i as u32))
-                .collect(),
-        )
+        crate::load_path(&path, units).unwrap().mesh
     }
 
     /// The scanned band and the candidate lists against the tree on real scans: every corner of
@@ -191,12 +188,12 @@ mod tests {
     /// and off-centre points of the leaves' cells) gets the tree's nearest distance from its list.
     #[test]
     fn scanned_values_and_lists_match_the_tree() {
-        for (name, to_mm, d) in [
-            ("foot-left-m.stl", 1000.0, 3.0f64),
-            ("foot-right-m.stl", 1000.0, -3.0),
-            ("limb-transtibial.stl", 1.0, 2.0),
+        for (name, units, d) in [
+            ("foot-left-m.stl", crate::Units::M, 3.0f64),
+            ("foot-right-m.stl", crate::Units::M, -3.0),
+            ("limb-transtibial.stl", crate::Units::Mm, 2.0),
         ] {
-            let mesh = fixture(name, to_mm);
+            let mesh = fixture(name, units);
             let bvh = Bvh::new(&mesh);
             let normals = PseudoNormals::new(&mesh).ok();
             let radius: f64 = d.abs();
@@ -211,7 +208,9 @@ mod tests {
             let (lo, hi) = mesh.bounds().unwrap();
             let grid =
                 super::super::grid_around([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z], radius, 1.0);
-            let band = super::super::band::band(&field, &grid, &mesh);
+            let features = scan::Features::new(&mesh, &bvh, normals.is_some());
+            let band = super::super::band::by_scan(&field, &grid, &features);
+            let range = super::super::band::scan_range(&field, grid.h);
             assert!(
                 band.leaves.len() > 1000,
                 "{name}: {} leaves",
@@ -236,7 +235,39 @@ mod tests {
                 worst < 1e-6,
                 "{name} at {d} mm: a leaf corner is {worst} mm off the tree's value"
             );
-            let lists = Lists::new(&band, &grid, level, radius, normals.is_none());
+            // the tree descent (for meshes finer than the grid) finds the same leaves, and the
+            // same values at their corners
+            let by_tree = super::super::band::by_tree(&field, &grid);
+            let mut a = band.leaves.clone();
+            let mut b = by_tree.leaves.clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert!(
+                a == b,
+                "{name} at {d} mm: the scan and the tree descent keep different leaves ({} and {})",
+                a.len(),
+                b.len()
+            );
+            let apart = b
+                .par_iter()
+                .flat_map_iter(|l| {
+                    (0..27u32).map(move |x| [l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9])
+                })
+                .map(|[i, j, k]| (band.corner(i, j, k).g - by_tree.corner(i, j, k).g).abs())
+                .reduce(|| 0.0, f32::max);
+            assert!(
+                apart < 1e-6,
+                "{name} at {d} mm: a leaf corner of the scan is {apart} mm off the descent's"
+            );
+            let lists = Lists::new(
+                &band,
+                &features,
+                range,
+                &grid,
+                level,
+                radius,
+                normals.is_none(),
+            );
             let (listed, wrong) = band
                 .leaves
                 .par_iter()

@@ -26,7 +26,8 @@
 //!    feature). Values live in a sparse block grid; nothing for the rest.
 //!    The same regions, grown by half a cell, give each cell the surface crosses a list of the
 //!    few triangles that can be nearest to any point in it (`lists`, ~3 on a foot): the exact
-//!    queries of projection and refinement in those cells test their list, not the tree.
+//!    queries of projection and refinement in those cells test their list, not the tree (after
+//!    a scanned band only).
 //! 4. **Dual extraction** (`nets`): one vertex per patch of the surface in each cell, one quad per
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of
@@ -105,6 +106,8 @@ const MIN_EDGE: f64 = 2e-3;
 /// half of it changes no distance by more than that), and two slivers sharing such an edge
 /// cannot be flipped away, only collapsed.
 const COLLAPSE_EDGE: f64 = 1e-2;
+/// Mean triangle area, in grid cells' faces, from which the band is scan converted.
+const SCAN_MIN_AREA: f64 = 1.0;
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
 
@@ -157,10 +160,22 @@ impl std::fmt::Display for OffsetMode {
     }
 }
 
+/// How the narrow band's exact values were found (see the module's step 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BandSearch {
+    /// Scan conversion of the mesh's faces, edges and vertices: for a mesh whose triangles are
+    /// not much smaller than the grid's cells (a scan at its own resolution).
+    Scan,
+    /// A tree query per grid point: for a mesh much finer than the grid.
+    Tree,
+}
+
 /// What the offset did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OffsetReport {
     pub mode: OffsetMode,
+    /// How the band was found.
+    pub band_search: BandSearch,
     /// Grid cell used, mm.
     pub cell: f64,
     /// Leaf blocks (2x2x2 cells) kept in the narrow band.
@@ -263,6 +278,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
     let clock = std::time::Instant::now();
     let (bvh, normals) = rayon::join(|| Bvh::new(mesh), || PseudoNormals::new(mesh));
+    let closed = normals.is_ok();
     let (mode, level) = match &normals {
         Ok(_) => (OffsetMode::Solid, d),
         Err(_) => (
@@ -284,7 +300,11 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: tree {:?}", clock.elapsed());
     }
-    let band = band::band(&field, &grid, mesh);
+    let features = scan_converts(mesh, h).then(|| scan::Features::new(mesh, &bvh, closed));
+    let band = match &features {
+        Some(f) => band::by_scan(&field, &grid, f),
+        None => band::by_tree(&field, &grid),
+    };
     if trace {
         eprintln!(
             "offset: band {:?} ({} leaves, {} corner queries)",
@@ -295,10 +315,15 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     }
     let (nets, lists) = rayon::join(
         || nets::extract(&band, &grid, level),
-        || lists::Lists::new(&band, &grid, level, radius, field.normals.is_none()),
+        || {
+            features.as_ref().map(|f| {
+                let range = band::scan_range(&field, h);
+                lists::Lists::new(&band, f, range, &grid, level, radius, !closed)
+            })
+        },
     );
     let field = Field {
-        lists: Some(&lists),
+        lists: lists.as_ref(),
         ..field
     };
     if nets.quads.is_empty() && nets.polygons.is_empty() {
@@ -312,7 +337,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
             nets.quads.len(),
             nets.polygons.len(),
             nets.missing,
-            lists.len()
+            lists.as_ref().map_or(0, |l| l.len())
         );
     }
     // Exact projection of the dual vertices onto the level set.
@@ -429,6 +454,11 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     }
     let report = OffsetReport {
         mode,
+        band_search: if features.is_some() {
+            BandSearch::Scan
+        } else {
+            BandSearch::Tree
+        },
         cell: h,
         band_leaves: band.leaves.len(),
         corner_queries: band.corner_queries,
@@ -441,6 +471,17 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         unsplit_error: refined.left,
     };
     Ok((out, report))
+}
+
+/// Whether the band is found by scan conversion of the mesh's features ([`band::by_scan`]) rather
+/// than by tree queries ([`band::by_tree`]): when the mesh's triangles are not much smaller than
+/// the grid's cells. Each feature's region costs a set-up and a walk over its rows, so a mesh of
+/// triangles far smaller than a cell (several per grid point) is searched faster by the tree.
+fn scan_converts(mesh: &Mesh, h: f64) -> bool {
+    if let Some(v) = std::env::var_os("FAB_OFFSET_BAND") {
+        return v == "scan";
+    }
+    surface_area(mesh) / mesh.triangles.len() as f64 >= SCAN_MIN_AREA * h * h
 }
 
 /// The grid of cell `h` over the box `lo..hi` grown by `radius` and two cells, centred on it,

@@ -61,17 +61,6 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// A region with no points (a feature that is never the nearest, or off the grid).
-    const NONE: Region = Region {
-        kind: Kind::Vertex { v: [0.0; 3] },
-        slot: 0,
-        planes: [[0.0; 4]; PLANES],
-        np: 0,
-        axis: 0,
-        lo: [1; 3],
-        hi: [0; 3],
-    };
-
     /// Whether the region holds no grid point.
     pub fn is_empty(&self) -> bool {
         (0..3).any(|k| self.lo[k] > self.hi[k])
@@ -361,105 +350,140 @@ impl Builder<'_> {
     }
 }
 
-/// The regions of every face, edge and vertex of `mesh` (whose tree is `bvh`) for `range`.
-/// `closed`: the mesh is a closed manifold (faces are then scanned at `range.heights` only, and
-/// edges whose wedge lies on a side not scanned are skipped).
-pub(crate) fn regions(
-    mesh: &Mesh,
-    bvh: &Bvh,
-    grid: &Grid,
-    range: Range,
+/// The mesh's faces, edges and vertices with what their regions need (neighbours, the triangle
+/// each lies in), so that a region can be made when a scan wants it: regions are not stored (on
+/// a 1.6 M-triangle scan there are ~4.9 M of them, over 1 GB), and making one is a few dot
+/// products.
+pub(crate) struct Features<'a> {
+    mesh: &'a Mesh,
+    bvh: &'a Bvh,
+    /// The mesh is a closed manifold: faces are scanned at the range's heights only, and edges
+    /// whose wedge lies on a side not scanned are skipped.
     closed: bool,
-) -> Vec<Region> {
-    let b = Builder { grid, range };
-    let nt = mesh.triangles.len();
-    let mut slot_of = vec![0u32; nt];
-    for s in 0..bvh.len() as u32 {
-        slot_of[bvh.slot_id(s) as usize] = s;
-    }
-    let vs: Vec<V3> = mesh.vertices.iter().map(|p| [p.x, p.y, p.z]).collect();
-    let edges = topology::edges(mesh);
-    let nv = vs.len();
-    let (nf, ne) = (bvh.len(), edges.len());
-    let mut all = vec![Region::NONE; nf + ne + nv];
-    let (face_out, rest) = all.split_at_mut(nf);
-    let (edge_out, vertex_out) = rest.split_at_mut(ne);
-    face_out.par_iter_mut().enumerate().for_each(|(s, r)| {
-        if let Some(x) = b.face(s as u32, bvh.slot_triangle(s as u32)) {
-            *r = x;
+    vs: Vec<V3>,
+    edges: Vec<topology::EdgeUse>,
+    /// Tree slot of each triangle.
+    slot_of: Vec<u32>,
+    /// Neighbours of vertex `v`: `nbr[start[v]..start[v + 1]]`.
+    start: Vec<u32>,
+    nbr: Vec<u32>,
+    /// A triangle at each vertex (tree slot), `u32::MAX` for a vertex no triangle uses.
+    at: Vec<u32>,
+}
+
+impl<'a> Features<'a> {
+    /// The features of `mesh`, whose tree is `bvh`; `closed` as for [`Features::closed`].
+    pub fn new(mesh: &'a Mesh, bvh: &'a Bvh, closed: bool) -> Self {
+        let nt = mesh.triangles.len();
+        let mut slot_of = vec![0u32; nt];
+        for s in 0..bvh.len() as u32 {
+            slot_of[bvh.slot_id(s) as usize] = s;
         }
-    });
-    let third = |t: u32, a: u32, bb: u32| -> V3 {
-        let tri = mesh.triangles[t as usize];
-        let c = tri
-            .into_iter()
-            .find(|&x| x != a && x != bb)
-            .unwrap_or(tri[0]);
-        vs[c as usize]
-    };
-    let face_normal = |t: u32| -> V3 {
-        let [a, bb, c] = mesh.triangles[t as usize].map(|i| vs[i as usize]);
-        normalize(cross(sub(bb, a), sub(c, a)))
-    };
-    edge_out
-        .par_iter_mut()
-        .zip(edges.par_iter())
-        .for_each(|(r, e)| {
+        let vs: Vec<V3> = mesh.vertices.iter().map(|p| [p.x, p.y, p.z]).collect();
+        let edges = topology::edges(mesh);
+        let nv = vs.len();
+        // neighbours of each vertex (both ends of every edge) and a triangle at it
+        let mut start = vec![0u32; nv + 1];
+        for e in &edges {
+            start[e.key.0 as usize + 1] += 1;
+            start[e.key.1 as usize + 1] += 1;
+        }
+        for v in 0..nv {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start[..nv].to_vec();
+        let mut nbr = vec![0u32; start[nv] as usize];
+        for e in &edges {
             let (a, bb) = e.key;
-            let t0 = e.first[0].0;
+            nbr[fill[a as usize] as usize] = bb;
+            fill[a as usize] += 1;
+            nbr[fill[bb as usize] as usize] = a;
+            fill[bb as usize] += 1;
+        }
+        let mut at = vec![u32::MAX; nv];
+        for (t, tri) in mesh.triangles.iter().enumerate() {
+            for &v in tri {
+                if at[v as usize] == u32::MAX {
+                    at[v as usize] = slot_of[t];
+                }
+            }
+        }
+        Features {
+            mesh,
+            bvh,
+            closed,
+            vs,
+            edges,
+            slot_of,
+            start,
+            nbr,
+            at,
+        }
+    }
+
+    /// Number of features: faces, then edges, then vertices.
+    pub fn len(&self) -> usize {
+        self.bvh.len() + self.edges.len() + self.vs.len()
+    }
+
+    /// The region of feature `i` for scanning `grid` over `range`, or `None` where it holds no
+    /// grid point (a feature never the nearest, a region off the grid or on a side not scanned).
+    pub fn region(&self, i: usize, grid: &Grid, range: Range) -> Option<Region> {
+        let b = Builder { grid, range };
+        let (nf, ne) = (self.bvh.len(), self.edges.len());
+        let r = if i < nf {
+            b.face(i as u32, self.bvh.slot_triangle(i as u32))
+        } else if i < nf + ne {
+            let e = &self.edges[i - nf];
+            let vs = &self.vs;
+            let (a, bb) = e.key;
+            let third = |t: u32| -> V3 {
+                let tri = self.mesh.triangles[t as usize];
+                let c = tri
+                    .into_iter()
+                    .find(|&x| x != a && x != bb)
+                    .unwrap_or(tri[0]);
+                vs[c as usize]
+            };
+            let face_normal = |t: u32| -> V3 {
+                let [p, q, r] = self.mesh.triangles[t as usize].map(|i| vs[i as usize]);
+                normalize(cross(sub(q, p), sub(r, p)))
+            };
             let n = (e.count as usize).min(3);
             let mut others = [[0.0; 3]; 3];
             for (k, o) in others.iter_mut().enumerate().take(n.min(2)) {
-                *o = third(e.first[k].0, a, bb);
+                *o = third(e.first[k].0);
             }
-            let outward = (closed && e.count == 2)
+            let outward = (self.closed && e.count == 2)
                 .then(|| crate::query::add(face_normal(e.first[0].0), face_normal(e.first[1].0)));
-            if let Some(x) = b.edge(
-                slot_of[t0 as usize],
+            b.edge(
+                self.slot_of[e.first[0].0 as usize],
                 vs[a as usize],
                 vs[bb as usize],
                 &others[..n],
                 outward,
-            ) {
-                *r = x;
+            )
+        } else {
+            let v = i - nf - ne;
+            if self.at[v] == u32::MAX {
+                return None;
             }
-        });
-    // neighbours of each vertex (both ends of every edge) and a triangle at it
-    let mut start = vec![0u32; nv + 1];
-    for e in &edges {
-        start[e.key.0 as usize + 1] += 1;
-        start[e.key.1 as usize + 1] += 1;
+            let ns = &self.nbr[self.start[v] as usize..self.start[v + 1] as usize];
+            b.vertex(self.at[v], self.vs[v], ns, &self.vs)
+        };
+        r.filter(|r| !r.is_empty())
     }
-    for v in 0..nv {
-        start[v + 1] += start[v];
+
+    /// Every feature's region holding grid points, made as it is wanted, in parallel.
+    pub fn regions<'s>(
+        &'s self,
+        grid: &'s Grid,
+        range: Range,
+    ) -> impl ParallelIterator<Item = Region> + 's {
+        (0..self.len())
+            .into_par_iter()
+            .filter_map(move |i| self.region(i, grid, range))
     }
-    let mut fill = start[..nv].to_vec();
-    let mut nbr = vec![0u32; start[nv] as usize];
-    for e in &edges {
-        let (a, bb) = e.key;
-        nbr[fill[a as usize] as usize] = bb;
-        fill[a as usize] += 1;
-        nbr[fill[bb as usize] as usize] = a;
-        fill[bb as usize] += 1;
-    }
-    let mut at = vec![u32::MAX; nv];
-    for (t, tri) in mesh.triangles.iter().enumerate() {
-        for &v in tri {
-            if at[v as usize] == u32::MAX {
-                at[v as usize] = slot_of[t];
-            }
-        }
-    }
-    vertex_out.par_iter_mut().enumerate().for_each(|(v, r)| {
-        if at[v] == u32::MAX {
-            return;
-        }
-        let ns = &nbr[start[v] as usize..start[v + 1] as usize];
-        if let Some(x) = b.vertex(at[v], vs[v], ns, &vs) {
-            *r = x;
-        }
-    });
-    all
 }
 
 /// `x` rounded down, for `-2 < x < 2^52` (no library call: `f64::floor` is one on the baseline

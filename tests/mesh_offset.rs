@@ -57,6 +57,16 @@ fn metre_scale_foot_is_offset_outward_as_a_solid() {
     assert_eq!(v["check_run"], "none");
     assert_eq!(v["sharp_vertices"], 0);
     assert!(v.get("check").is_none());
+    // the fixture's triangles (~6 mm2) are coarser than the 1 mm grid: scan converted
+    assert_eq!(v["band_search"], "scan");
+    let (alone, whole) = (
+        v["offset_seconds"].as_f64().unwrap(),
+        v["seconds"].as_f64().unwrap(),
+    );
+    assert!(
+        alone > 0.0 && alone < whole,
+        "offset {alone} s of {whole} s"
+    );
     let input = load_path(&scan, Units::Auto).unwrap().mesh;
     let written = load_path(&out, Units::Mm).unwrap().mesh;
     assert_eq!(check_closed(&written), Ok(()));

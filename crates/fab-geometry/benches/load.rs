@@ -21,29 +21,9 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// Splits every triangle into four (midpoints), `times` times.
+/// Every triangle split into four, `times` times.
 fn subdivide(m: &Mesh, times: usize) -> Mesh {
-    let mut m = m.clone();
-    for _ in 0..times {
-        let mut mid = std::collections::HashMap::new();
-        let mut tris = Vec::with_capacity(m.triangles.len() * 4);
-        let mut verts = m.vertices.clone();
-        let mut midpoint = |a: u32, b: u32, verts: &mut Vec<_>| -> u32 {
-            *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
-                let p = nalgebra::center(&verts[a as usize], &verts[b as usize]);
-                verts.push(p);
-                (verts.len() - 1) as u32
-            })
-        };
-        for &[a, b, c] in &m.triangles {
-            let ab = midpoint(a, b, &mut verts);
-            let bc = midpoint(b, c, &mut verts);
-            let ca = midpoint(c, a, &mut verts);
-            tris.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
-        }
-        m = Mesh::new(verts, tris);
-    }
-    m
+    (0..times).fold(m.clone(), |m, _| m.split4())
 }
 
 /// ASCII STL text of a mesh, six significant digits as scanners and the peers write.

@@ -2,7 +2,6 @@
 //! speed target, and a 1.6 M-triangle scan (both fixture feet, each triangle split 4-way three
 //! times) for the scale target. `cargo bench -p fab-geometry --bench offset`.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -19,25 +18,6 @@ fn fixture(name: &str) -> Mesh {
     load_path(&path, Units::Auto).expect("fixture loads").mesh
 }
 
-/// Splits every triangle into four at its edge midpoints (shared midpoints, so a closed mesh
-/// stays closed): same surface, four times the triangles.
-fn subdivide(m: &Mesh) -> Mesh {
-    let mut v = m.vertices.clone();
-    let mut mids: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut mid = |a: u32, b: u32, v: &mut Vec<nalgebra::Point3<f64>>| {
-        *mids.entry((a.min(b), a.max(b))).or_insert_with(|| {
-            v.push(nalgebra::center(&v[a as usize], &v[b as usize]));
-            v.len() as u32 - 1
-        })
-    };
-    let mut t = Vec::with_capacity(m.triangles.len() * 4);
-    for &[a, b, c] in &m.triangles {
-        let (ab, bc, ca) = (mid(a, b, &mut v), mid(b, c, &mut v), mid(c, a, &mut v));
-        t.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
-    }
-    Mesh::new(v, t)
-}
-
 fn both_feet_subdivided() -> Mesh {
     let (l, r) = (fixture("foot-left-m.stl"), fixture("foot-right-m.stl"));
     let off = l.vertices.len() as u32;
@@ -45,7 +25,7 @@ fn both_feet_subdivided() -> Mesh {
     m.vertices.extend(r.vertices);
     m.triangles
         .extend(r.triangles.iter().map(|t| t.map(|i| i + off)));
-    subdivide(&subdivide(&subdivide(&m)))
+    m.split4().split4().split4()
 }
 
 fn bench(c: &mut Criterion) {

@@ -187,24 +187,6 @@ fn foot_left_outward_3mm() {
     assert!(volume(&c) > volume(&foot));
 }
 
-/// Splits every triangle into four at its edge midpoints (shared, so a closed mesh stays
-/// closed): the same surface with four times the triangles.
-fn subdivide(m: &Mesh) -> Mesh {
-    let mut v = m.vertices.clone();
-    let mut mids = HashMap::new();
-    let mut t = Vec::with_capacity(m.triangles.len() * 4);
-    for &[a, b, c] in &m.triangles {
-        let [ab, bc, ca] = [(a, b), (b, c), (c, a)].map(|(p, q)| {
-            *mids.entry((p.min(q), p.max(q))).or_insert_with(|| {
-                v.push(nalgebra::center(&v[p as usize], &v[q as usize]));
-                v.len() as u32 - 1
-            })
-        });
-        t.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
-    }
-    Mesh::new(v, t)
-}
-
 /// A scan far finer than the grid (foot-left with each triangle split into 16, 0.37 mm² each
 /// against 1 mm² cell faces) has its band found by tree queries rather than by scan conversion,
 /// with the same accuracy; the fixture itself is scan converted.
@@ -215,7 +197,7 @@ fn subdivide(m: &Mesh) -> Mesh {
 )]
 fn a_scan_finer_than_the_grid_is_searched_by_the_tree() {
     let foot = fixture("foot-left-m.stl", 1000.0);
-    let fine = subdivide(&subdivide(&foot));
+    let fine = foot.split4().split4();
     assert_eq!(fine.triangles.len(), 16 * foot.triangles.len());
     let m = check(&fine, 3.0);
     assert_eq!(m.report.band_search, BandSearch::Tree);

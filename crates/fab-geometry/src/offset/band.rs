@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::field::Field;
 use super::scan;
-use crate::query::V3;
+use crate::query::{Nearest, V3};
 
 /// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
 /// less storage: with 8 instead of 16, foot-left at 3 mm touches 18 % fewer fresh pages and runs
@@ -123,6 +123,18 @@ pub(crate) struct Corner {
     pub slot: u32,
 }
 
+impl Corner {
+    /// The corner whose value less the level is `g`, with its nearest point `hit`.
+    #[inline]
+    fn new(g: f64, hit: &Nearest) -> Corner {
+        Corner {
+            g: g as f32,
+            q: hit.point.map(|x| x as f32),
+            slot: hit.slot,
+        }
+    }
+}
+
 const UNUSED: Corner = Corner {
     g: f32::NAN,
     q: [0.0; 3],
@@ -192,15 +204,10 @@ fn descend(
     }
     // The centre of a block is a grid point, and its value is exact (it is within the search
     // radius): kept for the corner it may turn out to be.
-    let q = hit.point;
     let h = size / 2;
     known.push((
         [at[0] + h, at[1] + h, at[2] + h],
-        Corner {
-            g: (v - field.level) as f32,
-            q: [q[0] as f32, q[1] as f32, q[2] as f32],
-            slot: hit.slot,
-        },
+        Corner::new(v - field.level, &hit),
     ));
     if size == LEAF {
         leaves.push(at);
@@ -344,12 +351,7 @@ pub(crate) fn by_tree(field: &Field, grid: &Grid) -> Band {
                 };
                 let v = field.value_of(p, &hit);
                 prev = Some(hit.slot);
-                let q = hit.point;
-                *c = Corner {
-                    g: (v - field.level) as f32,
-                    q: [q[0] as f32, q[1] as f32, q[2] as f32],
-                    slot: hit.slot,
-                };
+                *c = Corner::new(v - field.level, &hit);
                 n += 1;
             }
             n
@@ -478,11 +480,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                 let hit = field.bvh.nearest_on(p, best[l]);
                 let v = field.value_of(p, &hit) - field.level;
                 value[l] = v;
-                chunk[l] = Corner {
-                    g: v as f32,
-                    q: hit.point.map(|x| x as f32),
-                    slot: hit.slot,
-                };
+                chunk[l] = Corner::new(v, &hit);
                 n += 1;
             }
             // Leaves: blocks of 2x2x2 cells (a block of points on the grid's far faces holds
@@ -501,11 +499,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                             let hit = field.nearest_from(p, best[l]);
                             if hit.dist2 < best_d2[l] * (1.0 - 1e-6) {
                                 let v = field.value_of(p, &hit) - field.level;
-                                chunk[l] = Corner {
-                                    g: v as f32,
-                                    q: hit.point.map(|x| x as f32),
-                                    slot: hit.slot,
-                                };
+                                chunk[l] = Corner::new(v, &hit);
                                 if v.abs() > reach * (1.0 + 1e-9) {
                                     continue;
                                 }
@@ -565,12 +559,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         let x = corner_blocks.index(p[0], p[1], p[2]).expect("just added");
         let q = grid.point(p[0], p[1], p[2]);
         let hit = field.nearest(q, f64::INFINITY);
-        let v = field.value_of(q, &hit) - field.level;
-        corners[x] = Corner {
-            g: v as f32,
-            q: hit.point.map(|x| x as f32),
-            slot: hit.slot,
-        };
+        corners[x] = Corner::new(field.value_of(q, &hit) - field.level, &hit);
         queries += 1;
     }
     Band {

@@ -478,9 +478,6 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
 /// the grid's cells. Each feature's region costs a set-up and a walk over its rows, so a mesh of
 /// triangles far smaller than a cell (several per grid point) is searched faster by the tree.
 fn scan_converts(mesh: &Mesh, h: f64) -> bool {
-    if let Some(v) = std::env::var_os("FAB_OFFSET_BAND") {
-        return v == "scan";
-    }
     surface_area(mesh) / mesh.triangles.len() as f64 >= SCAN_MIN_AREA * h * h
 }
 

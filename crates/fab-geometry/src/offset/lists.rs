@@ -6,10 +6,9 @@
 //! field is 1-Lipschitz and the level is reached on one of the cell's edges), so its nearest
 //! feature lies at a distance within `sqrt(3) h` of `|D|`, and the point lies in that feature's
 //! region ([`super::scan`]). A cell's list is every triangle whose feature region, grown by half
-//! a cell, holds the cell's centre at a feature distance from `|D| - sqrt(3) h / 2` (the centre
-//! itself is within half a diagonal of the level, and no feature is nearer than the nearest) to
-//! `|D| + 3 sqrt(3) h / 2` (a point's distance plus half a diagonal); so the nearest of the list
-//! is the exact nearest point. Points outside crossed cells go to the tree.
+//! a cell, holds the cell's centre at a distance within `sqrt(3) h` (plus half the diagonal) of
+//! `|D|`; so the nearest of the list is the exact nearest point. Points outside crossed cells go
+//! to the tree.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -77,9 +76,7 @@ impl<'a> Lists<'a> {
         let h = grid.h;
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
         let half = reach / 2.0;
-        // the centre is within half a diagonal of the level (reached on one of the cell's edges),
-        // so no feature is nearer to it than `radius - half`
-        let lo = (radius - half).max(0.0);
+        let lo = (radius - reach - half).max(0.0);
         let hi = radius + reach + half;
         let cells = scan::Lattice {
             // the planes are moved out by half a cell (`relax`): a face's slab is the heights

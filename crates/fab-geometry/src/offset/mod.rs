@@ -106,7 +106,10 @@ const MIN_EDGE: f64 = 2e-3;
 /// half of it changes no distance by more than that), and two slivers sharing such an edge
 /// cannot be flipped away, only collapsed.
 const COLLAPSE_EDGE: f64 = 1e-2;
-/// Mean triangle area, in grid cells' faces, from which the band is scan converted.
+/// Mean triangle area, in grid cells' faces, from which the band is scan converted
+/// ([`band::by_scan`]) rather than searched by the tree ([`band::by_tree`]). Measured on
+/// foot-left +3 split into 1, 4 and 16 (`perf stat`, scan vs tree CPU): 5.9 mm² 502 vs 642 ms,
+/// 1.48 mm² 836 vs 911 ms, 0.37 mm² 1873 vs 1581 ms.
 const SCAN_MIN_AREA: f64 = 1.0;
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
@@ -261,7 +264,8 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     // The band is about (area of the offset) / h^2 cells; the offset's area is at most that of
     // the input grown by |D| all round.
     let ext = hi - lo;
-    let grown = surface_area(mesh)
+    let area = surface_area(mesh);
+    let grown = area
         + 2.0
             * ((ext.x + 2.0 * radius) * (ext.y + 2.0 * radius)
                 + (ext.y + 2.0 * radius) * (ext.z + 2.0 * radius)
@@ -300,7 +304,11 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     if trace {
         eprintln!("offset: tree {:?}", clock.elapsed());
     }
-    let features = scan_converts(mesh, h).then(|| scan::Features::new(mesh, &bvh, closed));
+    // Scan conversion when the mesh's triangles are not much smaller than the grid's cells: each
+    // feature's region costs a set-up and a walk over its rows, so a mesh of triangles far
+    // smaller than a cell (several per grid point) is searched faster by the tree.
+    let by_scan = area / mesh.triangles.len() as f64 >= SCAN_MIN_AREA * h * h;
+    let features = by_scan.then(|| scan::Features::new(mesh, &bvh, closed));
     let band = match &features {
         Some(f) => band::by_scan(&field, &grid, f),
         None => band::by_tree(&field, &grid),
@@ -471,14 +479,6 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
         unsplit_error: refined.left,
     };
     Ok((out, report))
-}
-
-/// Whether the band is found by scan conversion of the mesh's features ([`band::by_scan`]) rather
-/// than by tree queries ([`band::by_tree`]): when the mesh's triangles are not much smaller than
-/// the grid's cells. Each feature's region costs a set-up and a walk over its rows, so a mesh of
-/// triangles far smaller than a cell (several per grid point) is searched faster by the tree.
-fn scan_converts(mesh: &Mesh, h: f64) -> bool {
-    surface_area(mesh) / mesh.triangles.len() as f64 >= SCAN_MIN_AREA * h * h
 }
 
 /// The grid of cell `h` over the box `lo..hi` grown by `radius` and two cells, centred on it,

@@ -48,7 +48,7 @@ impl Grid {
 pub(crate) struct Blocks {
     pub nb: [u32; 3],
     /// Per block (x fastest), its slot in the storage, or `u32::MAX`.
-    pub slot: Vec<u32>,
+    slot: Vec<u32>,
     /// Block index of each slot.
     pub blocks: Vec<u32>,
 }
@@ -401,19 +401,17 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     let range = scan_range(field, grid.h);
     // Storage for the blocks of points the regions' boxes overlap.
     let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
-    let cbn = corner_blocks.nb;
     let touched: Vec<AtomicBool> = (0..corner_blocks.slot.len())
         .into_par_iter()
         .map(|_| AtomicBool::new(false))
         .collect();
+    let cb = &corner_blocks;
     features.regions(grid, range).for_each(|r| {
         let (lo, hi) = (r.lo.map(|x| x / TOP), r.hi.map(|x| x / TOP));
         for bk in lo[2]..=hi[2] {
             for bj in lo[1]..=hi[1] {
                 for bi in lo[0]..=hi[0] {
-                    let b = (bk as usize * cbn[1] as usize + bj as usize) * cbn[0] as usize
-                        + bi as usize;
-                    touched[b].store(true, Ordering::Relaxed);
+                    touched[cb.block(bi * TOP, bj * TOP, bk * TOP)].store(true, Ordering::Relaxed);
                 }
             }
         }

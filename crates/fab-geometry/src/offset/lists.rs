@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Blocks, Grid};
+use super::band::{BLOCK_LEN, Band, Blocks, Grid, scan_range};
+use super::field::Field;
 use super::scan;
 use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
 
@@ -29,17 +30,10 @@ pub(crate) struct Lists<'a> {
 }
 
 impl<'a> Lists<'a> {
-    /// The lists of `band`'s crossed cells, for the level `level` at distance `radius` (`|D|`);
-    /// `two_sided` for an open mesh (unsigned distance).
-    pub fn new(
-        band: &'a Band,
-        features: &scan::Features,
-        range: scan::Range,
-        grid: &Grid,
-        level: f64,
-        radius: f64,
-        two_sided: bool,
-    ) -> Self {
+    /// The lists of `band`'s crossed cells (scanned by [`super::band::by_scan`] from
+    /// `features`) for the level set of `field`.
+    pub fn new(band: &'a Band, features: &scan::Features, field: &Field, grid: &Grid) -> Self {
+        let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
         let n = blocks.len() * BLOCK_LEN;
         // a cell is crossed when its corners lie on both sides of the level: found leaf by
@@ -81,7 +75,7 @@ impl<'a> Lists<'a> {
         let cells = scan::Lattice {
             // the planes are moved out by half a cell (`relax`): a face's slab is the heights
             // of the points themselves, on both sides of an open mesh's faces
-            heights: if two_sided {
+            heights: if field.normals.is_none() {
                 (-(radius + reach), radius + reach)
             } else {
                 (level - reach, level + reach)
@@ -91,7 +85,7 @@ impl<'a> Lists<'a> {
             last: grid.n.map(|n| n - 1),
         };
         let mut pairs: Vec<u64> = features
-            .regions(grid, range)
+            .regions(grid, scan_range(field, grid.h))
             .fold(Vec::new, |mut out, r| {
                 scan::rasterize(&r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
                     if let Some(x) = blocks.index(i, j, k)
@@ -172,7 +166,6 @@ impl<'a> Lists<'a> {
 mod tests {
     use super::*;
     use crate::Mesh;
-    use crate::offset::field::Field;
     use crate::query::PseudoNormals;
 
     /// A fixture scan through the crate's own loader (welded; the feet in metres become mm).
@@ -210,7 +203,6 @@ mod tests {
                 super::super::grid_around([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z], radius, 1.0);
             let features = scan::Features::new(&mesh, &bvh, normals.is_some());
             let band = super::super::band::by_scan(&field, &grid, &features);
-            let range = super::super::band::scan_range(&field, grid.h);
             assert!(
                 band.leaves.len() > 1000,
                 "{name}: {} leaves",
@@ -259,15 +251,7 @@ mod tests {
                 apart < 1e-6,
                 "{name} at {d} mm: a leaf corner of the scan is {apart} mm off the descent's"
             );
-            let lists = Lists::new(
-                &band,
-                &features,
-                range,
-                &grid,
-                level,
-                radius,
-                normals.is_none(),
-            );
+            let lists = Lists::new(&band, &features, &field, &grid);
             let (listed, wrong) = band
                 .leaves
                 .par_iter()

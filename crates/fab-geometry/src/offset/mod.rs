@@ -23,7 +23,10 @@
 //!    a tree search. The 2x2x2-cell leaves whose centre is within the leaf's half-diagonal of the
 //!    level are kept (the distance is 1-Lipschitz, so no other leaf holds surface); a leaf centre
 //!    is confirmed by the tree (a point deep inside a thin part can be reached only by a farther
-//!    feature). Values live in a sparse block grid; nothing for the rest.
+//!    feature). Values live in a sparse block grid; nothing for the rest. A mesh much finer than
+//!    the grid (mean triangle under one cell face, e.g. a scan subdivided for smoothness) would
+//!    make several regions per grid point, each with its own set-up, so its band is found instead
+//!    by an octree descent with a tree query per block centre and leaf corner ([`BandSearch`]).
 //!    The same regions, grown by half a cell, give each cell the surface crosses a list of the
 //!    few triangles that can be nearest to any point in it (`lists`, ~3 on a foot): the exact
 //!    queries of projection and refinement in those cells test their list, not the tree (after
@@ -183,7 +186,8 @@ pub struct OffsetReport {
     pub cell: f64,
     /// Leaf blocks (2x2x2 cells) kept in the narrow band.
     pub band_leaves: usize,
-    /// Grid points given an exact field value (by scan conversion; see the module's step 3).
+    /// Grid points given an exact field value (by scan conversion or by tree queries, as
+    /// `band_search` says; see the module's step 3).
     pub corner_queries: usize,
     /// Triangles straight from marching tetrahedra.
     pub extracted_triangles: usize,
@@ -324,10 +328,9 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     let (nets, lists) = rayon::join(
         || nets::extract(&band, &grid, level),
         || {
-            features.as_ref().map(|f| {
-                let range = band::scan_range(&field, h);
-                lists::Lists::new(&band, f, range, &grid, level, radius, !closed)
-            })
+            features
+                .as_ref()
+                .map(|f| lists::Lists::new(&band, f, &field, &grid))
         },
     );
     let field = Field {
@@ -462,7 +465,7 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
     }
     let report = OffsetReport {
         mode,
-        band_search: if features.is_some() {
+        band_search: if by_scan {
             BandSearch::Scan
         } else {
             BandSearch::Tree

@@ -4,6 +4,8 @@
 //! to its midpoint when that is a clean local operation (the link condition holds and no
 //! neighbouring triangle turns over); the surface stays a closed manifold.
 
+use rayon::prelude::*;
+
 use crate::query::{V3, cross, dot, lerp, norm2, sub};
 
 /// Collapses edges shorter than `min_len`; returns how many.
@@ -15,16 +17,19 @@ pub(crate) fn collapse_short_edges(
     min_len: f64,
 ) -> usize {
     let min2 = min_len * min_len;
-    let mut short: Vec<(f64, u32, u32)> = Vec::new();
-    for t in triangles.iter() {
-        for k in 0..3 {
-            let (a, b) = (t[k], t[(k + 1) % 3]);
-            let l2 = norm2(sub(vertices[a as usize], vertices[b as usize]));
-            if a < b && l2 < min2 {
-                short.push((l2, a, b));
-            }
-        }
-    }
+    // Found in parallel (the whole surface is walked for a few short edges); the collected
+    // order is the serial walk's, and the sort by length is stable, so the order is fixed.
+    let verts: &[V3] = vertices;
+    let mut short: Vec<(f64, u32, u32)> = triangles
+        .par_iter()
+        .flat_map_iter(|t| {
+            (0..3).filter_map(move |k| {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                let l2 = norm2(sub(verts[a as usize], verts[b as usize]));
+                (a < b && l2 < min2).then_some((l2, a, b))
+            })
+        })
+        .collect();
     if short.is_empty() {
         return 0;
     }
@@ -155,6 +160,7 @@ pub(crate) fn flip_slivers(vertices: &[V3], triangles: &mut [[u32; 3]], min_alt:
         twice / longest.max(1e-300)
     };
     let slivers: Vec<usize> = (0..triangles.len())
+        .into_par_iter()
         .filter(|&t| altitude(triangles[t]) < min_alt)
         .collect();
     if slivers.is_empty() {

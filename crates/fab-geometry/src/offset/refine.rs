@@ -177,6 +177,16 @@ pub(crate) fn refine(
         // edge midpoint (linear interpolation of a quadratic is off at the centroid by 4/9 of
         // the sum of its three midpoint errors), so within 4/3 of the tolerance when its edges
         // pass.
+        // Both passes below look only at the triangles across a crease: listed once.
+        let creased: Vec<u32> = {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            let tris: &[[u32; 3]] = triangles;
+            fresh
+                .par_iter()
+                .copied()
+                .filter(|&i| across_crease(tris[i as usize], vs, ns, tol, min_len))
+                .collect()
+        };
         let centres: Vec<(u32, V3, V3)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let ends = ends_of(split.iter().map(|s| s.0), vs.len());
@@ -186,17 +196,13 @@ pub(crate) fn refine(
                     && split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok()
             };
             let tris: &[[u32; 3]] = triangles;
-            fresh
+            creased
                 .par_iter()
                 .map(|&i| (i as usize, tris[i as usize]))
                 .filter_map(|(i, t)| {
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
-                    let spread = spread([na, nb, nc]);
                     let len = longest2([a, b, c]).sqrt();
-                    if spread < CREASE_SPREAD || len * spread < SKIP * tol || len < min_len {
-                        return None;
-                    }
                     if (0..3).any(|k| marked(t[k], t[(k + 1) % 3])) {
                         return None;
                     }
@@ -237,20 +243,14 @@ pub(crate) fn refine(
             let has_split =
                 |a: u32, b: u32| split.binary_search_by_key(&edge_key(a, b), |s| s.0).is_ok();
             let tris: &[[u32; 3]] = triangles;
-            let mut found: Vec<(u64, Choice)> = fresh
+            let mut found: Vec<(u64, Choice)> = creased
                 .par_iter()
                 .map(|&i| (i as usize, tris[i as usize]))
                 .filter_map(|(i, t)| {
                     let [a, b, c] = t.map(|v| vs[v as usize]);
                     let [na, nb, nc] = t.map(|v| ns[v as usize]);
-                    let spread = spread([na, nb, nc]);
                     let lens = [norm2(sub(a, b)), norm2(sub(b, c)), norm2(sub(c, a))];
                     let k = (0..3).max_by(|&x, &y| lens[x].total_cmp(&lens[y])).unwrap();
-                    let len = lens[k].sqrt();
-                    // Only across a crease.
-                    if spread < CREASE_SPREAD || len * spread < SKIP * tol || len < min_len {
-                        return None;
-                    }
                     if centre.binary_search_by_key(&(i as u32), |c| c.0).is_ok()
                         || has_split(t[k], t[(k + 1) % 3])
                     {
@@ -695,6 +695,16 @@ fn bends(t: [u32; 3], vs: &[V3], ns: &[V3], tol: f64) -> bool {
     let len2 = longest2(t.map(|v| vs[v as usize]));
     let s = spread(t.map(|v| ns[v as usize]));
     len2 * s * s >= (SKIP * tol) * (SKIP * tol)
+}
+
+/// Whether triangle `t` lies across a crease ([`CREASE_SPREAD`]) and bends enough to be
+/// measured inside ([`bends`]), with its longest edge at least `min_len`: the triangles the
+/// centroid and interior checks look at.
+#[inline]
+fn across_crease(t: [u32; 3], vs: &[V3], ns: &[V3], tol: f64, min_len: f64) -> bool {
+    let s = spread(t.map(|v| ns[v as usize]));
+    let len = longest2(t.map(|v| vs[v as usize])).sqrt();
+    s >= CREASE_SPREAD && len * s >= SKIP * tol && len >= min_len
 }
 
 /// The squared length of a triangle's longest edge.

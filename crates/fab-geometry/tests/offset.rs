@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use fab_geometry::Mesh;
 use fab_geometry::offset::{
-    BandSearch, OffsetError, OffsetMode, OffsetOptions, OffsetReport, offset,
+    BandSearch, DEFAULT_CELL, OUTWARD_CELL, OffsetError, OffsetMode, OffsetOptions, OffsetReport,
+    offset,
 };
 use fab_geometry::query::{MeshDistance, self_intersections};
 use nalgebra::Point3;
@@ -176,6 +177,9 @@ fn foot_left_outward_3mm() {
     let m = check(&foot, 3.0);
     // An ordinary offset: nothing for the command to check unasked, so nothing slows it.
     assert!(!m.needs_check);
+    // Outward from a closed scan: made on the coarser default grid, and kept.
+    assert_eq!(m.report.cell, OUTWARD_CELL.min(3.0 / 2.0));
+    assert_eq!(m.report.coarse_refused, None);
     let c = m.out;
     let md = MeshDistance::new(&foot);
     // Outward: every vertex outside the foot, and the volume grows.
@@ -185,6 +189,33 @@ fn foot_left_outward_3mm() {
             .all(|p| md.signed([p.x, p.y, p.z]).unwrap() > 0.0)
     );
     assert!(volume(&c) > volume(&foot));
+}
+
+/// An outward offset of a closed scan is first made on the coarser default grid; when that
+/// surface is flagged (here: any place refinement could not mend counts, by a `max_error` of
+/// 0.1 um), it is made again on the finer one, which meets the targets, and the report says so.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn a_flagged_coarse_surface_is_made_again_on_the_finer_grid() {
+    let foot = fixture("foot-left-m.stl", 1000.0);
+    let mut opts = OffsetOptions::new(3.0);
+    let (_, coarse) = offset(&foot, &opts).unwrap();
+    assert_eq!(coarse.cell, OUTWARD_CELL.min(3.0 / 2.0));
+    assert!(coarse.unsplit_error > 1e-4, "{coarse:?}");
+    opts.max_error = 1e-4;
+    let (out, report) = offset(&foot, &opts).unwrap();
+    assert_eq!(report.cell, DEFAULT_CELL);
+    assert_eq!(report.coarse_refused, Some(coarse.cell));
+    let e = errors(&MeshDistance::new(&foot), &out, 3.0);
+    assert!(p99(&e) <= 0.02 && *e.last().unwrap() <= 0.05);
+    assert_closed_oriented(&out);
+    // A cell asked for is used as it is, with no second try.
+    opts.cell = Some(1.5);
+    let (_, report) = offset(&foot, &opts).unwrap();
+    assert_eq!((report.cell, report.coarse_refused), (1.5, None));
 }
 
 /// A scan far finer than the grid (foot-left with each triangle split into 16, 0.37 mm² each
@@ -215,6 +246,8 @@ fn foot_right_inward_3mm() {
     let foot = fixture("foot-right-m.stl", 1000.0);
     let m = check(&foot, -3.0);
     assert!(!m.needs_check);
+    // Inward: creases along every convex ridge, so the finer default grid.
+    assert_eq!(m.report.cell, DEFAULT_CELL);
     let c = m.out;
     let md = MeshDistance::new(&foot);
     assert!(
@@ -279,6 +312,8 @@ fn open_limb_is_offset_as_a_two_sided_sheet() {
     let limb = fixture("limb-transtibial.stl", 1.0);
     let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
     assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
+    // Open: the faceted rim needs the finer default grid, also outward.
+    assert_eq!(report.cell, DEFAULT_CELL);
     // The targets, also at the creases of the jagged open rim.
     // An ordinary offset too (its rim creases are not sharper than a right angle).
     assert!(!check(&limb, 3.0).needs_check);

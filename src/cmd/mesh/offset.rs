@@ -32,7 +32,9 @@ pub struct Args {
     /// Units of the scan's coordinates
     #[arg(long, default_value = "auto")]
     units: Units,
-    /// Grid cell in mm (default 1, at most |D|/2); refinement brings the accuracy
+    /// Grid cell in mm (default 1.5 for an outward offset of a closed scan, made again at 1 if
+    /// its surface is flagged as for --check; 1 otherwise; at most |D|/2); refinement brings the
+    /// accuracy
     #[arg(long)]
     cell: Option<f64>,
     /// Largest distance error refinement allows where it measures (edge midpoints, where an edge
@@ -86,6 +88,9 @@ struct Summary {
     triangles: usize,
     vertices: usize,
     cell_mm: f64,
+    /// The default coarse grid first tried (an outward offset of a closed scan), when its surface
+    /// was flagged and the offset was made again at 1 mm.
+    coarse_refused_mm: Option<f64>,
     /// How the exact distances near the surface were found: `scan` (scan conversion of the
     /// scan's faces, edges and vertices) or `tree` (a search per grid point, for a mesh much
     /// finer than the grid).
@@ -132,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut opts = OffsetOptions::new(args.distance);
     opts.cell = args.cell;
     opts.tolerance = args.tolerance;
+    opts.max_error = args.max_error;
     let offset_start = Instant::now();
     let (out, report) = offset::offset(&mesh, &opts)
         .with_context(|| format!("cannot offset {}", args.file.display()))?;
@@ -223,6 +229,7 @@ pub fn run(args: Args) -> Result<()> {
         triangles: out.triangles.len(),
         vertices: out.vertices.len(),
         cell_mm: report.cell,
+        coarse_refused_mm: report.coarse_refused,
         band_search: match report.band_search {
             offset::BandSearch::Scan => "scan",
             offset::BandSearch::Tree => "tree",
@@ -251,6 +258,12 @@ pub fn run(args: Args) -> Result<()> {
             summary.refine_rounds,
             summary.seconds
         );
+        if let Some(c) = summary.coarse_refused_mm {
+            println!(
+                "(the surface on the default {c} mm grid was flagged, so it was made again at {} mm)",
+                summary.cell_mm
+            );
+        }
         if let Some(c) = &summary.check {
             println!("check passed: {}", check_line(c));
         }

@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "check")]
     no_check: bool,
     /// The largest distance error the check accepts, mm
-    #[arg(long, default_value_t = 0.05, conflicts_with = "no_check")]
+    #[arg(long, default_value_t = offset::MAX_ERROR, conflicts_with = "no_check")]
     max_error: f64,
     /// Print JSON instead of text
     #[arg(long)]

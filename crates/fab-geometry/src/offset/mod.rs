@@ -73,9 +73,9 @@
 //! - The grid cannot be coarser than about 1 mm for an inward offset or an open scan: a scan's
 //!   faceted rim, or an inward offset's creases along every convex ridge, put several creases in
 //!   one cell, and the dual vertex can sit on one only (at 1.5 mm, 4 of 14 turned feet at 4 mm
-//!   in and 4 of 12 turned limbs at 3 to 8 mm miss; all are flagged). An outward offset of a closed mesh is
-//!   rounded wherever the input is convex, and is made at [`OUTWARD_CELL`] (1.5 mm) by default,
-//!   again at 1 mm if that surface is flagged.
+//!   in and 4 of 12 turned limbs at 3 to 8 mm miss; all are flagged). An outward offset of a
+//!   closed mesh is rounded wherever the input is convex, and is made at [`OUTWARD_CELL`]
+//!   (1.5 mm) by default, again at 1 mm if that surface is flagged.
 //!
 //! Such surfaces are flagged rather than passed off as sound: [`OffsetReport::needs_check`] says
 //! when vertices sit on creases sharper than a right angle, triangles stay folded, or a place

@@ -170,14 +170,8 @@ pub(crate) fn refine(
                 Some((e, v))
             })
             .collect();
-        // Triangles whose edges are all fine but whose corners face different ways (near a
-        // corner where creases meet) are checked at their centroid, and split there (1 to 3)
-        // at the point where their tangent planes meet, projected. Only across a crease
-        // ([`CREASE_SPREAD`]): on a smooth patch the centroid is off by at most 4/3 of the worst
-        // edge midpoint (linear interpolation of a quadratic is off at the centroid by 4/9 of
-        // the sum of its three midpoint errors), so within 4/3 of the tolerance when its edges
-        // pass.
-        // Both passes below look only at the triangles across a crease: listed once.
+        // The centroid and interior checks below look only at the triangles across a crease:
+        // listed once.
         let creased: Vec<u32> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let tris: &[[u32; 3]] = triangles;
@@ -187,6 +181,13 @@ pub(crate) fn refine(
                 .filter(|&i| across_crease(tris[i as usize], vs, ns, tol, min_len))
                 .collect()
         };
+        // Triangles whose edges are all fine but whose corners face different ways (near a
+        // corner where creases meet) are checked at their centroid, and split there (1 to 3)
+        // at the point where their tangent planes meet, projected. Only across a crease
+        // ([`CREASE_SPREAD`]): on a smooth patch the centroid is off by at most 4/3 of the worst
+        // edge midpoint (linear interpolation of a quadratic is off at the centroid by 4/9 of
+        // the sum of its three midpoint errors), so within 4/3 of the tolerance when its edges
+        // pass.
         let centres: Vec<(u32, V3, V3)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
             let ends = ends_of(split.iter().map(|s| s.0), vs.len());

@@ -30,17 +30,14 @@ fn offset(args: &[&str], scan: &Path, out: &Path) -> std::process::Output {
         .unwrap()
 }
 
-/// Vertex distances of `out` to `input`: the worst |d - r|, and the share of vertices off by
-/// more than 1 um (vertices are projected onto the offset surface exactly).
-fn vertex_errors(input: &fab_geometry::Mesh, out: &fab_geometry::Mesh, r: f64) -> (f64, f64) {
+/// The worst vertex distance error |d - r| of `out` from `input`, mm (vertices are projected
+/// onto the offset surface exactly, so this is `f32` rounding in the STL).
+fn vertex_error(input: &fab_geometry::Mesh, out: &fab_geometry::Mesh, r: f64) -> f64 {
     let md = MeshDistance::new(input);
-    let e: Vec<f64> = out
-        .vertices
+    out.vertices
         .iter()
         .map(|p| (md.unsigned([p.x, p.y, p.z]) - r).abs())
-        .collect();
-    let off = e.iter().filter(|&&x| x > 1e-3).count() as f64 / e.len() as f64;
-    (e.iter().copied().fold(0.0, f64::max), off)
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -77,12 +74,12 @@ fn metre_scale_foot_is_offset_outward_as_a_solid() {
     let input = load_path(&scan, Units::Auto).unwrap().mesh;
     let written = load_path(&out, Units::Mm).unwrap().mesh;
     assert_eq!(check_closed(&written), Ok(()));
-    // On the 1.5 mm grid a few vertices (4 of 83 k here) end up to 0.0102 mm off, within the
-    // refinement's 0.015 mm tolerance; the rest are exact to 1 um.
-    let (worst, off) = vertex_errors(&input, &written, 3.0);
+    // (4 vertices of 83 k were once up to 0.0102 mm off: a candidate list missed the nearest
+    // triangle, a plantar one thinner than the 1.5 mm cell along an axis)
+    let worst = vertex_error(&input, &written, 3.0);
     assert!(
-        worst < 0.015 && off < 1e-3,
-        "worst {worst} mm, {off} off by > 1 um"
+        worst < 1e-3,
+        "a vertex is {worst} mm off the offset surface"
     );
 }
 
@@ -108,7 +105,7 @@ fn open_limb_is_offset_as_a_sheet_and_says_so() {
         loaded.report.dropped.degenerate + loaded.report.dropped.duplicate,
         0
     );
-    assert!(vertex_errors(&input, &written, 2.0).0 < 1e-3);
+    assert!(vertex_error(&input, &written, 2.0) < 1e-3);
 }
 
 #[test]

@@ -407,6 +407,9 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         .collect();
     let cb = &corner_blocks;
     features.regions(grid, range).for_each(|r| {
+        if r.is_empty() {
+            return;
+        }
         let (lo, hi) = (r.lo.map(|x| x / TOP), r.hi.map(|x| x / TOP));
         for bk in lo[2]..=hi[2] {
             for bj in lo[1]..=hi[1] {

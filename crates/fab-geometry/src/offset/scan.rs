@@ -65,6 +65,14 @@ impl Region {
     pub fn is_empty(&self) -> bool {
         (0..3).any(|k| self.lo[k] > self.hi[k])
     }
+
+    /// Whether the region, grown by half a cell along each axis, holds no cell centre: its box
+    /// lies between two grid planes along some axis by more than the cell it is in. A region
+    /// thinner than a cell along an axis (a small triangle lying in an axis plane) may hold no
+    /// grid point and still touch cells ([`Lattice`] with `shift` 1/2).
+    pub fn misses_cells(&self) -> bool {
+        (0..3).any(|k| self.lo[k] > self.hi[k] + 1)
+    }
 }
 
 /// The axis along which `d` is largest in magnitude.
@@ -113,7 +121,9 @@ impl Builder<'_> {
             let b = ((hi[k] - g.origin[k]) / g.h + 1e-9)
                 .floor()
                 .min(g.n[k] as f64);
-            if a > b {
+            // `a == b + 1`: no grid point between, but the cell holding the box (see
+            // `Region::misses_cells`)
+            if a > b + 1.0 || b < 0.0 {
                 return None;
             }
             ilo[k] = a as u32;
@@ -471,7 +481,7 @@ impl<'a> Features<'a> {
             let ns = &self.nbr[self.start[v] as usize..self.start[v + 1] as usize];
             b.vertex(self.at[v], self.vs[v], ns, &self.vs)
         };
-        r.filter(|r| !r.is_empty())
+        r.filter(|r| !r.misses_cells())
     }
 
     /// Every feature's region holding grid points, made as it is wanted, in parallel.
@@ -526,11 +536,15 @@ pub(crate) fn rasterize(
     d2: (f64, f64),
     mut f: impl FnMut([u32; 3], f64),
 ) {
-    if r.is_empty() {
-        return;
-    }
     // a cell touching the region's box starts up to one cell before its first point
     let cells = lat.shift > 0.0;
+    if if cells {
+        r.misses_cells()
+    } else {
+        r.is_empty()
+    } {
+        return;
+    }
     let lo = r.lo.map(|x| if cells { x.saturating_sub(1) } else { x });
     let hi = [0, 1, 2].map(|k| r.hi[k].min(lat.last[k]));
     if lo[0] > hi[0] || lo[1] > hi[1] || lo[2] > hi[2] {

@@ -13,12 +13,14 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q libigl pymeshlab numpy
 fi
-cargo build --release -q --bin fab
+# the build the lab installs (Cargo.toml's release-lto profile), as the peers are installed builds
+cargo build --profile release-lto -q --bin fab
+fab=target/release-lto/fab
 if [ "${1:-}" = "--scale" ]; then
-    exec "$venv/bin/python" bench/offset_peers.py target/release/fab --scale
+    exec "$venv/bin/python" bench/offset_peers.py "$fab" --scale
 fi
 scan=${1:-fixtures/scans/foot-left-m.stl}
 scale=${2:-1000}
 dist=${3:-3}
 shift $(( $# < 3 ? $# : 3 ))
-"$venv/bin/python" bench/offset_peers.py target/release/fab "$scan" "$scale" "$dist" "$@"
+"$venv/bin/python" bench/offset_peers.py "$fab" "$scan" "$scale" "$dist" "$@"

@@ -407,6 +407,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         .collect();
     let cb = &corner_blocks;
     features.regions(grid, range).for_each(|r| {
+        // (a region that only touches cells, for the lists, holds no point)
         if r.is_empty() {
             return;
         }

@@ -66,10 +66,10 @@ impl Region {
         (0..3).any(|k| self.lo[k] > self.hi[k])
     }
 
-    /// Whether the region, grown by half a cell along each axis, holds no cell centre: its box
-    /// lies between two grid planes along some axis by more than the cell it is in. A region
-    /// thinner than a cell along an axis (a small triangle lying in an axis plane) may hold no
-    /// grid point and still touch cells ([`Lattice`] with `shift` 1/2).
+    /// Whether the region's box, grown by half a cell along each axis, holds no cell centre. A
+    /// region thinner than a cell along an axis (a small triangle lying in an axis plane) may
+    /// hold no grid point and yet touch a cell ([`Lattice`] with `shift` 1/2): there `lo` is
+    /// `hi + 1`, and the cell is `hi`.
     pub fn misses_cells(&self) -> bool {
         (0..3).any(|k| self.lo[k] > self.hi[k] + 1)
     }
@@ -437,7 +437,8 @@ impl<'a> Features<'a> {
     }
 
     /// The region of feature `i` for scanning `grid` over `range`, or `None` where it holds no
-    /// grid point (a feature never the nearest, a region off the grid or on a side not scanned).
+    /// grid point and touches no cell (a feature never the nearest, a region off the grid or on
+    /// a side not scanned).
     pub fn region(&self, i: usize, grid: &Grid, range: Range) -> Option<Region> {
         let b = Builder { grid, range };
         let (nf, ne) = (self.bvh.len(), self.edges.len());
@@ -484,7 +485,8 @@ impl<'a> Features<'a> {
         r.filter(|r| !r.misses_cells())
     }
 
-    /// Every feature's region holding grid points, made as it is wanted, in parallel.
+    /// Every feature's region holding grid points or touching cells, made as it is wanted, in
+    /// parallel.
     pub fn regions<'s>(
         &'s self,
         grid: &'s Grid,
@@ -538,11 +540,12 @@ pub(crate) fn rasterize(
 ) {
     // a cell touching the region's box starts up to one cell before its first point
     let cells = lat.shift > 0.0;
-    if if cells {
+    let empty = if cells {
         r.misses_cells()
     } else {
         r.is_empty()
-    } {
+    };
+    if empty {
         return;
     }
     let lo = r.lo.map(|x| if cells { x.saturating_sub(1) } else { x });

@@ -51,6 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     // `fab job list | head`: when the reader goes away, stop quietly as Unix tools do, instead
     // of a "Broken pipe" error or a panic in `println!`
     #[cfg(unix)]

@@ -1,19 +1,23 @@
 """Offset peers side by side: libigl offset_surface (grid 256), MeshLab uniform resampling
 (0.5 mm cells) and `fab mesh offset`, on the same input, in one run.
 
-For each: wall time, output triangles, and the distance error |dist(p, input) - |D||
-(exact point-to-mesh distance, libigl's AABB) at the output's vertices, edge midpoints and
-triangle centroids: p99 and max. Prints fab's speed-up over each peer twice: for the whole `fab mesh offset` process (start,
-load, offset, write and fsync the STL) and for the offset alone (`offset_seconds` from its
-`--json`), which is how the peers are timed (a call on a mesh already in memory).
+Each method runs `--runs N` times (default 3), in rounds (libigl, MeshLab, fab, then again), so
+that a busy spell of the shared machine falls on all of them alike; each is timed by its median.
+For each: wall time (median, and the range), output triangles, and the distance error
+|dist(p, input) - |D|| (exact point-to-mesh distance, libigl's AABB) at the output's vertices,
+edge midpoints and triangle centroids: p99 and max. Prints fab's speed-up over each peer twice:
+for the whole `fab mesh offset` process (start, load, offset, write and fsync the STL) and for
+the offset alone (`offset_seconds` from its `--json`), which is how the peers are timed (a call
+on a mesh already in memory).
 
-Usage: offset_peers.py FAB_BINARY SCAN.stl SCALE_TO_MM DISTANCE [--skip-meshlab]
+Usage: offset_peers.py FAB_BINARY SCAN.stl SCALE_TO_MM DISTANCE [--skip-meshlab] [--runs N]
        offset_peers.py FAB_BINARY --scale   (fab alone on both fixture feet split 4-way three
                                              times, 1.6 M triangles: wall time and peak RSS)
 """
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,48 +111,59 @@ def main():
     print(f"input: {scan} x{scale:g} -> {len(f)} triangles, D = {d} mm", flush=True)
     rows = []
 
-    t = time.perf_counter()
-    sv, sf = igl.offset_surface(v, f, d, 256, igl.SIGNED_DISTANCE_TYPE_PSEUDONORMAL)[:2]
-    rows.append(("libigl offset_surface s=256", time.perf_counter() - t, sv, sf))
-    print(f"  libigl done ({rows[-1][1]:.2f} s)", flush=True)
-
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+    out = os.path.join(tmp, "fab.stl")
     if not skip_meshlab:
         ms = pymeshlab.MeshSet()
         ms.load_new_mesh(mm)
         value = getattr(pymeshlab, "PureValue", None) or pymeshlab.AbsoluteValue
+    times = {"igl": [], "meshlab": [], "fab": [], "alone": []}
+    for k in range(runs):
         t = time.perf_counter()
-        ms.generate_resampled_uniform_mesh(
-            cellsize=value(0.5), offset=value(d), mergeclosevert=True, discretize=False,
-            multisample=False, absdist=False,
+        sv, sf = igl.offset_surface(v, f, d, 256, igl.SIGNED_DISTANCE_TYPE_PSEUDONORMAL)[:2]
+        times["igl"].append(time.perf_counter() - t)
+        if not skip_meshlab:
+            ms.set_current_mesh(0)
+            t = time.perf_counter()
+            ms.generate_resampled_uniform_mesh(
+                cellsize=value(0.5), offset=value(d), mergeclosevert=True, discretize=False,
+                multisample=False, absdist=False,
+            )
+            times["meshlab"].append(time.perf_counter() - t)
+            m = ms.current_mesh()
+            mv, mf = m.vertex_matrix(), m.face_matrix()
+            ms.delete_current_mesh()
+        t = time.perf_counter()
+        r = subprocess.run(
+            [fab, "mesh", "offset", mm, "--units", "mm", "-d", str(d), "-o", out, "--json"],
+            check=True, capture_output=True, text=True,
         )
-        el = time.perf_counter() - t
-        m = ms.current_mesh()
-        rows.append(("MeshLab uniform resampling 0.5 mm", el, m.vertex_matrix(), m.face_matrix()))
-        print(f"  MeshLab done ({el:.2f} s)", flush=True)
-
-    out = os.path.join(tmp, "fab.stl")
-    t = time.perf_counter()
-    r = subprocess.run(
-        [fab, "mesh", "offset", mm, "--units", "mm", "-d", str(d), "-o", out, "--json"],
-        check=True, capture_output=True, text=True,
-    )
-    el = time.perf_counter() - t
-    alone = json.loads(r.stdout)["offset_seconds"]
+        times["fab"].append(time.perf_counter() - t)
+        times["alone"].append(json.loads(r.stdout)["offset_seconds"])
+        print(f"  round {k + 1}/{runs}: libigl {times['igl'][-1]:.2f} s"
+              + (f", MeshLab {times['meshlab'][-1]:.2f} s" if not skip_meshlab else "")
+              + f", fab {times['fab'][-1]:.3f} s (offset alone {times['alone'][-1]:.3f} s)",
+              flush=True)
+    med = {k: statistics.median(x) for k, x in times.items() if x}
+    rows.append(("libigl offset_surface s=256", "igl", sv, sf))
+    if not skip_meshlab:
+        rows.append(("MeshLab uniform resampling 0.5 mm", "meshlab", mv, mf))
     fv, ff = weld(*read_stl(out))
-    rows.append(("fab mesh offset (load+offset+write)", el, fv, ff))
+    rows.append(("fab mesh offset (load+offset+write)", "fab", fv, ff))
 
-    print(f"\n{'method':40} {'seconds':>8} {'triangles':>10} {'p99 err':>9} {'max err':>9}")
-    for name, el, sv, sf in rows:
+    print(f"\nmedian of {runs} runs each (min-max in brackets)")
+    print(f"{'method':40} {'seconds':>8} {'(range)':>15} {'triangles':>10} {'p99 err':>9} {'max err':>9}")
+    for name, key, sv, sf in rows:
         p99, mx = errors(v, f, np.asarray(sv), np.asarray(sf, dtype=np.int64), abs(d))
-        print(f"{name:40} {el:8.3f} {len(sf):10d} {p99:9.4f} {mx:9.4f}")
-    print(f"{'  of which the offset alone':40} {alone:8.3f}")
-    fab_t = rows[-1][1]
-    for name, el, _, _ in rows[:-1]:
-        print(f"fab is {el / fab_t:.1f}x faster than {name} (whole fab process: start, load, "
-              f"offset, write and fsync the STL)")
-        print(f"fab is {el / alone:.1f}x faster than {name} (offset alone, timed as the peer is: "
-              f"the mesh in memory, no file written)")
-
+        span = f"({min(times[key]):.3f}-{max(times[key]):.3f})"
+        print(f"{name:40} {med[key]:8.3f} {span:>15} {len(sf):10d} {p99:9.4f} {mx:9.4f}")
+    span = f"({min(times['alone']):.3f}-{max(times['alone']):.3f})"
+    print(f"{'  of which the offset alone':40} {med['alone']:8.3f} {span:>15}")
+    for name, key, _, _ in rows[:-1]:
+        print(f"fab is {med[key] / med['fab']:.1f}x faster than {name} (whole fab process: start, "
+              f"load, offset, write and fsync the STL)")
+        print(f"fab is {med[key] / med['alone']:.1f}x faster than {name} (offset alone, timed as "
+              f"the peer is: the mesh in memory, no file written)")
 
 if __name__ == "__main__":
     main()

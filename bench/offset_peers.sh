@@ -3,7 +3,7 @@
 # MeshLab's uniform-resampling offset (0.5 mm cells) and `fab mesh offset`; prints time ratios
 # and the p99/max distance error of each. Makes its own venv (bench/.venv-offset, PyPI only).
 #
-#   bench/offset_peers.sh [SCAN.stl SCALE_TO_MM DISTANCE] [--skip-meshlab]
+#   bench/offset_peers.sh [SCAN.stl SCALE_TO_MM DISTANCE] [--skip-meshlab] [--runs N]
 #   bench/offset_peers.sh --scale     # fab on 1.6 M triangles: wall time and peak RSS
 # default: fixtures/scans/foot-left-m.stl 1000 3
 set -euo pipefail

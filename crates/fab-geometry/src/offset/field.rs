@@ -14,7 +14,7 @@ pub(crate) struct Field<'a> {
     pub radius: f64,
     /// Candidate lists of the crossed cells, once there are some: queries in those cells test
     /// their lists instead of searching the tree.
-    pub lists: Option<&'a Lists<'a>>,
+    pub lists: Option<&'a Lists>,
 }
 
 impl Field<'_> {

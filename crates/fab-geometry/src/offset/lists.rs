@@ -20,8 +20,10 @@ use super::scan;
 use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
 
 /// The lists of the crossed cells of a band.
-pub(crate) struct Lists<'a> {
-    blocks: &'a Blocks,
+pub(crate) struct Lists {
+    /// The band's cell blocks (a copy: a few kB), so that the band can be dropped once the lists
+    /// are made.
+    blocks: Blocks,
     grid: Grid,
     /// Per cell of `blocks`' storage: `slots[start[x]..start[x + 1]]`, triangles by tree slot,
     /// ascending.
@@ -29,10 +31,10 @@ pub(crate) struct Lists<'a> {
     slots: Vec<u32>,
 }
 
-impl<'a> Lists<'a> {
+impl Lists {
     /// The lists of `band`'s crossed cells (scanned by [`super::band::by_scan`] from
     /// `features`) for the level set of `field`.
-    pub fn new(band: &'a Band, features: &scan::Features, field: &Field, grid: &Grid) -> Self {
+    pub fn new(band: &Band, features: &scan::Features, field: &Field, grid: &Grid) -> Self {
         let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
         let n = blocks.len() * BLOCK_LEN;
@@ -114,7 +116,7 @@ impl<'a> Lists<'a> {
         }
         let slots = pairs.iter().map(|&p| p as u32).collect();
         Lists {
-            blocks,
+            blocks: blocks.clone(),
             grid: *grid,
             start,
             slots,

@@ -189,15 +189,20 @@ mod tests {
 
     /// After [`tune`], the heap that blocks under [`LARGE`] come from is eligible for huge pages
     /// as it grows. Run in a child process of this test binary, so that `tune` comes before any
-    /// other thread, where the kernel offers huge pages at all.
+    /// other thread, where the kernel offers this process huge pages at all.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn the_growing_heap_is_advised() {
         const NAME: &str = "alloc::tests::the_growing_heap_is_advised";
         const CHILD: &str = "FAB_TEST_ALLOC_CHILD";
         let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
-        if thp.map_or(true, |t| t.contains("[never]")) {
-            eprintln!("skipped: this kernel offers no transparent huge pages");
+        // (a process can also be barred from them, by `prctl(PR_SET_THP_DISABLE)` in a parent)
+        let barred = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .any(|l| l.split_whitespace().eq(["THP_enabled:", "0"]))
+        });
+        if barred || thp.map_or(true, |t| t.contains("[never]")) {
+            eprintln!("skipped: this process is offered no transparent huge pages");
             return;
         }
         if std::env::var_os(CHILD).is_none() {

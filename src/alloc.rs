@@ -3,9 +3,10 @@
 //!
 //! An offset or a toolpath fills tens to hundreds of MB of fresh arrays (band values, candidate
 //! lists, vertices, triangles). Every 4 KiB page the kernel hands out is a fault and a page
-//! cleared, and on a virtual machine each fault can also cost the host's work. On the lab's
-//! build machine (2 cores, a Firecracker VM) the faults of an offset of foot-left by 3 mm took
-//! 0.1 to 0.35 s of system time, more than the offset's own work. Two changes make this cheap:
+//! cleared, and on a virtual machine each fault can also cost the host's work. On the machine
+//! fab is developed and benchmarked on (2 cores, a Firecracker VM) the faults of an offset of
+//! foot-left by 3 mm took 0.08 to 0.36 s of system time, as much as the offset's own work. Two
+//! changes make this cheaper:
 //!
 //! - **Huge pages.** Kernels commonly enable transparent huge pages only where a program asks
 //!   (`madvise`). Blocks of [`LARGE`] bytes or more are advised `MADV_HUGEPAGE`, and so is
@@ -20,7 +21,8 @@
 //!     alone and unmaps it on free.
 //!
 //! Measured on foot-left +3 (`fab mesh offset --json`'s `offset_seconds`, median of 15 runs
-//! interleaved with the plain system allocator's):
+//! interleaved with those of the set-up before, glibc's defaults with only blocks of [`LARGE`]
+//! bytes advised):
 //! - 200.6 ms to 163.2 ms;
 //! - page faults 12.4 k to 1.3 k;
 //! - the 1.63 M-triangle scale run's peak RSS 588 to 539 MiB.

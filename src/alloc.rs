@@ -14,7 +14,8 @@
 //! - **glibc's malloc set up for it** ([`tune`], at the start of `main`):
 //!   - one arena, the heap that is advised (glibc gives each thread's arena a heap of its own,
 //!     which nothing here can see);
-//!   - the heap grown [`TOP_PAD`] at a time, so that a growth is advised before it is written;
+//!   - the heap grown [`TOP_PAD`] at a time, so that most of each growth is advised before it
+//!     is first written (glibc writes a chunk header into it before the advice);
 //!   - never trimmed while the process runs, so freed pages are used again and not faulted in
 //!     anew;
 //!   - blocks under [`MMAP_THRESHOLD`] taken from that heap. Above it, glibc maps each block
@@ -70,7 +71,8 @@ fn advise(_: usize, _: usize) {}
 mod heap {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-    /// The break up to which the heap has been advised; `usize::MAX` until [`tune`] has run.
+    /// The break up to which the heap has been advised; `usize::MAX` until [`tune`] has run
+    /// (or if the break could not be read).
     static ADVISED: AtomicUsize = AtomicUsize::new(usize::MAX);
 
     pub fn tune() {

@@ -219,8 +219,8 @@ fn a_flagged_coarse_surface_is_made_again_on_the_finer_grid() {
 }
 
 /// A scan far finer than the grid (foot-left with each triangle split into 16, 0.37 mm² each
-/// against 2.25 mm² cell faces on the 1.5 mm outward grid) has its band found by tree queries rather than by scan conversion,
-/// with the same accuracy; the fixture itself is scan converted.
+/// against 2.25 mm² cell faces on the 1.5 mm outward grid) has its band found by tree queries
+/// rather than by scan conversion, with the same accuracy; the fixture itself is scan converted.
 #[test]
 #[cfg_attr(
     debug_assertions,

@@ -86,7 +86,7 @@ impl Lists {
             relax: h / 2.0 * (1.0 + 1e-6),
             last: grid.n.map(|n| n - 1),
         };
-        let mut pairs: Vec<u64> = features
+        let pairs: Vec<u64> = features
             .regions(grid, scan_range(field, grid.h))
             .fold(Vec::new, |mut out, r| {
                 scan::rasterize(&r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
@@ -105,16 +105,40 @@ impl Lists {
                 a.extend(b);
                 a
             });
-        pairs.par_sort_unstable();
-        pairs.dedup();
+        // Bucketed by cell (a counting sort: a crossed cell gets a handful of pairs), then each
+        // cell's slots sorted and made unique in place.
         let mut start = vec![0u32; n + 1];
         for p in &pairs {
-            start[(p >> 32) as usize + 1] += 1;
+            start[(p >> 32) as usize] += 1;
         }
+        // `start[x]`: first the end of cell `x`'s run, then, counted down as it is filled, its start
+        let mut end = 0;
+        for s in &mut start[..n] {
+            end += *s;
+            *s = end;
+        }
+        start[n] = end;
+        let mut slots = vec![0u32; pairs.len()];
+        for &p in &pairs {
+            let x = (p >> 32) as usize;
+            start[x] -= 1;
+            slots[start[x] as usize] = p as u32;
+        }
+        drop(pairs);
+        let mut kept = 0;
         for x in 0..n {
-            start[x + 1] += start[x];
+            let (s, e) = (start[x] as usize, start[x + 1] as usize);
+            start[x] = kept as u32;
+            slots[s..e].sort_unstable();
+            for i in s..e {
+                if i == s || slots[i] != slots[i - 1] {
+                    slots[kept] = slots[i];
+                    kept += 1;
+                }
+            }
         }
-        let slots = pairs.iter().map(|&p| p as u32).collect();
+        start[n] = kept as u32;
+        slots.truncate(kept);
         Lists {
             blocks: blocks.clone(),
             grid: *grid,

@@ -111,7 +111,8 @@ impl Lists {
         for p in &pairs {
             start[(p >> 32) as usize] += 1;
         }
-        // `start[x]`: first the end of cell `x`'s run, then, counted down as it is filled, its start
+        // `start[x]` holds the end of cell `x`'s run, then is counted down to its start as the
+        // run is filled
         let mut end = 0;
         for s in &mut start[..n] {
             end += *s;

@@ -335,17 +335,23 @@ impl Builder<'_> {
                 .map(|g| dot(*g, axis))
                 .fold(f64::INFINITY, f64::min);
             if cos_a > 0.2 {
-                // a circular cone of half-angle `alpha` around `axis` holds the cone
-                let alpha = cos_a.clamp(-1.0, 1.0).acos();
-                for k in 0..3 {
-                    let up = axis[k].clamp(-1.0, 1.0).acos();
-                    let down = (-axis[k]).clamp(-1.0, 1.0).acos();
-                    let max = if up <= alpha { 1.0 } else { (up - alpha).cos() };
-                    let min = if down <= alpha {
-                        -1.0
+                // A circular cone of half-angle `alpha` around `axis` holds the cone. Along
+                // axis `k`, at angle `theta` from `axis`, its directions reach up to 1 where
+                // `theta <= alpha`, else `cos(theta - alpha)`: expanded, so no trigonometric
+                // call (a third of the region's set-up time with them).
+                let cos_a = cos_a.min(1.0);
+                let sin_a = (1.0 - cos_a * cos_a).max(0.0).sqrt();
+                let reach = |c: f64| -> f64 {
+                    let c = c.clamp(-1.0, 1.0);
+                    if c >= cos_a {
+                        1.0
                     } else {
-                        -(down - alpha).cos()
-                    };
+                        c * cos_a + (1.0 - c * c).max(0.0).sqrt() * sin_a
+                    }
+                };
+                for k in 0..3 {
+                    let max = reach(axis[k]);
+                    let min = -reach(-axis[k]);
                     lo[k] = v[k] + r * min.min(0.0);
                     hi[k] = v[k] + r * max.max(0.0);
                 }

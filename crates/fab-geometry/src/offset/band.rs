@@ -17,7 +17,9 @@ use crate::query::{Nearest, V3};
 
 /// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
 /// less storage: with 8 instead of 16, foot-left at 3 mm touches 18 % fewer fresh pages and runs
-/// ~3 % faster (the descent starts one level lower, at more blocks).
+/// ~3 % faster (the descent starts one level lower, at more blocks); with 4 instead of 8, the
+/// scan's blocks hold 25 % fewer points and the dual extraction's cells half as many, at the
+/// same speed.
 pub(crate) const TOP: u32 = 4;
 const TOP3: usize = (TOP * TOP * TOP) as usize;
 /// Cells per side of a leaf of the tree descent.

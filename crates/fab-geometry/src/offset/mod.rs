@@ -419,7 +419,7 @@ fn surface(
                 .map(|f| lists::Lists::new(&band, f, &field, &grid))
         },
     );
-    // The band's values (13 MB on a foot) and the features set up for scanning are spent:
+    // The band's values (7 MB on a foot) and the features set up for scanning are spent:
     // dropped now, their memory is used again by refinement instead of fresh pages.
     let (band_leaves, corner_queries) = (band.leaves.len(), band.corner_queries);
     drop(band);

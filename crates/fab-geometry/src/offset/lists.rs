@@ -86,7 +86,8 @@ impl Lists {
             relax: h / 2.0 * (1.0 + 1e-6),
             last: grid.n.map(|n| n - 1),
         };
-        let pairs: Vec<u64> = features
+        // (cell, slot) pairs, kept in the parallel jobs' own vectors rather than joined into one
+        let pairs: Vec<Vec<u64>> = features
             .regions(grid, scan_range(field, grid.h))
             .fold(Vec::new, |mut out, r| {
                 scan::rasterize(&r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
@@ -98,17 +99,11 @@ impl Lists {
                 });
                 out
             })
-            .reduce(Vec::new, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                a.extend(b);
-                a
-            });
+            .collect();
         // Bucketed by cell (a counting sort: a crossed cell gets a handful of pairs), then each
         // cell's slots sorted and made unique in place.
         let mut start = vec![0u32; n + 1];
-        for p in &pairs {
+        for p in pairs.iter().flatten() {
             start[(p >> 32) as usize] += 1;
         }
         // `start[x]` holds the end of cell `x`'s run, then is counted down to its start as the
@@ -119,8 +114,8 @@ impl Lists {
             *s = end;
         }
         start[n] = end;
-        let mut slots = vec![0u32; pairs.len()];
-        for &p in &pairs {
+        let mut slots = vec![0u32; end as usize];
+        for &p in pairs.iter().flatten() {
             let x = (p >> 32) as usize;
             start[x] -= 1;
             slots[start[x] as usize] = p as u32;

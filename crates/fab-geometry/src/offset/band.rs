@@ -373,12 +373,12 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     let reach = 3f64.sqrt() * grid.h;
     let range = scan_range(field, grid.h);
     // Storage for the blocks of points the regions' boxes overlap.
-    let mut corner_blocks = Blocks::new(nb.map(|n| n + 1));
-    let touched: Vec<AtomicBool> = (0..corner_blocks.slot.len())
+    let mut scan_blocks = Blocks::new(nb.map(|n| n + 1));
+    let touched: Vec<AtomicBool> = (0..scan_blocks.slot.len())
         .into_par_iter()
         .map(|_| AtomicBool::new(false))
         .collect();
-    let cb = &corner_blocks;
+    let cb = &scan_blocks;
     features.regions(grid, range).for_each(|r| {
         // (a region that only touches cells, for the lists, holds no point)
         if r.is_empty() {
@@ -395,18 +395,18 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     });
     for (b, t) in touched.iter().enumerate() {
         if t.load(Ordering::Relaxed) {
-            corner_blocks.add(b);
+            scan_blocks.add(b);
         }
     }
     // Each point keeps its nearest feature: squared distance (as `f32` bits, which order as the
     // numbers do) and triangle slot packed in one word, so the smallest wins whatever the order
     // the regions are scanned in.
     let d2 = (range.dmin * range.dmin, range.dmax * range.dmax);
-    let best: Vec<AtomicU64> = (0..corner_blocks.len() * TOP3)
+    let best: Vec<AtomicU64> = (0..scan_blocks.len() * TOP3)
         .into_par_iter()
         .map(|_| AtomicU64::new(u64::MAX))
         .collect();
-    let cb = &corner_blocks;
+    let cb = &scan_blocks;
     let points = scan::Lattice {
         heights: range.heights,
         shift: 0.0,
@@ -487,7 +487,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         if l.is_empty() {
             continue;
         }
-        let o = corner_blocks.origin_of(s);
+        let o = scan_blocks.origin_of(s);
         cell_blocks.add(cell_blocks.block(o[0], o[1], o[2]));
         leaves.extend(l);
         leaf_start.push(leaves.len());
@@ -496,7 +496,6 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     // the scan reached): storage for the blocks holding any, the wanted points flagged, then
     // filled.
     let (storage, wanted) = leaf_corners(&leaves, nb);
-    let scanned = &corner_blocks;
     let missed = std::sync::atomic::AtomicUsize::new(0);
     let mut corners: Vec<Corner> = (0..wanted.len()).into_par_iter().map(|_| UNUSED).collect();
     let filled: usize = corners
@@ -514,7 +513,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                 let u = unlocal(l);
                 let (i, j, k) = (o[0] + u[0], o[1] + u[1], o[2] + u[2]);
                 let p = grid.point(i, j, k);
-                let key = scanned
+                let key = cb
                     .index(i, j, k)
                     .map_or(u64::MAX, |x| best[x].load(Ordering::Relaxed));
                 *c = if key == u64::MAX {

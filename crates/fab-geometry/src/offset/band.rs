@@ -84,6 +84,13 @@ impl Blocks {
         (s != u32::MAX).then(|| s as usize * TOP3 + local(i, j, k))
     }
 
+    /// Storage slot of the block `(bi, bj, bk)` (block coordinates), if it has storage.
+    #[inline]
+    pub fn slot_of_block(&self, bi: u32, bj: u32, bk: u32) -> Option<usize> {
+        let s = self.slot[self.block(bi * TOP, bj * TOP, bk * TOP)];
+        (s != u32::MAX).then_some(s as usize)
+    }
+
     /// Grid coordinates of the first point/cell of slot `s`.
     #[inline]
     pub fn origin_of(&self, s: usize) -> [u32; 3] {

@@ -10,11 +10,11 @@
 //! `|D|`; so the nearest of the list is the exact nearest point. Points outside crossed cells go
 //! to the tree.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Blocks, Grid, scan_range};
+use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, scan_range, unlocal};
 use super::field::Field;
 use super::scan;
 use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
@@ -31,6 +31,33 @@ pub(crate) struct Lists {
     slots: Vec<u32>,
 }
 
+/// The cells of the block starting at cell `o` that lie in the box `lo..=hi` (inclusive, cell
+/// indices), as bits by their place in the block (x fastest, as [`unlocal`]).
+#[inline]
+fn box_mask(o: [u32; 3], lo: [u32; 3], hi: [u32; 3]) -> u64 {
+    const _: () = assert!(TOP == 4, "one bit per cell of a block of 4x4x4 in a u64");
+    // per axis, the 4 bits of the block's cells along it within the box
+    let run = |k: usize| -> u64 {
+        let a = lo[k].saturating_sub(o[k]).min(4);
+        let b = (hi[k] + 1).saturating_sub(o[k]).min(4);
+        if b > a { (1u64 << b) - (1u64 << a) } else { 0 }
+    };
+    let (x, y, z) = (run(0), run(1), run(2));
+    // x bits repeated in each of the 16 rows; each selected row's 4 bits in each of the 4
+    // layers; each selected layer's 16 bits
+    let mut ym = 0u64;
+    let mut zm = 0u64;
+    for j in 0..4 {
+        if y >> j & 1 == 1 {
+            ym |= 0xf << (4 * j);
+        }
+        if z >> j & 1 == 1 {
+            zm |= 0xffff << (16 * j);
+        }
+    }
+    (x * 0x1111_1111_1111_1111) & (ym * 0x0001_0001_0001_0001) & zm
+}
+
 impl Lists {
     /// The lists of `band`'s crossed cells (scanned by [`super::band::by_scan`] from
     /// `features`) for the level set of `field`.
@@ -38,11 +65,12 @@ impl Lists {
         let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
         let n = blocks.len() * BLOCK_LEN;
+        let h = grid.h;
         // a cell is crossed when its corners lie on both sides of the level: found leaf by
-        // leaf (the band's cells), each leaf's 27 corners read once
-        let crossed: Vec<AtomicBool> = (0..n)
+        // leaf (the band's cells), each leaf's 27 corners read once; one bit per cell of a block
+        let crossed: Vec<AtomicU64> = (0..blocks.len())
             .into_par_iter()
-            .map(|_| AtomicBool::new(false))
+            .map(|_| AtomicU64::new(0))
             .collect();
         band.leaves.par_iter().for_each(|l| {
             let g: [f32; 27] = std::array::from_fn(|x| {
@@ -50,6 +78,7 @@ impl Lists {
                 band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9)
                     .g
             });
+            let mut bits = 0u64;
             for c in 0..8u32 {
                 let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
                 let mut inside = 0;
@@ -61,15 +90,17 @@ impl Lists {
                     let x = blocks
                         .index(l[0] + ci, l[1] + cj, l[2] + ck)
                         .expect("a leaf's cells have storage");
-                    crossed[x].store(true, Ordering::Relaxed);
+                    bits |= 1 << (x % BLOCK_LEN);
                 }
             }
+            if bits != 0 {
+                // a leaf's 8 cells lie in one block (leaves start at even cells, blocks at
+                // multiples of `TOP`)
+                let x = blocks.index(l[0], l[1], l[2]).expect("a leaf has storage");
+                crossed[x / BLOCK_LEN].fetch_or(bits, Ordering::Relaxed);
+            }
         });
-        let crossed: Vec<bool> = crossed
-            .into_par_iter()
-            .map(AtomicBool::into_inner)
-            .collect();
-        let h = grid.h;
+        let crossed: Vec<u64> = crossed.into_par_iter().map(AtomicU64::into_inner).collect();
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
         let half = reach / 2.0;
         let lo = (radius - reach - half).max(0.0);
@@ -86,17 +117,43 @@ impl Lists {
             relax: h / 2.0 * (1.0 + 1e-6),
             last: grid.n.map(|n| n - 1),
         };
-        // (cell, slot) pairs, kept in the parallel jobs' own vectors rather than joined into one
+        // (cell, slot) pairs, kept in the parallel jobs' own vectors rather than joined into one.
+        // Each region visits only the crossed cells of the blocks its box reaches (a few dozen),
+        // not every cell centre in its columns (~40 on a foot, most in no crossed cell).
+        let centre = |i: u32, j: u32, k: u32| -> V3 {
+            let p = grid.point(i, j, k);
+            [p[0] + h / 2.0, p[1] + h / 2.0, p[2] + h / 2.0]
+        };
+        let d2 = (lo * lo, hi * hi);
+        let slack = 1e-9 * h;
         let pairs: Vec<Vec<u64>> = features
             .regions(grid, scan_range(field, grid.h))
             .fold(Vec::new, |mut out, r| {
-                scan::rasterize(&r, grid, &cells, (lo * lo, hi * hi), |[i, j, k], _| {
-                    if let Some(x) = blocks.index(i, j, k)
-                        && crossed[x]
-                    {
-                        out.push((x as u64) << 32 | r.slot as u64);
+                let Some(probe) = scan::Probe::new(&r, &cells) else {
+                    return out;
+                };
+                let (blo, bhi) = (probe.lo.map(|x| x / TOP), probe.hi.map(|x| x / TOP));
+                for bk in blo[2]..=bhi[2] {
+                    for bj in blo[1]..=bhi[1] {
+                        for bi in blo[0]..=bhi[0] {
+                            let Some(s) = blocks.slot_of_block(bi, bj, bk) else {
+                                continue;
+                            };
+                            let o = [bi, bj, bk].map(|b| b * TOP);
+                            let mut bits = crossed[s] & box_mask(o, probe.lo, probe.hi);
+                            while bits != 0 {
+                                let l = bits.trailing_zeros() as usize;
+                                bits &= bits - 1;
+                                let u = unlocal(l);
+                                let (i, j, k) = (o[0] + u[0], o[1] + u[1], o[2] + u[2]);
+                                if probe.holds(centre(i, j, k), d2, slack) {
+                                    let x = s * BLOCK_LEN + l;
+                                    out.push((x as u64) << 32 | r.slot as u64);
+                                }
+                            }
+                        }
                     }
-                });
+                }
                 out
             })
             .collect();
@@ -196,6 +253,35 @@ mod tests {
             .join("../../fixtures/scans")
             .join(name);
         crate::load_path(&path, units).unwrap().mesh
+    }
+
+    /// The bits of a block's cells inside a box, against a cell-by-cell test, for every box
+    /// reaching the block from before it, inside it and past it.
+    #[test]
+    fn box_mask_is_the_cells_in_the_box() {
+        let o = [4u32, 8, 12];
+        let ends = |k: usize| (o[k].saturating_sub(2)..o[k] + 6).collect::<Vec<u32>>();
+        let mut boxes = 0;
+        for (x0, x1) in ends(0)
+            .iter()
+            .flat_map(|&a| ends(0).into_iter().map(move |b| (a, b)))
+        {
+            for y0 in ends(1) {
+                for z1 in ends(2) {
+                    let (lo, hi) = ([x0, y0, o[2] + 1], [x1, o[1] + 2, z1]);
+                    let mut want = 0u64;
+                    for l in 0..BLOCK_LEN {
+                        let u = unlocal(l);
+                        if (0..3).all(|k| (lo[k]..=hi[k]).contains(&(o[k] + u[k]))) {
+                            want |= 1 << l;
+                        }
+                    }
+                    assert_eq!(box_mask(o, lo, hi), want, "box {lo:?}..={hi:?}");
+                    boxes += 1;
+                }
+            }
+        }
+        assert!(boxes > 1000);
     }
 
     /// The scanned band and the candidate lists against the tree on real scans: every corner of

@@ -528,6 +528,103 @@ pub(crate) struct Lattice {
     pub last: [u32; 3],
 }
 
+impl Kind {
+    /// Squared distance from `p` to the feature's carrier (plane, line or point).
+    #[inline(always)]
+    fn dist2(&self, p: V3) -> f64 {
+        match *self {
+            Kind::Face { a, n } => {
+                let s = dot(n, sub(p, a));
+                s * s
+            }
+            Kind::Edge { a, u } => {
+                let ap = sub(p, a);
+                let s = dot(ap, u);
+                (norm2(ap) - s * s).max(0.0)
+            }
+            Kind::Vertex { v } => norm2(sub(p, v)),
+        }
+    }
+}
+
+/// The points of `lat` a scan of `r` may visit: the index box (inclusive), or `None` when it
+/// holds none. A cell touching the region's box starts up to one cell before its first point.
+#[inline]
+pub(crate) fn lattice_box(r: &Region, lat: &Lattice) -> Option<([u32; 3], [u32; 3])> {
+    let cells = lat.shift > 0.0;
+    let empty = if cells {
+        r.misses_cells()
+    } else {
+        r.is_empty()
+    };
+    if empty {
+        return None;
+    }
+    let lo = r.lo.map(|x| if cells { x.saturating_sub(1) } else { x });
+    let hi = [0, 1, 2].map(|k| r.hi[k].min(lat.last[k]));
+    (0..3).all(|k| lo[k] <= hi[k]).then_some((lo, hi))
+}
+
+/// The planes bounding `r` on `lat`, in mm (`a . p <= b`): its own, and a face's slab at the
+/// lattice's heights, each moved out by the lattice's `relax`.
+#[inline]
+fn lattice_planes(r: &Region, lat: &Lattice) -> ([[f64; 4]; PLANES + 2], usize) {
+    let mut planes = [[0.0; 4]; PLANES + 2];
+    let mut np = r.np as usize;
+    planes[..np].copy_from_slice(&r.planes[..np]);
+    if let Kind::Face { a, n } = r.kind {
+        let (t0, t1) = lat.heights;
+        planes[np] = [n[0], n[1], n[2], dot(n, a) + t1 + EPS];
+        planes[np + 1] = [-n[0], -n[1], -n[2], -dot(n, a) - t0 + EPS];
+        np += 2;
+    }
+    for p in &mut planes[..np] {
+        p[3] += lat.relax * (p[0].abs() + p[1].abs() + p[2].abs());
+    }
+    (planes, np)
+}
+
+/// A region set up to test single points of a lattice, for scans that visit a sparse set of
+/// points (the crossed cells) rather than every point of the region's columns: the same test as
+/// [`rasterize`]'s.
+pub(crate) struct Probe {
+    kind: Kind,
+    planes: [[f64; 4]; PLANES + 2],
+    np: usize,
+    /// The lattice points it may hold (inclusive).
+    pub lo: [u32; 3],
+    pub hi: [u32; 3],
+}
+
+impl Probe {
+    /// `r` on `lat`, or `None` when it holds no point of it.
+    #[inline]
+    pub fn new(r: &Region, lat: &Lattice) -> Option<Self> {
+        let (lo, hi) = lattice_box(r, lat)?;
+        let (planes, np) = lattice_planes(r, lat);
+        Some(Probe {
+            kind: r.kind,
+            planes,
+            np,
+            lo,
+            hi,
+        })
+    }
+
+    /// Whether `p` lies in the region at a squared distance within `d2` of its feature (with
+    /// the same slack as [`rasterize`]'s clipping, `1e-9` of a cell on the planes).
+    #[inline]
+    pub fn holds(&self, p: V3, d2: (f64, f64), slack: f64) -> bool {
+        self.planes[..self.np]
+            .iter()
+            .all(|q| q[0] * p[0] + q[1] * p[1] + q[2] * p[2] <= q[3] + slack)
+            && {
+                let e2 = self.kind.dist2(p);
+                e2 >= d2.0 && e2 <= d2.1
+            }
+    }
+}
+
 /// Scans `r` over `lat`: calls `f(index, squared distance to the feature)` for every point of
 /// the lattice inside the region at a squared distance in `d2`.
 ///
@@ -544,21 +641,9 @@ pub(crate) fn rasterize(
     d2: (f64, f64),
     mut f: impl FnMut([u32; 3], f64),
 ) {
-    // a cell touching the region's box starts up to one cell before its first point
-    let cells = lat.shift > 0.0;
-    let empty = if cells {
-        r.misses_cells()
-    } else {
-        r.is_empty()
+    let Some((lo, hi)) = lattice_box(r, lat) else {
+        return;
     };
-    if empty {
-        return;
-    }
-    let lo = r.lo.map(|x| if cells { x.saturating_sub(1) } else { x });
-    let hi = [0, 1, 2].map(|k| r.hi[k].min(lat.last[k]));
-    if lo[0] > hi[0] || lo[1] > hi[1] || lo[2] > hi[2] {
-        return;
-    }
     let h = grid.h;
     let origin = grid.origin.map(|o| o + lat.shift * h);
     let ax = r.axis as usize;
@@ -578,21 +663,9 @@ pub(crate) fn rasterize(
     // constraints on (c1, c2) alone: k1 c1 + k2 c2 <= c0
     let mut flat = [[0.0; 3]; N * N + PLANES + 2];
     let mut nf = 0;
-    // a face's own slab: its heights are the lattice's
-    let mut planes = [[0.0; 4]; PLANES + 2];
-    let mut np = r.np as usize;
-    planes[..np].copy_from_slice(&r.planes[..np]);
-    if let Kind::Face { a, n } = r.kind {
-        let (t0, t1) = lat.heights;
-        planes[np] = [n[0], n[1], n[2], dot(n, a) + t1 + EPS];
-        planes[np + 1] = [-n[0], -n[1], -n[2], -dot(n, a) - t0 + EPS];
-        np += 2;
-    }
+    let (planes, np) = lattice_planes(r, lat);
     for p in &planes[..np] {
-        let b = p[3] + lat.relax * (p[0].abs() + p[1].abs() + p[2].abs())
-            - p[0] * origin[0]
-            - p[1] * origin[1]
-            - p[2] * origin[2];
+        let b = p[3] - p[0] * origin[0] - p[1] * origin[1] - p[2] * origin[2];
         let (c, k1, k2) = (p[ax] * h, p[a1] * h, p[a2] * h);
         if c.abs() > 1e-12 {
             let e = [b / c, k1 / c, k2 / c];
@@ -664,18 +737,7 @@ pub(crate) fn rasterize(
             at[a2] = c2;
             for k in k0 as u32..=k1 as u32 {
                 p[ax] = origin[ax] + k as f64 * h;
-                let e2 = match r.kind {
-                    Kind::Face { a, n } => {
-                        let s = dot(n, sub(p, a));
-                        s * s
-                    }
-                    Kind::Edge { a, u } => {
-                        let ap = sub(p, a);
-                        let s = dot(ap, u);
-                        (norm2(ap) - s * s).max(0.0)
-                    }
-                    Kind::Vertex { v } => norm2(sub(p, v)),
-                };
+                let e2 = r.kind.dist2(p);
                 if e2 >= d2.0 && e2 <= d2.1 {
                     at[ax] = k;
                     f(at, e2);

@@ -141,6 +141,12 @@ impl Lists {
                             };
                             let o = [bi, bj, bk].map(|b| b * TOP);
                             let mut bits = crossed[s] & box_mask(o, probe.lo, probe.hi);
+                            // the block's cell centres span 3 cells about its middle point; a
+                            // block a plane leaves wholly outside is skipped
+                            let mid = grid.point(o[0] + 2, o[1] + 2, o[2] + 2);
+                            if bits == 0 || !probe.may_hold(mid, 1.5 * h, slack) {
+                                continue;
+                            }
                             while bits != 0 {
                                 let l = bits.trailing_zeros() as usize;
                                 bits &= bits - 1;

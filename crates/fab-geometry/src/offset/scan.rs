@@ -611,6 +611,17 @@ impl Probe {
         })
     }
 
+    /// Whether the region may hold a point of the box `centre +- half` (per axis): no bounding
+    /// plane has the whole box outside it.
+    #[inline]
+    pub fn may_hold(&self, centre: V3, half: f64, slack: f64) -> bool {
+        self.planes[..self.np].iter().all(|q| {
+            q[0] * centre[0] + q[1] * centre[1] + q[2] * centre[2]
+                - half * (q[0].abs() + q[1].abs() + q[2].abs())
+                <= q[3] + slack
+        })
+    }
+
     /// Whether `p` lies in the region at a squared distance within `d2` of its feature (with
     /// the same slack as [`rasterize`]'s clipping, `1e-9` of a cell on the planes).
     #[inline]

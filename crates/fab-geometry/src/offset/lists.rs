@@ -184,20 +184,61 @@ impl Lists {
             slots[start[x] as usize] = p as u32;
         }
         drop(pairs);
-        let mut kept = 0;
-        for x in 0..n {
-            let (s, e) = (start[x] as usize, start[x + 1] as usize);
-            start[x] = kept as u32;
-            slots[s..e].sort_unstable();
-            for i in s..e {
-                if i == s || slots[i] != slots[i - 1] {
-                    slots[kept] = slots[i];
-                    kept += 1;
-                }
+        // Each block's cells sorted and made unique in place, in parallel: a block's runs are
+        // one stretch of `slots`, and its kept entries move to the stretch's front, with each
+        // cell's start now counted from there.
+        let mut lens = Vec::with_capacity(blocks.len());
+        let kept: Vec<u32> = {
+            let mut parts = Vec::with_capacity(blocks.len());
+            let mut rest: &mut [u32] = &mut slots;
+            for b in 0..blocks.len() {
+                let len = start[(b + 1) * BLOCK_LEN] - start[b * BLOCK_LEN];
+                let (part, tail) = rest.split_at_mut(len as usize);
+                parts.push(part);
+                lens.push(len);
+                rest = tail;
             }
+            start[..n]
+                .par_chunks_mut(BLOCK_LEN)
+                .zip(parts)
+                .map(|(starts, part)| {
+                    let base = starts[0];
+                    let mut kept = 0;
+                    for c in 0..BLOCK_LEN {
+                        let s = (starts[c] - base) as usize;
+                        let e = match starts.get(c + 1) {
+                            Some(&x) => (x - base) as usize,
+                            None => part.len(),
+                        };
+                        starts[c] = kept as u32;
+                        part[s..e].sort_unstable();
+                        for i in s..e {
+                            if i == s || part[i] != part[i - 1] {
+                                part[kept] = part[i];
+                                kept += 1;
+                            }
+                        }
+                    }
+                    kept as u32
+                })
+                .collect()
+        };
+        // The blocks' kept stretches moved together (forward: each lands at or before where it
+        // was), and the cells' starts made absolute.
+        let mut offsets = Vec::with_capacity(kept.len() + 1);
+        let (mut to, mut from) = (0u32, 0u32);
+        for (&k, &len) in kept.iter().zip(&lens) {
+            offsets.push(to);
+            slots.copy_within(from as usize..(from + k) as usize, to as usize);
+            from += len;
+            to += k;
         }
-        start[n] = kept as u32;
-        slots.truncate(kept);
+        start[..n]
+            .par_chunks_mut(BLOCK_LEN)
+            .zip(offsets.par_iter())
+            .for_each(|(starts, &o)| starts.iter_mut().for_each(|x| *x += o));
+        start[n] = to;
+        slots.truncate(to as usize);
         Lists {
             blocks: blocks.clone(),
             grid: *grid,

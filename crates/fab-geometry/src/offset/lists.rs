@@ -126,8 +126,17 @@ impl Lists {
         };
         let d2 = (lo * lo, hi * hi);
         let slack = 1e-9 * h;
+        // The regions are made for the lattice's heights, not the band's: a face's box is then
+        // the slab the lists test, about half as thick. (A closed mesh's edge whose wedge lies on
+        // the side away from the offset is then skipped where every point of a crossed cell is
+        // on the offset's side: `|D|` over `sqrt(3) h`. Such an edge is the nearest feature of
+        // points on its wedge's side only.)
+        let range = scan::Range {
+            heights: cells.heights,
+            ..scan_range(field, grid.h)
+        };
         let pairs: Vec<Vec<u64>> = features
-            .regions(grid, scan_range(field, grid.h))
+            .regions(grid, range)
             .fold(Vec::new, |mut out, r| {
                 let Some(probe) = scan::Probe::new(&r, &cells) else {
                     return out;

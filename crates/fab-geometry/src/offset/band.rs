@@ -440,64 +440,71 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         (hit, v)
     };
     let t = TOP as usize;
-    type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>);
-    let per_block: Vec<Found> = best
+    // Per parallel job (a run of blocks, in order): its leaves, their confirmed centres, and
+    // each block with leaves and how many; few vectors, not two per block.
+    type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>, Vec<(usize, usize)>);
+    let per_job: Vec<Found> = best
         .par_chunks(TOP3)
         .enumerate()
-        .map(|(s, best)| {
-            let o = cb.origin_of(s);
-            let (mut leaves, mut centres) = (Vec::new(), Vec::new());
-            if (0..3).any(|k| o[k] >= grid.n[k]) {
-                return (leaves, centres);
-            }
-            for c in 0..t / 2 {
-                for b in 0..t / 2 {
-                    for a in 0..t / 2 {
-                        let l = ((2 * c + 1) * t + 2 * b + 1) * t + 2 * a + 1;
-                        let key = best[l].load(Ordering::Relaxed);
-                        if key == u64::MAX {
-                            continue;
-                        }
-                        let u = unlocal(l);
-                        let at = [o[0] + u[0], o[1] + u[1], o[2] + u[2]];
-                        let p = grid.point(at[0], at[1], at[2]);
-                        let (mut hit, mut v) = value_at(p, key);
-                        if v.abs() > reach * (1.0 + 1e-9) {
-                            continue;
-                        }
-                        let tree = field.nearest_from(p, hit.slot);
-                        if tree.dist2 < hit.dist2 * (1.0 - 1e-6) {
-                            hit = tree;
-                            v = field.value_of(p, &hit) - field.level;
+        .fold(
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(mut leaves, mut centres, mut counts), (s, best)| {
+                let o = cb.origin_of(s);
+                if (0..3).any(|k| o[k] >= grid.n[k]) {
+                    return (leaves, centres, counts);
+                }
+                let before = leaves.len();
+                for c in 0..t / 2 {
+                    for b in 0..t / 2 {
+                        for a in 0..t / 2 {
+                            let l = ((2 * c + 1) * t + 2 * b + 1) * t + 2 * a + 1;
+                            let key = best[l].load(Ordering::Relaxed);
+                            if key == u64::MAX {
+                                continue;
+                            }
+                            let u = unlocal(l);
+                            let at = [o[0] + u[0], o[1] + u[1], o[2] + u[2]];
+                            let p = grid.point(at[0], at[1], at[2]);
+                            let (mut hit, mut v) = value_at(p, key);
                             if v.abs() > reach * (1.0 + 1e-9) {
                                 continue;
                             }
+                            let tree = field.nearest_from(p, hit.slot);
+                            if tree.dist2 < hit.dist2 * (1.0 - 1e-6) {
+                                hit = tree;
+                                v = field.value_of(p, &hit) - field.level;
+                                if v.abs() > reach * (1.0 + 1e-9) {
+                                    continue;
+                                }
+                            }
+                            centres.push((at, Corner::new(v, &hit)));
+                            leaves.push([
+                                o[0] + 2 * a as u32,
+                                o[1] + 2 * b as u32,
+                                o[2] + 2 * c as u32,
+                            ]);
                         }
-                        centres.push((at, Corner::new(v, &hit)));
-                        leaves.push([
-                            o[0] + 2 * a as u32,
-                            o[1] + 2 * b as u32,
-                            o[2] + 2 * c as u32,
-                        ]);
                     }
                 }
-            }
-            (leaves, centres)
-        })
+                if leaves.len() > before {
+                    counts.push((s, leaves.len() - before));
+                }
+                (leaves, centres, counts)
+            },
+        )
         .collect();
     let mut cell_blocks = Blocks::new(nb);
-    let mut leaves = Vec::new();
+    let mut leaves = Vec::with_capacity(per_job.iter().map(|j| j.0.len()).sum());
     let mut leaf_start = vec![0];
-    let mut centres = Vec::new();
-    for (s, (l, c)) in per_block.into_iter().enumerate() {
+    let mut centres = Vec::with_capacity(leaves.capacity());
+    for (l, c, counts) in per_job {
         centres.extend(c);
-        if l.is_empty() {
-            continue;
-        }
-        let o = scan_blocks.origin_of(s);
-        cell_blocks.add(cell_blocks.block(o[0], o[1], o[2]));
         leaves.extend(l);
-        leaf_start.push(leaves.len());
+        for (s, n) in counts {
+            let o = scan_blocks.origin_of(s);
+            cell_blocks.add(cell_blocks.block(o[0], o[1], o[2]));
+            leaf_start.push(leaf_start.last().unwrap() + n);
+        }
     }
     // Values are kept at the leaves' corners only (on foot-left +3, 164 k of the 266 k points
     // the scan reached): storage for the blocks holding any, the wanted points flagged, then

@@ -208,129 +208,143 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
         .into_par_iter()
         .map(|_| EMPTY)
         .collect();
-    type Block = (Vec<V3>, Vec<u32>, Vec<[V3; 2]>);
-    let per_block: Vec<Block> = cells
+    // Per parallel job (a run of blocks, in order): the vertices, with numbers local to the
+    // job for now, and the job's first and last block; few vectors, not three per block.
+    type Job = (Vec<V3>, Vec<u32>, Vec<[V3; 2]>, usize, usize);
+    let per_job: Vec<Job> = cells
         .par_chunks_mut(BLOCK_LEN)
         .enumerate()
-        .map(|(s, cells)| {
-            let mut verts = Vec::new();
-            let mut hints = Vec::new();
-            let mut cones = Vec::new();
-            let o = cb.origin_of(s);
-            for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
-                // The leaf's 27 corners, fetched once for its 8 cells.
-                let mut leaf = [band.corner(l[0], l[1], l[2]); 27];
-                for (x, c) in leaf.iter_mut().enumerate().skip(1) {
-                    let x = x as u32;
-                    *c = band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9);
-                }
-                for c in 0..8u32 {
-                    let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
-                    let (i, j, k) = (l[0] + ci, l[1] + cj, l[2] + ck);
-                    let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                        leaf[((ci + (c & 1)) + 3 * (cj + ((c >> 1) & 1)) + 9 * (ck + (c >> 2)))
-                            as usize]
-                    });
-                    let g = cs.map(|c| c.g);
-                    let n_in = g.iter().filter(|&&x| x < 0.0).count();
-                    if n_in == 0 || n_in == 8 {
-                        continue;
+        .fold(
+            || (Vec::new(), Vec::new(), Vec::new(), usize::MAX, 0),
+            |(mut verts, mut hints, mut cones, first, _), (s, cells)| {
+                let first = first.min(s);
+                let o = cb.origin_of(s);
+                for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
+                    // The leaf's 27 corners, fetched once for its 8 cells.
+                    let mut leaf = [band.corner(l[0], l[1], l[2]); 27];
+                    for (x, c) in leaf.iter_mut().enumerate().skip(1) {
+                        let x = x as u32;
+                        *c = band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9);
                     }
-                    let (count, patch, tube) = patches(&g);
-                    let base = verts.len() as u32;
-                    let mut sum = [[0.0f64; 3]; 4];
-                    let mut n = [0u32; 4];
-                    let mut qef = [Qef::default(); 4];
-                    let mut cone = [Cone::default(); 4];
-                    let lo = grid.point(i, j, k);
-                    let pts: [V3; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                        [
-                            lo[0] + (c & 1) as f64 * grid.h,
-                            lo[1] + ((c >> 1) & 1) as f64 * grid.h,
-                            lo[2] + (c >> 2) as f64 * grid.h,
-                        ]
-                    });
-                    let qs: [V3; 8] = cs.map(|c| c.q.map(f64::from));
-                    // Each corner's exact tangent plane of the level set: the field there is
-                    // `s(x) = sign |x - q|` with `q` its nearest input point, so near the corner
-                    // the level set is the plane `n . x = n . p - g` with `n = sign (p - q) / |p - q|`
-                    // (exact where the input is flat). Two sheets meeting at a crease give
-                    // two families of planes, and their least-squares point lies on the crease.
-                    // Each plane also keeps `(p - q) / |p - q|`, the direction away from the
-                    // input (as the projection's normals are), for the crease's faces.
-                    let planes: [Option<(V3, f64, V3)>; 8] =
-                        [0usize, 1, 2, 3, 4, 5, 6, 7].map(|c| {
-                            let v = sub(pts[c], qs[c]);
-                            let len = norm2(v).sqrt();
-                            if len < 1e-6 {
-                                return None;
-                            }
-                            let s = if cs[c].g as f64 + level < 0.0 {
-                                -1.0
-                            } else {
-                                1.0
-                            };
-                            let away = v.map(|x| x / len);
-                            let nrm = away.map(|x| s * x);
-                            Some((nrm, dot(nrm, pts[c]) - cs[c].g as f64, away))
+                    for c in 0..8u32 {
+                        let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
+                        let (i, j, k) = (l[0] + ci, l[1] + cj, l[2] + ck);
+                        let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                            leaf[((ci + (c & 1)) + 3 * (cj + ((c >> 1) & 1)) + 9 * (ck + (c >> 2)))
+                                as usize]
                         });
-                    for (e, &(a, b)) in EDGES.iter().enumerate() {
-                        let (ga, gb) = (g[a as usize], g[b as usize]);
-                        if (ga < 0.0) == (gb < 0.0) {
+                        let g = cs.map(|c| c.g);
+                        let n_in = g.iter().filter(|&&x| x < 0.0).count();
+                        if n_in == 0 || n_in == 8 {
                             continue;
                         }
-                        let p = ((patch >> (2 * e)) & 3) as usize;
-                        let t = (ga as f64 / (ga as f64 - gb as f64)).clamp(0.0, 1.0);
-                        let x = lerp(pts[a as usize], pts[b as usize], t);
-                        for d in 0..3 {
-                            sum[p][d] += x[d];
-                        }
-                        n[p] += 1;
-                        // A corner's plane counts only if it passes through this crossing:
-                        // a corner whose nearest point is on another part of the input (across
-                        // the medial axis from this patch) describes another sheet.
-                        for cc in [a, b] {
-                            if let Some((nrm, dd, away)) = planes[cc as usize]
-                                && (dot(nrm, x) - dd).abs() <= 0.1 * grid.h
-                            {
-                                qef[p].add(nrm, dd);
-                                cone[p].add(away);
+                        let (count, patch, tube) = patches(&g);
+                        let base = verts.len() as u32;
+                        let mut sum = [[0.0f64; 3]; 4];
+                        let mut n = [0u32; 4];
+                        let mut qef = [Qef::default(); 4];
+                        let mut cone = [Cone::default(); 4];
+                        let lo = grid.point(i, j, k);
+                        let pts: [V3; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                            [
+                                lo[0] + (c & 1) as f64 * grid.h,
+                                lo[1] + ((c >> 1) & 1) as f64 * grid.h,
+                                lo[2] + (c >> 2) as f64 * grid.h,
+                            ]
+                        });
+                        let qs: [V3; 8] = cs.map(|c| c.q.map(f64::from));
+                        // Each corner's exact tangent plane of the level set: the field there is
+                        // `s(x) = sign |x - q|` with `q` its nearest input point, so near the corner
+                        // the level set is the plane `n . x = n . p - g` with `n = sign (p - q) / |p - q|`
+                        // (exact where the input is flat). Two sheets meeting at a crease give
+                        // two families of planes, and their least-squares point lies on the crease.
+                        // Each plane also keeps `(p - q) / |p - q|`, the direction away from the
+                        // input (as the projection's normals are), for the crease's faces.
+                        let planes: [Option<(V3, f64, V3)>; 8] =
+                            [0usize, 1, 2, 3, 4, 5, 6, 7].map(|c| {
+                                let v = sub(pts[c], qs[c]);
+                                let len = norm2(v).sqrt();
+                                if len < 1e-6 {
+                                    return None;
+                                }
+                                let s = if cs[c].g as f64 + level < 0.0 {
+                                    -1.0
+                                } else {
+                                    1.0
+                                };
+                                let away = v.map(|x| x / len);
+                                let nrm = away.map(|x| s * x);
+                                Some((nrm, dot(nrm, pts[c]) - cs[c].g as f64, away))
+                            });
+                        for (e, &(a, b)) in EDGES.iter().enumerate() {
+                            let (ga, gb) = (g[a as usize], g[b as usize]);
+                            if (ga < 0.0) == (gb < 0.0) {
+                                continue;
+                            }
+                            let p = ((patch >> (2 * e)) & 3) as usize;
+                            let t = (ga as f64 / (ga as f64 - gb as f64)).clamp(0.0, 1.0);
+                            let x = lerp(pts[a as usize], pts[b as usize], t);
+                            for d in 0..3 {
+                                sum[p][d] += x[d];
+                            }
+                            n[p] += 1;
+                            // A corner's plane counts only if it passes through this crossing:
+                            // a corner whose nearest point is on another part of the input (across
+                            // the medial axis from this patch) describes another sheet.
+                            for cc in [a, b] {
+                                if let Some((nrm, dd, away)) = planes[cc as usize]
+                                    && (dot(nrm, x) - dd).abs() <= 0.1 * grid.h
+                                {
+                                    qef[p].add(nrm, dd);
+                                    cone[p].add(away);
+                                }
                             }
                         }
+                        for p in 0..count as usize {
+                            let m = sum[p].map(|x| x / n[p] as f64);
+                            // The rim of a blade (planes more than a right angle apart) may lie
+                            // outside the cell: where the blade is thinner than a cell, no cell
+                            // around the rim is crossed.
+                            let slack = if cone[p].seen && cone[p].far_dot < 0.0 {
+                                RIM_SLACK * grid.h
+                            } else {
+                                0.0
+                            };
+                            let v = qef[p].solve(m, grid.h, lo, slack);
+                            verts.push(v);
+                            // The corner whose nearest point is nearest the vertex: its triangle
+                            // starts the vertex's projection.
+                            let c = (0..8)
+                                .min_by(|&x, &y| {
+                                    norm2(sub(v, qs[x])).total_cmp(&norm2(sub(v, qs[y])))
+                                })
+                                .unwrap();
+                            hints.push(cs[c].slot);
+                            cones.push([cone[p].first, cone[p].far]);
+                        }
+                        let u = [i - o[0], j - o[1], k - o[2]];
+                        let li = ((u[2] * TOP + u[1]) * TOP + u[0]) as usize;
+                        cells[li] = Cell { base, patch, tube };
                     }
-                    for p in 0..count as usize {
-                        let m = sum[p].map(|x| x / n[p] as f64);
-                        // The rim of a blade (planes more than a right angle apart) may lie
-                        // outside the cell: where the blade is thinner than a cell, no cell
-                        // around the rim is crossed.
-                        let slack = if cone[p].seen && cone[p].far_dot < 0.0 {
-                            RIM_SLACK * grid.h
-                        } else {
-                            0.0
-                        };
-                        let v = qef[p].solve(m, grid.h, lo, slack);
-                        verts.push(v);
-                        // The corner whose nearest point is nearest the vertex: its triangle
-                        // starts the vertex's projection.
-                        let c = (0..8)
-                            .min_by(|&x, &y| norm2(sub(v, qs[x])).total_cmp(&norm2(sub(v, qs[y]))))
-                            .unwrap();
-                        hints.push(cs[c].slot);
-                        cones.push([cone[p].first, cone[p].far]);
-                    }
-                    let u = [i - o[0], j - o[1], k - o[2]];
-                    let li = ((u[2] * TOP + u[1]) * TOP + u[0]) as usize;
-                    cells[li] = Cell { base, patch, tube };
                 }
-            }
-            (verts, hints, cones)
-        })
+                (verts, hints, cones, first, s)
+            },
+        )
         .collect();
-    let mut offsets = Vec::with_capacity(per_block.len() + 1);
-    offsets.push(0u32);
-    for b in &per_block {
-        offsets.push(offsets.last().unwrap() + b.0.len() as u32);
+    // Each block's vertex numbers moved by its job's offset.
+    let mut offsets = vec![0u32; cb.len()];
+    let mut total = 0u32;
+    let mut next = 0;
+    for j in &per_job {
+        if j.3 <= j.4 {
+            // (a job's blocks are a run, and the runs come in order)
+            debug_assert_eq!(j.3, next, "the jobs' runs of blocks are consecutive");
+            offsets[j.3..=j.4].fill(total);
+            next = j.4 + 1;
+        }
+        total += j.0.len() as u32;
     }
+    debug_assert_eq!(next, cb.len());
     cells
         .par_chunks_mut(BLOCK_LEN)
         .zip(offsets.par_iter())
@@ -339,10 +353,10 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                 c.base += off;
             }
         });
-    let mut vertices = Vec::with_capacity(*offsets.last().unwrap() as usize);
+    let mut vertices = Vec::with_capacity(total as usize);
     let mut hints = Vec::with_capacity(vertices.capacity());
     let mut cones = Vec::with_capacity(vertices.capacity());
-    for (v, b, n) in per_block {
+    for (v, b, n, _, _) in per_job {
         vertices.extend(v);
         hints.extend(b);
         cones.extend(n);

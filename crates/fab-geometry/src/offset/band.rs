@@ -7,7 +7,8 @@
 //! the features' regions reach get storage, a flat array each. A point or cell is found by two
 //! array lookups (no hashing, no search).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -347,6 +348,112 @@ pub(crate) fn by_tree(field: &Field, grid: &Grid) -> Band {
     }
 }
 
+/// Blocks of the scan's storage per chunk (32 KiB of keys).
+const CHUNK: usize = 64;
+/// A block not reached yet, and one being given its slot.
+const UNREACHED: u32 = u32::MAX;
+const GIVING: u32 = u32::MAX - 1;
+
+/// The scan's storage: per grid point the packed key of its nearest feature so far, kept only
+/// for the blocks of points the scan reaches, each given its slot when first reached (in
+/// chunks of [`CHUNK`] blocks, allocated as needed). So no pass over the regions beforehand has
+/// to find which blocks they reach; the slots' order depends on the threads, and
+/// [`Reached::in_order`] lists the blocks by place.
+struct Reached {
+    nb: [u32; 3],
+    /// Per block of the grid, its slot, or [`UNREACHED`] (or [`GIVING`], briefly).
+    slot: Vec<AtomicU32>,
+    /// Per slot, its block.
+    block_of: Vec<AtomicU32>,
+    next: AtomicU32,
+    chunks: Vec<OnceLock<Box<[AtomicU64]>>>,
+}
+
+impl Reached {
+    fn new(nb: [u32; 3]) -> Self {
+        let n: usize = nb.iter().map(|&x| x as usize).product();
+        Reached {
+            nb,
+            slot: (0..n).map(|_| AtomicU32::new(UNREACHED)).collect(),
+            block_of: (0..n).map(|_| AtomicU32::new(UNREACHED)).collect(),
+            next: AtomicU32::new(0),
+            chunks: (0..n.div_ceil(CHUNK)).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    #[inline]
+    fn block(&self, i: u32, j: u32, k: u32) -> usize {
+        ((k / TOP) as usize * self.nb[1] as usize + (j / TOP) as usize) * self.nb[0] as usize
+            + (i / TOP) as usize
+    }
+
+    /// Grid coordinates of the first point of block `b`.
+    fn origin_of(&self, b: usize) -> [u32; 3] {
+        let (nx, ny) = (self.nb[0] as usize, self.nb[1] as usize);
+        [
+            (b % nx) as u32 * TOP,
+            ((b / nx) % ny) as u32 * TOP,
+            (b / (nx * ny)) as u32 * TOP,
+        ]
+    }
+
+    /// The keys of the points of slot `s`.
+    #[inline]
+    fn points(&self, s: u32) -> &[AtomicU64] {
+        let s = s as usize;
+        let chunk = self.chunks[s / CHUNK].get_or_init(|| {
+            (0..CHUNK * TOP3)
+                .map(|_| AtomicU64::new(u64::MAX))
+                .collect()
+        });
+        &chunk[(s % CHUNK) * TOP3..][..TOP3]
+    }
+
+    /// The key of point `(i, j, k)`, its block given a slot if it has none.
+    #[inline]
+    fn reach(&self, i: u32, j: u32, k: u32) -> &AtomicU64 {
+        let b = self.block(i, j, k);
+        let mut s = self.slot[b].load(Ordering::Acquire);
+        while s >= GIVING {
+            if s == UNREACHED
+                && self.slot[b]
+                    .compare_exchange(UNREACHED, GIVING, Ordering::Acquire, Ordering::Acquire)
+                    .is_ok()
+            {
+                s = self.next.fetch_add(1, Ordering::Relaxed);
+                self.block_of[s as usize].store(b as u32, Ordering::Relaxed);
+                self.slot[b].store(s, Ordering::Release);
+                break;
+            }
+            std::hint::spin_loop();
+            s = self.slot[b].load(Ordering::Acquire);
+        }
+        &self.points(s)[local(i, j, k)]
+    }
+
+    /// The key of point `(i, j, k)` if its block was reached.
+    #[inline]
+    fn get(&self, i: u32, j: u32, k: u32) -> Option<&AtomicU64> {
+        let s = self.slot[self.block(i, j, k)].load(Ordering::Acquire);
+        (s < GIVING).then(|| &self.points(s)[local(i, j, k)])
+    }
+
+    /// The blocks reached, by place, each with its slot.
+    fn in_order(&self) -> Vec<(usize, u32)> {
+        let n = self.next.load(Ordering::Acquire);
+        let mut order: Vec<(usize, u32)> = (0..n)
+            .map(|s| {
+                (
+                    self.block_of[s as usize].load(Ordering::Relaxed) as usize,
+                    s,
+                )
+            })
+            .collect();
+        order.sort_unstable();
+        order
+    }
+}
+
 /// What [`by_scan`] scans for grid cell `h`: distances within `W = 2 sqrt(3) h` of the level
 /// (for a closed mesh, faces at signed heights within `W` of it; an open mesh's faces on both
 /// sides). [`super::lists`] makes the same regions again with it.
@@ -379,41 +486,11 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     let nb = grid.n.map(|n| n / TOP);
     let reach = 3f64.sqrt() * grid.h;
     let range = scan_range(field, grid.h);
-    // Storage for the blocks of points the regions' boxes overlap.
-    let mut scan_blocks = Blocks::new(nb.map(|n| n + 1));
-    let touched: Vec<AtomicBool> = (0..scan_blocks.slot.len())
-        .into_par_iter()
-        .map(|_| AtomicBool::new(false))
-        .collect();
-    let cb = &scan_blocks;
-    features.regions(grid, range).for_each(|r| {
-        // (a region that only touches cells, for the lists, holds no point)
-        if r.is_empty() {
-            return;
-        }
-        let (lo, hi) = (r.lo.map(|x| x / TOP), r.hi.map(|x| x / TOP));
-        for bk in lo[2]..=hi[2] {
-            for bj in lo[1]..=hi[1] {
-                for bi in lo[0]..=hi[0] {
-                    touched[cb.block(bi * TOP, bj * TOP, bk * TOP)].store(true, Ordering::Relaxed);
-                }
-            }
-        }
-    });
-    for (b, t) in touched.iter().enumerate() {
-        if t.load(Ordering::Relaxed) {
-            scan_blocks.add(b);
-        }
-    }
     // Each point keeps its nearest feature: squared distance (as `f32` bits, which order as the
     // numbers do) and triangle slot packed in one word, so the smallest wins whatever the order
     // the regions are scanned in.
     let d2 = (range.dmin * range.dmin, range.dmax * range.dmax);
-    let best: Vec<AtomicU64> = (0..scan_blocks.len() * TOP3)
-        .into_par_iter()
-        .map(|_| AtomicU64::new(u64::MAX))
-        .collect();
-    let cb = &scan_blocks;
+    let best = Reached::new(nb.map(|n| n + 1));
     let points = scan::Lattice {
         heights: range.heights,
         shift: 0.0,
@@ -422,12 +499,11 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     };
     features.regions(grid, range).for_each(|r| {
         scan::rasterize(&r, grid, &points, d2, |[i, j, k], e2| {
-            if let Some(x) = cb.index(i, j, k) {
-                let key = ((e2 as f32).to_bits() as u64) << 32 | r.slot as u64;
-                // most points already hold a nearer feature: no atomic write then
-                if key < best[x].load(Ordering::Relaxed) {
-                    best[x].fetch_min(key, Ordering::Relaxed);
-                }
+            let key = ((e2 as f32).to_bits() as u64) << 32 | r.slot as u64;
+            let at = best.reach(i, j, k);
+            // most points already hold a nearer feature: no atomic write then
+            if key < at.load(Ordering::Relaxed) {
+                at.fetch_min(key, Ordering::Relaxed);
             }
         });
     });
@@ -444,12 +520,13 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     // each block with leaves and how many; few vectors, not two per block.
     type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>, Vec<(usize, usize)>);
     let per_job: Vec<Found> = best
-        .par_chunks(TOP3)
-        .enumerate()
+        .in_order()
+        .into_par_iter()
         .fold(
             || (Vec::new(), Vec::new(), Vec::new()),
-            |(mut leaves, mut centres, mut counts), (s, best)| {
-                let o = cb.origin_of(s);
+            |(mut leaves, mut centres, mut counts), (s, slot)| {
+                let o = best.origin_of(s);
+                let best = best.points(slot);
                 if (0..3).any(|k| o[k] >= grid.n[k]) {
                     return (leaves, centres, counts);
                 }
@@ -501,7 +578,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         centres.extend(c);
         leaves.extend(l);
         for (s, n) in counts {
-            let o = scan_blocks.origin_of(s);
+            let o = best.origin_of(s);
             cell_blocks.add(cell_blocks.block(o[0], o[1], o[2]));
             leaf_start.push(leaf_start.last().unwrap() + n);
         }
@@ -527,9 +604,9 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                 let u = unlocal(l);
                 let (i, j, k) = (o[0] + u[0], o[1] + u[1], o[2] + u[2]);
                 let p = grid.point(i, j, k);
-                let key = cb
-                    .index(i, j, k)
-                    .map_or(u64::MAX, |x| best[x].load(Ordering::Relaxed));
+                let key = best
+                    .get(i, j, k)
+                    .map_or(u64::MAX, |x| x.load(Ordering::Relaxed));
                 *c = if key == u64::MAX {
                     // Every corner of a leaf is within `W` of the level and so was reached;
                     // should one not have been (a gap in the regions would be a bug), the

@@ -118,8 +118,9 @@ impl Lists {
             last: grid.n.map(|n| n - 1),
         };
         // (cell, slot) pairs, kept in the parallel jobs' own vectors rather than joined into one.
-        // Each region visits only the crossed cells of the blocks its box reaches (a few dozen),
-        // not every cell centre in its columns (~40 on a foot, most in no crossed cell).
+        // Each region tests only the crossed cells of the blocks its box reaches, not every cell
+        // centre of its columns: on foot-left +3, 1.31 M tests (before whole blocks are skipped)
+        // where the columns held 1.36 M centres inside the regions, 0.30 M of them crossed.
         let centre = |i: u32, j: u32, k: u32| -> V3 {
             let p = grid.point(i, j, k);
             [p[0] + h / 2.0, p[1] + h / 2.0, p[2] + h / 2.0]

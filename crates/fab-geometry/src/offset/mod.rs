@@ -27,10 +27,10 @@
 //!    the grid (mean triangle under one cell face, e.g. a scan subdivided for smoothness) would
 //!    make several regions per grid point, each with its own set-up, so its band is found instead
 //!    by an octree descent with a tree query per block centre and leaf corner ([`BandSearch`]).
-//!    The same regions, grown by half a cell, give each cell the surface crosses a list of the
-//!    few triangles that can be nearest to any point in it (`lists`, ~3 on a foot): the exact
-//!    queries of projection and refinement in those cells test their list, not the tree (after
-//!    a scanned band only).
+//!    The same regions, grown by half a cell and tested at the centres of the crossed cells of
+//!    the blocks they reach, give each cell the surface crosses a list of the few triangles that
+//!    can be nearest to any point in it (`lists`, ~4 on a foot): the exact queries of projection
+//!    and refinement in those cells test their list, not the tree (after a scanned band only).
 //! 4. **Dual extraction** (`nets`): one vertex per patch of the surface in each cell, one quad per
 //!    grid edge the surface crosses, with marching cubes' topology (asymptotic decider on faces),
 //!    so the result is a closed 2-manifold. Each vertex is placed at the least-squares point of

@@ -15,6 +15,8 @@
 //! all four (the surface is a tube through the face): there the face gets one extra vertex per
 //! pair, inserted between the two cells' vertices, and the tube keeps its width.
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 use super::band::{BLOCK_LEN, Band, Corner, Grid, TOP, unlocal};
@@ -194,6 +196,31 @@ fn patches(g: &[f32; 8]) -> (u32, u32, u8) {
     (count, patch, tube)
 }
 
+/// [`patches`] by table where the corners' signs alone decide it: when no face has its
+/// corners alternating in sign (the asymptotic decider then needs the values). Most crossed
+/// cells are such.
+#[inline]
+fn patches_of(g: &[f32; 8]) -> (u32, u32, u8) {
+    // per sign mask: the patches, and whether a face is ambiguous
+    static TABLE: OnceLock<[(u32, u32, bool); 256]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        std::array::from_fn(|mask| {
+            let g: [f32; 8] = std::array::from_fn(|c| if mask >> c & 1 == 1 { -1.0 } else { 1.0 });
+            let ambiguous = FACES.iter().any(|face| {
+                let s = face.map(|c| g[c as usize] < 0.0);
+                s[0] == s[2] && s[1] == s[3] && s[0] != s[1]
+            });
+            let (count, patch, _) = patches(&g);
+            (count, patch, ambiguous)
+        })
+    });
+    let mask = (0..8).fold(0usize, |m, c| m | usize::from(g[c] < 0.0) << c);
+    match table[mask] {
+        (_, _, true) => patches(g),
+        (count, patch, false) => (count, patch, 0),
+    }
+}
+
 /// Extracts the dual surface of the band.
 pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
     let cb = &band.cell_blocks;
@@ -238,7 +265,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                         if n_in == 0 || n_in == 8 {
                             continue;
                         }
-                        let (count, patch, tube) = patches(&g);
+                        let (count, patch, tube) = patches_of(&g);
                         let base = verts.len() as u32;
                         let mut sum = [[0.0f64; 3]; 4];
                         let mut n = [0u32; 4];
@@ -852,5 +879,23 @@ mod tests {
         g[0] = -0.1;
         g[3] = -0.1;
         assert_eq!(patches(&g).0, 2);
+    }
+
+    /// The table gives what the union-find gives, for every sign pattern, with magnitudes that
+    /// make the decider join some ambiguous faces and split others.
+    #[test]
+    fn patches_by_table_are_the_patches() {
+        let mut ambiguous = 0;
+        for mask in 0..256usize {
+            for (seed, scale) in [(1u32, 0.1f32), (7, 1.0), (13, 5.0)] {
+                let g: [f32; 8] = std::array::from_fn(|c| {
+                    let m = 0.5 + ((seed + 3 * c as u32) % 5) as f32 * scale;
+                    if mask >> c & 1 == 1 { -m } else { m }
+                });
+                assert_eq!(patches_of(&g), patches(&g), "mask {mask:08b} {g:?}");
+                ambiguous += usize::from(patches(&g).2 != 0);
+            }
+        }
+        assert!(ambiguous > 0, "some patterns were tubes");
     }
 }

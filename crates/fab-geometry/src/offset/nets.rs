@@ -380,14 +380,24 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                 c.base += off;
             }
         });
-    let mut vertices = Vec::with_capacity(total as usize);
-    let mut hints = Vec::with_capacity(vertices.capacity());
-    let mut cones = Vec::with_capacity(vertices.capacity());
+    // Joined array by array, each job's part freed once copied: the jobs' vectors and all three
+    // joined arrays are never held at once (fresh pages are what a short run pays most for).
+    let (mut vs, mut bs, mut ns) = (Vec::new(), Vec::new(), Vec::new());
     for (v, b, n, _, _) in per_job {
-        vertices.extend(v);
-        hints.extend(b);
-        cones.extend(n);
+        vs.push(v);
+        bs.push(b);
+        ns.push(n);
     }
+    fn join<T>(parts: Vec<Vec<T>>, total: usize) -> Vec<T> {
+        let mut all = Vec::with_capacity(total);
+        for p in parts {
+            all.extend(p);
+        }
+        all
+    }
+    let mut cones = join(ns, total as usize);
+    let mut vertices = join(vs, total as usize);
+    let mut hints = join(bs, total as usize);
     let cells = cells;
     let cell = |i: i64, j: i64, k: i64| -> Option<&Cell> {
         if i < 0 || j < 0 || k < 0 {

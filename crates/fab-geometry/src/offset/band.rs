@@ -4,8 +4,8 @@
 //! field is 1-Lipschitz, so no other leaf holds surface).
 //!
 //! Values live in a sparse block grid: the grid is cut into [`TOP`]³ blocks, and only the blocks
-//! the features' regions reach get storage, a flat array each. A point or cell is found by two
-//! array lookups (no hashing, no search).
+//! the scan reaches (then only those holding leaves' corners) get storage, a flat array each. A
+//! point or cell is found by array lookups (no hashing, no search).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -456,7 +456,7 @@ impl Reached {
 
 /// What [`by_scan`] scans for grid cell `h`: distances within `W = 2 sqrt(3) h` of the level
 /// (for a closed mesh, faces at signed heights within `W` of it; an open mesh's faces on both
-/// sides). [`super::lists`] makes the same regions again with it.
+/// sides). [`super::lists`] makes the regions again with it, at the heights it tests.
 pub(crate) fn scan_range(field: &Field, h: f64) -> scan::Range {
     let w = 2.0 * 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
     scan::Range {

@@ -67,8 +67,7 @@ impl Blocks {
 
     #[inline]
     fn block(&self, i: u32, j: u32, k: u32) -> usize {
-        ((k / TOP) as usize * self.nb[1] as usize + (j / TOP) as usize) * self.nb[0] as usize
-            + (i / TOP) as usize
+        block_of(self.nb, i, j, k)
     }
 
     fn add(&mut self, b: usize) {
@@ -95,18 +94,29 @@ impl Blocks {
     /// Grid coordinates of the first point/cell of slot `s`.
     #[inline]
     pub fn origin_of(&self, s: usize) -> [u32; 3] {
-        let b = self.blocks[s] as usize;
-        let (nx, ny) = (self.nb[0] as usize, self.nb[1] as usize);
-        [
-            (b % nx) as u32 * TOP,
-            ((b / nx) % ny) as u32 * TOP,
-            (b / (nx * ny)) as u32 * TOP,
-        ]
+        block_origin(self.nb, self.blocks[s] as usize)
     }
 
     pub fn len(&self) -> usize {
         self.blocks.len()
     }
+}
+
+/// Index (x fastest) of the block holding point/cell `(i, j, k)` in a grid of `nb` blocks.
+#[inline]
+fn block_of(nb: [u32; 3], i: u32, j: u32, k: u32) -> usize {
+    ((k / TOP) as usize * nb[1] as usize + (j / TOP) as usize) * nb[0] as usize + (i / TOP) as usize
+}
+
+/// Grid coordinates of the first point/cell of block `b` in a grid of `nb` blocks.
+#[inline]
+fn block_origin(nb: [u32; 3], b: usize) -> [u32; 3] {
+    let (nx, ny) = (nb[0] as usize, nb[1] as usize);
+    [
+        (b % nx) as u32 * TOP,
+        ((b / nx) % ny) as u32 * TOP,
+        (b / (nx * ny)) as u32 * TOP,
+    ]
 }
 
 #[inline]
@@ -383,18 +393,12 @@ impl Reached {
 
     #[inline]
     fn block(&self, i: u32, j: u32, k: u32) -> usize {
-        ((k / TOP) as usize * self.nb[1] as usize + (j / TOP) as usize) * self.nb[0] as usize
-            + (i / TOP) as usize
+        block_of(self.nb, i, j, k)
     }
 
     /// Grid coordinates of the first point of block `b`.
     fn origin_of(&self, b: usize) -> [u32; 3] {
-        let (nx, ny) = (self.nb[0] as usize, self.nb[1] as usize);
-        [
-            (b % nx) as u32 * TOP,
-            ((b / nx) % ny) as u32 * TOP,
-            (b / (nx * ny)) as u32 * TOP,
-        ]
+        block_origin(self.nb, b)
     }
 
     /// The keys of the points of slot `s`.

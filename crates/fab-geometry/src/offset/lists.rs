@@ -10,8 +10,6 @@
 //! `|D|`; so the nearest of the list is the exact nearest point. Points outside crossed cells go
 //! to the tree.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rayon::prelude::*;
 
 use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, scan_range, unlocal};
@@ -59,48 +57,20 @@ fn box_mask(o: [u32; 3], lo: [u32; 3], hi: [u32; 3]) -> u64 {
 }
 
 impl Lists {
-    /// The lists of `band`'s crossed cells (scanned by [`super::band::by_scan`] from
+    /// The lists of `band`'s crossed cells (`crossed`: per cell block, a bit per crossed cell,
+    /// as [`super::nets::Crossed::bits`]; the band scanned by [`super::band::by_scan`] from
     /// `features`) for the level set of `field`.
-    pub fn new(band: &Band, features: &scan::Features, field: &Field, grid: &Grid) -> Self {
+    pub fn new(
+        band: &Band,
+        crossed: &[u64],
+        features: &scan::Features,
+        field: &Field,
+        grid: &Grid,
+    ) -> Self {
         let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
         let n = blocks.len() * BLOCK_LEN;
         let h = grid.h;
-        // a cell is crossed when its corners lie on both sides of the level: found leaf by
-        // leaf (the band's cells), each leaf's 27 corners read once; one bit per cell of a block
-        let crossed: Vec<AtomicU64> = (0..blocks.len())
-            .into_par_iter()
-            .map(|_| AtomicU64::new(0))
-            .collect();
-        band.leaves.par_iter().for_each(|l| {
-            let g: [f32; 27] = std::array::from_fn(|x| {
-                let x = x as u32;
-                band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9)
-                    .g
-            });
-            let mut bits = 0u64;
-            for c in 0..8u32 {
-                let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
-                let mut inside = 0;
-                for d in 0..8u32 {
-                    let x = (ci + (d & 1)) + 3 * (cj + ((d >> 1) & 1)) + 9 * (ck + (d >> 2));
-                    inside += u32::from(g[x as usize] < 0.0);
-                }
-                if inside > 0 && inside < 8 {
-                    let x = blocks
-                        .index(l[0] + ci, l[1] + cj, l[2] + ck)
-                        .expect("a leaf's cells have storage");
-                    bits |= 1 << (x % BLOCK_LEN);
-                }
-            }
-            if bits != 0 {
-                // a leaf's 8 cells lie in one block (leaves start at even cells, blocks at
-                // multiples of `TOP`)
-                let x = blocks.index(l[0], l[1], l[2]).expect("a leaf has storage");
-                crossed[x / BLOCK_LEN].fetch_or(bits, Ordering::Relaxed);
-            }
-        });
-        let crossed: Vec<u64> = crossed.into_par_iter().map(AtomicU64::into_inner).collect();
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
         let half = reach / 2.0;
         let lo = (radius - reach - half).max(0.0);
@@ -418,7 +388,8 @@ mod tests {
                 apart < 1e-6,
                 "{name} at {d} mm: a leaf corner of the scan is {apart} mm off the descent's"
             );
-            let lists = Lists::new(&band, &features, &field, &grid);
+            let crossed = super::super::nets::classify(&band);
+            let lists = Lists::new(&band, &crossed.bits, &features, &field, &grid);
             let (listed, wrong) = band
                 .leaves
                 .par_iter()

@@ -411,12 +411,14 @@ fn surface(
             band.corner_queries
         );
     }
+    // The crossed cells, found once for both.
+    let crossed = nets::classify(&band);
     let (nets, lists) = rayon::join(
-        || nets::extract(&band, &grid, level),
+        || nets::extract(&band, &grid, level, &crossed),
         || {
             features
                 .as_ref()
-                .map(|f| lists::Lists::new(&band, f, &field, &grid))
+                .map(|f| lists::Lists::new(&band, &crossed.bits, f, &field, &grid))
         },
     );
     // The band's values (7 MB on a foot) and the features set up for scanning are spent:

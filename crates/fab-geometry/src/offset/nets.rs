@@ -221,32 +221,119 @@ fn patches_of(g: &[f32; 8]) -> (u32, u32, u8) {
     }
 }
 
-/// Extracts the dual surface of the band.
-pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
+/// The band's crossed cells, found once for the extraction and the candidate lists.
+pub(crate) struct Crossed {
+    /// Per cell block (as [`Band::cell_blocks`] stores them), its crossed cells, one bit each by
+    /// their place in the block.
+    pub bits: Vec<u64>,
+    /// Per cell block, how many vertices its cells have.
+    pub counts: Vec<u32>,
+}
+
+/// Finds the cells the level set crosses (corners on both sides of it) and how many patches
+/// each has, leaf by leaf (the band's cells), each leaf's 27 corner values read once.
+pub(crate) fn classify(band: &Band) -> Crossed {
     let cb = &band.cell_blocks;
+    let (bits, counts) = (0..cb.len())
+        .into_par_iter()
+        .map(|s| {
+            let o = cb.origin_of(s);
+            let (mut bits, mut count) = (0u64, 0u32);
+            for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
+                let g: [f32; 27] = std::array::from_fn(|x| {
+                    let x = x as u32;
+                    band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9)
+                        .g
+                });
+                for c in 0..8u32 {
+                    let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
+                    let g: [f32; 8] = std::array::from_fn(|d| {
+                        let d = d as u32;
+                        g[((ci + (d & 1)) + 3 * (cj + ((d >> 1) & 1)) + 9 * (ck + (d >> 2)))
+                            as usize]
+                    });
+                    let inside = g.iter().filter(|&&x| x < 0.0).count();
+                    if inside == 0 || inside == 8 {
+                        continue;
+                    }
+                    let u = [l[0] + ci - o[0], l[1] + cj - o[1], l[2] + ck - o[2]];
+                    bits |= 1 << ((u[2] * TOP + u[1]) * TOP + u[0]);
+                    count += patches_of(&g).0;
+                }
+            }
+            (bits, count)
+        })
+        .unzip();
+    Crossed { bits, counts }
+}
+
+/// Extracts the dual surface of the band, whose crossed cells are `crossed` ([`classify`]).
+pub(crate) fn extract(band: &Band, grid: &Grid, level: f64, crossed: &Crossed) -> Nets {
+    let cb = &band.cell_blocks;
+    let Crossed { bits, counts } = crossed;
+    // The crossed cells' patches, block by block, each block's by the cells' places in it: a
+    // cell's entry is found by the rank of its bit.
+    let mut cell_start = Vec::with_capacity(cb.len() + 1);
+    cell_start.push(0u32);
+    for b in bits {
+        cell_start.push(cell_start.last().unwrap() + b.count_ones());
+    }
+    let mut cells: Vec<Cell> = (0..*cell_start.last().unwrap())
+        .into_par_iter()
+        .map(|_| EMPTY)
+        .collect();
     let corner_g = |i: u32, j: u32, k: u32| -> [f32; 8] {
         [0u32, 1, 2, 3, 4, 5, 6, 7]
             .map(|c| band.corner(i + (c & 1), j + ((c >> 1) & 1), k + (c >> 2)).g)
     };
-    // Pass 1, per block of cells: patches and their vertices (mass points of their crossings).
-    // Each block writes its cells in place, with vertex numbers local to the block for now.
-    // (Filled in parallel: 1.7 M cells for a foot, a serial fill would be the slowest step.)
-    let mut cells: Vec<Cell> = (0..cb.len() * BLOCK_LEN)
-        .into_par_iter()
-        .map(|_| EMPTY)
-        .collect();
-    // Per parallel job (a run of blocks, in order): the vertices, with numbers local to the
-    // job for now, and the job's first and last block; few vectors, not three per block.
-    type Job = (Vec<V3>, Vec<u32>, Vec<[V3; 2]>, usize, usize);
-    let per_job: Vec<Job> = cells
-        .par_chunks_mut(BLOCK_LEN)
-        .enumerate()
-        .fold(
-            || (Vec::new(), Vec::new(), Vec::new(), usize::MAX, 0),
-            |(mut verts, mut hints, mut cones, first, _), (s, cells)| {
-                let first = first.min(s);
+    // Pass 1, per block of cells: each patch's vertex (the mass point of its crossings, moved to
+    // its corners' tangent planes), written in place: each block's share of the arrays is known
+    // from its count, so they are made at their final size, and the cells' vertex numbers made
+    // global.
+    let total = counts.iter().map(|&c| c as usize).sum::<usize>();
+    let mut vertices: Vec<V3> = (0..total).into_par_iter().map(|_| [0.0; 3]).collect();
+    let mut hints: Vec<u32> = (0..total).into_par_iter().map(|_| 0).collect();
+    let mut cones: Vec<[V3; 2]> = (0..total).into_par_iter().map(|_| [[0.0; 3]; 2]).collect();
+    {
+        type Share<'a> = (
+            &'a mut [Cell],
+            &'a mut [V3],
+            &'a mut [u32],
+            &'a mut [[V3; 2]],
+            u32,
+        );
+        let mut shares: Vec<Share> = Vec::with_capacity(cb.len());
+        let mut cs = &mut cells[..];
+        let (mut v, mut hs, mut ns) = (&mut vertices[..], &mut hints[..], &mut cones[..]);
+        let mut first = 0u32;
+        for (&n, b) in counts.iter().zip(bits) {
+            let n = n as usize;
+            let (c, rest_c) = std::mem::take(&mut cs).split_at_mut(b.count_ones() as usize);
+            let (a, rest_v) = std::mem::take(&mut v).split_at_mut(n);
+            let (h, rest_h) = std::mem::take(&mut hs).split_at_mut(n);
+            let (e, rest_n) = std::mem::take(&mut ns).split_at_mut(n);
+            shares.push((c, a, h, e, first));
+            (cs, v, hs, ns) = (rest_c, rest_v, rest_h, rest_n);
+            first += n as u32;
+        }
+        shares
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(s, (cells, verts, hints, cones, first))| {
+                if bits[s] == 0 {
+                    return;
+                }
                 let o = cb.origin_of(s);
+                let mut local = 0;
                 for l in &band.leaves[band.leaf_start[s]..band.leaf_start[s + 1]] {
+                    let lu = [l[0] - o[0], l[1] - o[1], l[2] - o[2]];
+                    let at = |c: u32| {
+                        let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
+                        (((lu[2] + ck) * TOP + lu[1] + cj) * TOP + lu[0] + ci) as usize
+                    };
+                    if (0..8).all(|c| bits[s] >> at(c) & 1 == 0) {
+                        continue;
+                    }
                     // The leaf's 27 corners, fetched once for its 8 cells.
                     let mut leaf = [band.corner(l[0], l[1], l[2]); 27];
                     for (x, c) in leaf.iter_mut().enumerate().skip(1) {
@@ -254,6 +341,10 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                         *c = band.corner(l[0] + x % 3, l[1] + (x / 3) % 3, l[2] + x / 9);
                     }
                     for c in 0..8u32 {
+                        let li = at(c);
+                        if bits[s] >> li & 1 == 0 {
+                            continue;
+                        }
                         let (ci, cj, ck) = (c & 1, (c >> 1) & 1, c >> 2);
                         let (i, j, k) = (l[0] + ci, l[1] + cj, l[2] + ck);
                         let cs: [Corner; 8] = [0u32, 1, 2, 3, 4, 5, 6, 7].map(|c| {
@@ -261,12 +352,14 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                 as usize]
                         });
                         let g = cs.map(|c| c.g);
-                        let n_in = g.iter().filter(|&&x| x < 0.0).count();
-                        if n_in == 0 || n_in == 8 {
-                            continue;
-                        }
                         let (count, patch, tube) = patches_of(&g);
-                        let base = verts.len() as u32;
+                        let base = local;
+                        local += count;
+                        cells[(bits[s] & ((1u64 << li) - 1)).count_ones() as usize] = Cell {
+                            base: first + base,
+                            patch,
+                            tube,
+                        };
                         let mut sum = [[0.0f64; 3]; 4];
                         let mut n = [0u32; 4];
                         let mut qef = [Qef::default(); 4];
@@ -338,7 +431,8 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                 0.0
                             };
                             let v = qef[p].solve(m, grid.h, lo, slack);
-                            verts.push(v);
+                            let x = base as usize + p;
+                            verts[x] = v;
                             // The corner whose nearest point is nearest the vertex: its triangle
                             // starts the vertex's projection.
                             let c = (0..8)
@@ -346,77 +440,39 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                                     norm2(sub(v, qs[x])).total_cmp(&norm2(sub(v, qs[y])))
                                 })
                                 .unwrap();
-                            hints.push(cs[c].slot);
-                            cones.push([cone[p].first, cone[p].far]);
+                            hints[x] = cs[c].slot;
+                            cones[x] = [cone[p].first, cone[p].far];
                         }
-                        let u = [i - o[0], j - o[1], k - o[2]];
-                        let li = ((u[2] * TOP + u[1]) * TOP + u[0]) as usize;
-                        cells[li] = Cell { base, patch, tube };
                     }
                 }
-                (verts, hints, cones, first, s)
-            },
-        )
-        .collect();
-    // Each block's vertex numbers moved by its job's offset.
-    let mut offsets = vec![0u32; cb.len()];
-    let mut total = 0u32;
-    let mut next = 0;
-    for j in &per_job {
-        if j.3 <= j.4 {
-            // (a job's blocks are a run, and the runs come in order)
-            debug_assert_eq!(j.3, next, "the jobs' runs of blocks are consecutive");
-            offsets[j.3..=j.4].fill(total);
-            next = j.4 + 1;
-        }
-        total += j.0.len() as u32;
+                debug_assert_eq!(local as usize, verts.len(), "block {s}'s vertices counted");
+            });
     }
-    debug_assert_eq!(next, cb.len());
-    cells
-        .par_chunks_mut(BLOCK_LEN)
-        .zip(offsets.par_iter())
-        .for_each(|(cells, &off)| {
-            for c in cells.iter_mut().filter(|c| c.base != u32::MAX) {
-                c.base += off;
-            }
-        });
-    // Joined array by array, each job's part freed once copied: the jobs' vectors and all three
-    // joined arrays are never held at once (fresh pages are what a short run pays most for).
-    let (mut vs, mut bs, mut ns) = (Vec::new(), Vec::new(), Vec::new());
-    for (v, b, n, _, _) in per_job {
-        vs.push(v);
-        bs.push(b);
-        ns.push(n);
-    }
-    fn join<T>(parts: Vec<Vec<T>>, total: usize) -> Vec<T> {
-        let mut all = Vec::with_capacity(total);
-        for p in parts {
-            all.extend(p);
-        }
-        all
-    }
-    let mut cones = join(ns, total as usize);
-    let mut vertices = join(vs, total as usize);
-    let mut hints = join(bs, total as usize);
     let cells = cells;
     let cell = |i: i64, j: i64, k: i64| -> Option<&Cell> {
         if i < 0 || j < 0 || k < 0 {
             return None;
         }
-        let c = &cells[cb.index(i as u32, j as u32, k as u32)?];
-        (c.base != u32::MAX).then_some(c)
+        let x = cb.index(i as u32, j as u32, k as u32)?;
+        let (s, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
+        let b = bits[s];
+        (b >> l & 1 == 1)
+            .then(|| &cells[(cell_start[s] + (b & ((1u64 << l) - 1)).count_ones()) as usize])
     };
+    // The crossed cells of block `s`: place in the block and entry.
+    let cells_of = |s: usize| crossed_cells(bits[s], &cells[cell_start[s] as usize..]);
 
     // Tube faces: the face between cell (i, j, k) and its +axis neighbour, when both see it as a
     // tube. Each gets one vertex per pair of crossings (on the face, at the pair's mid-crossing).
+    // (Their vertices are gathered apart and appended once: the arrays are at their exact size.)
     let mut tubes: Vec<(u64, u32)> = Vec::new();
-    for (x, c) in cells.iter().enumerate() {
-        if c.base == u32::MAX || c.tube & 0b101010 == 0 {
+    let mut tube_vertices: Vec<(V3, u32)> = Vec::new();
+    for (s, l, c) in (0..cb.len()).flat_map(|s| cells_of(s).map(move |(l, c)| (s, l, c))) {
+        if c.tube & 0b101010 == 0 {
             continue;
         }
-        let s = x / BLOCK_LEN;
         let o = cb.origin_of(s);
-        let u = unlocal(x % BLOCK_LEN);
+        let u = unlocal(l);
         let (i, j, k) = (o[0] + u[0], o[1] + u[1], o[2] + u[2]);
         for axis in 0..3usize {
             let f = 2 * axis + 1;
@@ -442,7 +498,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             } else {
                 [[3, 0], [1, 2]]
             };
-            let id = vertices.len() as u32;
+            let id = (total + tube_vertices.len()) as u32;
             for pair in pairs {
                 let mut m = [0.0; 3];
                 let mut slot = 0;
@@ -467,14 +523,23 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
                     }
                     slot = band.corner(a3.0, a3.1, a3.2).slot;
                 }
-                vertices.push(m);
-                hints.push(slot);
-                cones.push([[0.0; 3]; 2]);
+                tube_vertices.push((m, slot));
             }
             tubes.push((face_key(grid, i, j, k, axis), id));
         }
     }
     tubes.sort_unstable();
+    if !tube_vertices.is_empty() {
+        let n = tube_vertices.len();
+        vertices.reserve_exact(n);
+        hints.reserve_exact(n);
+        cones.reserve_exact(n);
+        for (m, slot) in tube_vertices {
+            vertices.push(m);
+            hints.push(slot);
+            cones.push([[0.0; 3]; 2]);
+        }
+    }
     // The vertex of pair `pair` on the +`axis` face of cell (i, j, k), if that face is a tube.
     let tube_vertex = |i: i64, j: i64, k: i64, axis: usize, pair: usize| -> Option<u32> {
         if tubes.is_empty() {
@@ -495,10 +560,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
             || (Vec::new(), Vec::new()),
             |(mut quads, mut polys), s| {
                 let o = cb.origin_of(s);
-                for (l, c) in cells[s * BLOCK_LEN..(s + 1) * BLOCK_LEN].iter().enumerate() {
-                    if c.base == u32::MAX {
-                        continue;
-                    }
+                for (l, _) in cells_of(s) {
                     let u = unlocal(l);
                     let (i, j, k) = (
                         (o[0] + u[0]) as i64,
@@ -666,6 +728,18 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64) -> Nets {
         polygons,
         missing: missing.into_inner(),
     }
+}
+
+/// The cells whose bits are set in `bits` (a block's crossed cells), each with its place in the
+/// block, given their entries in that order.
+fn crossed_cells(mut bits: u64, cells: &[Cell]) -> impl Iterator<Item = (usize, &Cell)> {
+    cells.iter().map_while(move |c| {
+        (bits != 0).then(|| {
+            let l = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            (l, c)
+        })
+    })
 }
 
 /// The directions from the input seen at a patch's corners: the first, and the one most
@@ -838,7 +912,7 @@ mod tests {
                     values[((k * 17 + j) * 33 + i) as usize]
                 }
             });
-            let nets = extract(&band, &grid, 0.0);
+            let nets = extract(&band, &grid, 0.0, &classify(&band));
             assert_eq!(nets.missing, 0);
             assert_eq!(nets.vertices.len(), nets.hints.len());
             // Triangulated as the offset does it (no normals here: the shorter diagonals).

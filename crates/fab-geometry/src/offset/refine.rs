@@ -32,6 +32,52 @@ const SKIP: f64 = 6.0;
 /// projected midpoint (and normal) to fall back on if the crease point folds the surface.
 type Choice = ((V3, V3), Option<(V3, V3)>);
 
+/// The second normals of the vertices on a crease sharper than a right angle (see [`folded`]),
+/// by vertex, ascending: few (none on most scans), so kept apart rather than a second normal per
+/// vertex.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Creases(Vec<(u32, V3)>);
+
+impl Creases {
+    /// From `(vertex, second normal)` pairs, ascending by vertex.
+    pub fn new(seconds: Vec<(u32, V3)>) -> Self {
+        debug_assert!(seconds.windows(2).all(|w| w[0].0 < w[1].0));
+        Creases(seconds)
+    }
+
+    /// The second normal of vertex `v`, if it is on such a crease.
+    #[inline]
+    pub fn get(&self, v: u32) -> Option<V3> {
+        if self.0.is_empty() {
+            return None;
+        }
+        self.0
+            .binary_search_by_key(&v, |c| c.0)
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
+    /// Gives `v`, the newest vertex, the second normal `n2` (none if it is its normal `n`).
+    fn push(&mut self, v: u32, n: V3, n2: V3) {
+        debug_assert!(self.0.last().is_none_or(|c| c.0 < v));
+        if n2 != n {
+            self.0.push((v, n2));
+        }
+    }
+
+    /// Vertex `v` is no longer on a crease.
+    fn remove(&mut self, v: u32) {
+        if let Ok(i) = self.0.binary_search_by_key(&v, |c| c.0) {
+            self.0.remove(i);
+        }
+    }
+
+    /// The vertices on such a crease.
+    pub fn vertices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|c| c.0)
+    }
+}
+
 /// What refinement did.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Refinement {
@@ -55,7 +101,7 @@ fn add_split(
     ((p, n), alt): Choice,
     vertices: &mut Vec<V3>,
     normals: &mut Vec<V3>,
-    normals2: &mut Vec<V3>,
+    creases: &mut Creases,
     second: &mut Vec<(u64, (V3, V3))>,
 ) -> u32 {
     let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
@@ -65,11 +111,12 @@ fn add_split(
     };
     vertices.push(p);
     normals.push(n);
-    normals2.push(n2);
+    let v = vertices.len() as u32 - 1;
+    creases.push(v, n, n2);
     if let Some(alt) = alt {
         second.push((e, alt));
     }
-    vertices.len() as u32 - 1
+    v
 }
 
 /// How far refinement goes.
@@ -85,12 +132,12 @@ pub(crate) struct Goal {
 
 /// Refines until every edge midpoint is within `goal.tol` of the surface, for at most
 /// `goal.max_rounds` rounds, never splitting edges shorter than `goal.min_len`. Each vertex has
-/// a normal, and a second one on a sharp crease (see [`folded`]).
+/// a normal, and those on a sharp crease a second one in `creases` (see [`folded`]).
 pub(crate) fn refine(
     field: &Field,
     vertices: &mut Vec<V3>,
     normals: &mut Vec<V3>,
-    normals2: &mut Vec<V3>,
+    creases: &mut Creases,
     triangles: &mut Vec<[u32; 3]>,
     goal: Goal,
 ) -> Refinement {
@@ -166,7 +213,7 @@ pub(crate) fn refine(
         let mut split: Vec<(u64, u32)> = checked
             .into_iter()
             .filter_map(|(e, p)| {
-                let v = add_split(e, p?, vertices, normals, normals2, &mut second);
+                let v = add_split(e, p?, vertices, normals, creases, &mut second);
                 Some((e, v))
             })
             .collect();
@@ -228,7 +275,6 @@ pub(crate) fn refine(
             .map(|(t, p, n)| {
                 vertices.push(p);
                 normals.push(n);
-                normals2.push(n);
                 (t, vertices.len() as u32 - 1)
             })
             .collect();
@@ -293,7 +339,7 @@ pub(crate) fn refine(
         };
         if !interior.is_empty() {
             for (e, choice) in interior {
-                let v = add_split(e, choice, vertices, normals, normals2, &mut second);
+                let v = add_split(e, choice, vertices, normals, creases, &mut second);
                 split.push((e, v));
             }
             split.sort_unstable_by_key(|s| s.0);
@@ -305,7 +351,7 @@ pub(crate) fn refine(
         // Vertex normals point away from the input; triangles face increasing field values,
         // which is towards the input for an inward offset.
         let facing = field.level.signum();
-        let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3], ns2: &[V3]| {
+        let folds = |kids: &[[u32; 3]], vs: &[V3], ns: &[V3], ns2: &Creases| {
             kids.iter()
                 .any(|&k| folded(k, vs, ns, ns2, facing) || flat(k, vs))
         };
@@ -337,7 +383,7 @@ pub(crate) fn refine(
         loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-                let ns2: &Vec<V3> = normals2;
+                let ns2: &Creases = creases;
                 let mid = |a: u32, b: u32| -> Option<u32> {
                     split
                         .binary_search_by_key(&edge_key(a, b), |s| s.0)
@@ -373,7 +419,7 @@ pub(crate) fn refine(
                         let (p, n) = second.remove(i).1;
                         vertices[v] = p;
                         normals[v] = n;
-                        normals2[v] = n;
+                        creases.remove(v as u32);
                     }
                     Err(_) => withdraw.push(e),
                 }
@@ -400,7 +446,7 @@ pub(crate) fn refine(
         }
         let vs: &Vec<V3> = vertices;
         let ns: &Vec<V3> = normals;
-        let ns2: &Vec<V3> = normals2;
+        let ns2: &Creases = creases;
         let before = centre.len();
         centre.retain(|&(t, c)| {
             let (kids, n) = split_triangle(triangles[t as usize], [None; 3], Some(c), vs);
@@ -634,16 +680,16 @@ fn corner_point(p: [V3; 3], n: [V3; 3], g: V3, len: f64) -> Option<V3> {
 /// Whether triangle `t` turns away from the surface normal at any of its corners by more than
 /// [`FACING`] allows (`facing`: the offset's sign; triangles face along the vertex normals
 /// outward and against them inward). A vertex on a crease has two normals, one per face
-/// (`ns`, `ns2`; the same elsewhere), and a triangle may follow either face: across a crease
+/// (`ns`, and `creases`; one elsewhere), and a triangle may follow either face: across a crease
 /// sharper than a right angle, a triangle in one face leans away from the other face's normal
 /// by more than [`FACING`] allows.
 #[inline]
-pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], ns2: &[V3], facing: f64) -> bool {
+pub(crate) fn folded(t: [u32; 3], vs: &[V3], ns: &[V3], creases: &Creases, facing: f64) -> bool {
     let n = normal(t, vs);
     let limit = -FACING * norm2(n).sqrt();
     t.iter().any(|&v| {
-        let v = v as usize;
-        facing * dot(n, ns[v]) <= limit && facing * dot(n, ns2[v]) <= limit
+        facing * dot(n, ns[v as usize]) <= limit
+            && creases.get(v).is_none_or(|n2| facing * dot(n, n2) <= limit)
     })
 }
 

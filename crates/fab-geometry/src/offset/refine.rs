@@ -119,6 +119,52 @@ fn add_split(
     v
 }
 
+/// Edges (and touched triangles) handled a part at a time in a round: the part's results are
+/// held, not the round's.
+const PART: usize = 1 << 13;
+
+/// Measures edge `e` (a key from [`edge_key`]): `None` if it is within `tol` of the surface;
+/// else the edge with its split point, or with none if it is too short to split (squared length
+/// under `min_len2`).
+#[inline]
+fn measure(
+    field: &Field,
+    verts: &[V3],
+    nrm: &[V3],
+    e: u64,
+    tol: f64,
+    min_len2: f64,
+) -> Option<(u64, Option<Choice>)> {
+    let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+    let (a, b) = (verts[ia], verts[ib]);
+    let len = norm2(sub(b, a)).sqrt();
+    let (na, nb) = (nrm[ia], nrm[ib]);
+    let m = lerp(a, b, 0.5);
+    let ends = [(a, na), (b, nb)];
+    let (err, hit) = field.error(m, bound(field, m, &ends));
+    let crease = crease_point(a, na, b, nb, m);
+    // An edge across a crease is furthest off where it passes the crease, which
+    // need not be its midpoint: measure there too.
+    let err = match crease {
+        Some(x) if err <= tol => passing_error(field, &ends, x).max(err),
+        _ => err,
+    };
+    if err <= tol {
+        return None;
+    }
+    if len * len < min_len2 {
+        return Some((e, None));
+    }
+    let at_mid = field.project(m, hit);
+    match crease {
+        Some(x) => {
+            let (_, hx) = field.error(x, bound(field, x, &ends));
+            Some((e, Some((field.project(x, hx), Some(at_mid)))))
+        }
+        None => Some((e, Some((at_mid, None)))),
+    }
+}
+
 /// How far refinement goes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Goal {
@@ -171,52 +217,32 @@ pub(crate) fn refine(
         };
         edges.par_sort_unstable();
         edges.dedup();
-        let verts: &Vec<V3> = vertices;
-        let nrm: &Vec<V3> = normals;
-        let checked: Vec<(u64, Option<Choice>)> = edges
-            .par_iter()
-            .filter_map(|&e| {
-                let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
-                let (a, b) = (verts[ia], verts[ib]);
-                let len = norm2(sub(b, a)).sqrt();
-                let (na, nb) = (nrm[ia], nrm[ib]);
-                let m = lerp(a, b, 0.5);
-                let ends = [(a, na), (b, nb)];
-                let (err, hit) = field.error(m, bound(field, m, &ends));
-                let crease = crease_point(a, na, b, nb, m);
-                // An edge across a crease is furthest off where it passes the crease, which
-                // need not be its midpoint: measure there too.
-                let err = match crease {
-                    Some(x) if err <= tol => passing_error(field, &ends, x).max(err),
-                    _ => err,
-                };
-                if err <= tol {
-                    return None;
-                }
-                if len * len < min_len2 {
-                    return Some((e, None));
-                }
-                let at_mid = field.project(m, hit);
-                match crease {
-                    Some(x) => {
-                        let (_, hx) = field.error(x, bound(field, x, &ends));
-                        Some((e, Some((field.project(x, hx), Some(at_mid)))))
-                    }
-                    None => Some((e, Some((at_mid, None)))),
-                }
-            })
-            .collect();
-        stats.unresolved = checked.iter().filter(|c| c.1.is_none()).count();
-        unsplit_edges.extend(checked.iter().filter(|c| c.1.is_none()).map(|c| c.0));
+        // Measured a part at a time (each split added before the next part is measured): the
+        // results of a whole round would be held at once, several MB on a foot.
+        stats.unresolved = 0;
         // Crease splits keep the projected midpoint as a second choice.
         let mut second: Vec<(u64, (V3, V3))> = Vec::new();
-        let mut split: Vec<(u64, u32)> = checked
-            .into_iter()
-            .filter_map(|(e, p)| {
-                let v = add_split(e, p?, vertices, normals, creases, &mut second);
-                Some((e, v))
-            })
-            .collect();
+        let mut split: Vec<(u64, u32)> = Vec::new();
+        let mut part: Vec<Option<(u64, Option<Choice>)>> = Vec::new();
+        for edges in edges.chunks(PART) {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            edges
+                .par_iter()
+                .map(|&e| measure(field, vs, ns, e, tol, min_len2))
+                .collect_into_vec(&mut part);
+            for (e, p) in part.drain(..).flatten() {
+                match p {
+                    Some(p) => {
+                        let v = add_split(e, p, vertices, normals, creases, &mut second);
+                        split.push((e, v));
+                    }
+                    None => {
+                        stats.unresolved += 1;
+                        unsplit_edges.push(e);
+                    }
+                }
+            }
+        }
         // The centroid and interior checks below look only at the triangles across a crease:
         // listed once.
         let creased: Vec<u32> = {
@@ -480,36 +506,42 @@ pub(crate) fn refine(
         let ends = ends_of(split.iter().map(|s| s.0), vs.len());
         // Only the triangles that split change: each is replaced by its first child in place
         // and its other children are appended, so a late round with a few splits costs little.
-        let tris: &[[u32; 3]] = triangles;
-        let changes: Vec<(usize, [[u32; 3]; 4], usize)> = touched
-            .par_iter()
-            .map(|&i| (i as usize, tris[i as usize]))
-            .filter_map(|(i, t)| {
-                let m = [0, 1, 2].map(|k| {
-                    let (a, b) = (t[k], t[(k + 1) % 3]);
-                    if ends[a as usize] && ends[b as usize] {
-                        mid(a, b)
-                    } else {
-                        None
-                    }
-                });
-                let c = centre
-                    .binary_search_by_key(&(i as u32), |c| c.0)
-                    .ok()
-                    .map(|j| centre[j].1);
-                let (kids, n) = split_triangle(t, m, c, vs);
-                (n > 1).then_some((i, kids, n))
-            })
-            .collect();
-        // Changed triangles (ascending) then the appended ones (above all of them): ascending.
+        // A part at a time: each touched triangle reads only itself. Changed triangles
+        // (ascending) then the appended ones (above all of them): `fresh` is ascending.
         fresh.clear();
         let mut added = Vec::new();
-        for (i, kids, n) in changes {
-            triangles[i] = kids[0];
-            fresh.push(i as u32);
-            for &k in &kids[1..n] {
-                added.push(triangles.len() as u32);
-                triangles.push(k);
+        let mut part: Vec<([[u32; 3]; 4], usize)> = Vec::new();
+        for touched in touched.chunks(PART) {
+            let tris: &[[u32; 3]] = triangles;
+            touched
+                .par_iter()
+                .map(|&i| {
+                    let t = tris[i as usize];
+                    let m = [0, 1, 2].map(|k| {
+                        let (a, b) = (t[k], t[(k + 1) % 3]);
+                        if ends[a as usize] && ends[b as usize] {
+                            mid(a, b)
+                        } else {
+                            None
+                        }
+                    });
+                    let c = centre
+                        .binary_search_by_key(&i, |c| c.0)
+                        .ok()
+                        .map(|j| centre[j].1);
+                    split_triangle(t, m, c, vs)
+                })
+                .collect_into_vec(&mut part);
+            for (&i, &(kids, n)) in touched.iter().zip(&part) {
+                if n < 2 {
+                    continue;
+                }
+                triangles[i as usize] = kids[0];
+                fresh.push(i);
+                for &k in &kids[1..n] {
+                    added.push(triangles.len() as u32);
+                    triangles.push(k);
+                }
             }
         }
         fresh.extend(added);

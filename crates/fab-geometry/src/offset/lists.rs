@@ -23,7 +23,11 @@ pub(crate) struct Lists {
     /// are made.
     blocks: Blocks,
     grid: Grid,
-    /// Per cell of `blocks`' storage: `slots[start[x]..start[x + 1]]`, triangles by tree slot,
+    /// Per cell block, its crossed cells (a bit per cell, by place), and the rank of its first:
+    /// the crossed cells are numbered block by block.
+    crossed: Vec<u64>,
+    first: Vec<u32>,
+    /// Per crossed cell `r` (its rank): `slots[start[r]..start[r + 1]]`, triangles by tree slot,
     /// ascending.
     start: Vec<u32>,
     slots: Vec<u32>,
@@ -56,6 +60,9 @@ fn box_mask(o: [u32; 3], lo: [u32; 3], hi: [u32; 3]) -> u64 {
     (x * 0x1111_1111_1111_1111) & (ym * 0x0001_0001_0001_0001) & zm
 }
 
+/// Marks a slot in the lists' runs of words (a crossed cell's rank has it clear).
+const MARK: u32 = 1 << 31;
+
 impl Lists {
     /// The lists of `band`'s crossed cells (`crossed`: per cell block, a bit per crossed cell,
     /// as [`super::nets::Crossed::bits`]; the band scanned by [`super::band::by_scan`] from
@@ -69,7 +76,12 @@ impl Lists {
     ) -> Self {
         let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
-        let n = blocks.len() * BLOCK_LEN;
+        let mut first = Vec::with_capacity(crossed.len() + 1);
+        first.push(0u32);
+        for b in crossed {
+            first.push(first.last().unwrap() + b.count_ones());
+        }
+        let n = *first.last().unwrap() as usize;
         let h = grid.h;
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
         let half = reach / 2.0;
@@ -106,12 +118,15 @@ impl Lists {
             heights: cells.heights,
             ..scan_range(field, grid.h)
         };
-        let pairs: Vec<Vec<u64>> = features
+        // Per parallel job, a run of words: a region's slot (with [`MARK`] set) before the ranks
+        // of the crossed cells whose lists get it.
+        let runs: Vec<Vec<u32>> = features
             .regions(grid, range)
             .fold(Vec::new, |mut out, r| {
                 let Some(probe) = scan::Probe::new(&r, &cells) else {
                     return out;
                 };
+                let mut marked = false;
                 let (blo, bhi) = (probe.lo.map(|x| x / TOP), probe.hi.map(|x| x / TOP));
                 for bk in blo[2]..=bhi[2] {
                     for bj in blo[1]..=bhi[1] {
@@ -133,8 +148,12 @@ impl Lists {
                                 let u = unlocal(l);
                                 let (i, j, k) = (o[0] + u[0], o[1] + u[1], o[2] + u[2]);
                                 if probe.holds(centre(i, j, k), d2, slack) {
-                                    let x = s * BLOCK_LEN + l;
-                                    out.push((x as u64) << 32 | r.slot as u64);
+                                    if !marked {
+                                        out.push(MARK | r.slot);
+                                        marked = true;
+                                    }
+                                    let below = crossed[s] & ((1u64 << l) - 1);
+                                    out.push(first[s] + below.count_ones());
                                 }
                             }
                         }
@@ -146,8 +165,10 @@ impl Lists {
         // Bucketed by cell (a counting sort: a crossed cell gets a handful of pairs), then each
         // cell's slots sorted and made unique in place.
         let mut start = vec![0u32; n + 1];
-        for p in pairs.iter().flatten() {
-            start[(p >> 32) as usize] += 1;
+        for &w in runs.iter().flatten() {
+            if w & MARK == 0 {
+                start[w as usize] += 1;
+            }
         }
         // `start[x]` holds the end of cell `x`'s run, then is counted down to its start as the
         // run is filled
@@ -158,21 +179,26 @@ impl Lists {
         }
         start[n] = end;
         let mut slots = vec![0u32; end as usize];
-        for &p in pairs.iter().flatten() {
-            let x = (p >> 32) as usize;
-            start[x] -= 1;
-            slots[start[x] as usize] = p as u32;
+        let mut slot = 0;
+        for &w in runs.iter().flatten() {
+            if w & MARK != 0 {
+                slot = w & !MARK;
+            } else {
+                start[w as usize] -= 1;
+                slots[start[w as usize] as usize] = slot;
+            }
         }
-        drop(pairs);
-        // Each block's cells sorted and made unique in place, in parallel: a block's runs are
-        // one stretch of `slots`, and its kept entries move to the stretch's front, with each
-        // cell's start now counted from there.
-        let mut lens = Vec::with_capacity(blocks.len());
+        drop(runs);
+        // Each group of [`BLOCK_LEN`] cells sorted and made unique in place, in parallel: a
+        // group's runs are one stretch of `slots`, and its kept entries move to the stretch's
+        // front, with each cell's start now counted from there.
+        let groups = n.div_ceil(BLOCK_LEN);
+        let mut lens = Vec::with_capacity(groups);
         let kept: Vec<u32> = {
-            let mut parts = Vec::with_capacity(blocks.len());
+            let mut parts = Vec::with_capacity(groups);
             let mut rest: &mut [u32] = &mut slots;
-            for b in 0..blocks.len() {
-                let len = start[(b + 1) * BLOCK_LEN] - start[b * BLOCK_LEN];
+            for b in 0..groups {
+                let len = start[((b + 1) * BLOCK_LEN).min(n)] - start[b * BLOCK_LEN];
                 let (part, tail) = rest.split_at_mut(len as usize);
                 parts.push(part);
                 lens.push(len);
@@ -184,7 +210,7 @@ impl Lists {
                 .map(|(starts, part)| {
                     let base = starts[0];
                     let mut kept = 0;
-                    for c in 0..BLOCK_LEN {
+                    for c in 0..starts.len() {
                         let s = (starts[c] - base) as usize;
                         let e = match starts.get(c + 1) {
                             Some(&x) => (x - base) as usize,
@@ -219,9 +245,12 @@ impl Lists {
             .for_each(|(starts, &o)| starts.iter_mut().for_each(|x| *x += o));
         start[n] = to;
         slots.truncate(to as usize);
+        slots.shrink_to_fit();
         Lists {
             blocks: blocks.clone(),
             grid: *grid,
+            crossed: crossed.to_vec(),
+            first,
             start,
             slots,
         }
@@ -240,7 +269,13 @@ impl Lists {
             c[k] = f as u32;
         }
         let x = self.blocks.index(c[0], c[1], c[2])?;
-        let (s, e) = (self.start[x] as usize, self.start[x + 1] as usize);
+        let (b, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
+        let bits = self.crossed[b];
+        if bits >> l & 1 == 0 {
+            return None;
+        }
+        let r = (self.first[b] + (bits & ((1u64 << l) - 1)).count_ones()) as usize;
+        let (s, e) = (self.start[r] as usize, self.start[r + 1] as usize);
         if s == e {
             return None;
         }

@@ -133,8 +133,9 @@ const COLLAPSE_EDGE: f64 = 1e-2;
 /// 1.48 mm² 836 vs 911 ms, 0.37 mm² 1873 vs 1581 ms.
 const SCAN_MIN_AREA: f64 = 1.0;
 /// Room made for refinement's new vertices and triangles, as a fraction of the extracted ones
-/// (on the fixtures it adds 35-60 %): the arrays are then made once, while the band's and the
-/// extraction's freed memory can hold them, rather than doubled (and copied) mid-refinement.
+/// (on foot-left +3 it adds half as many again): the arrays are then made once, while the band's
+/// and the extraction's freed memory can hold them, rather than doubled (and copied)
+/// mid-refinement. A surface that needs more grows as a vector does.
 const GROWTH: (usize, usize) = (3, 5);
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
@@ -425,7 +426,7 @@ fn surface(
                 .map(|f| lists::Lists::new(&band, &crossed.bits, f, &field, &grid))
         },
     );
-    // The band's values (7 MB on a foot) and the features set up for scanning are spent:
+    // The band's values (3 MB on a foot) and the features set up for scanning are spent:
     // dropped now, their memory is used again by refinement instead of fresh pages.
     let (band_leaves, corner_queries) = (band.leaves.len(), band.corner_queries);
     drop(band);

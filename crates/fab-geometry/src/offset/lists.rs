@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, scan_range, unlocal};
 use super::field::Field;
+use super::nets::Crossed;
 use super::scan;
 use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
 
@@ -64,23 +65,18 @@ fn box_mask(o: [u32; 3], lo: [u32; 3], hi: [u32; 3]) -> u64 {
 const MARK: u32 = 1 << 31;
 
 impl Lists {
-    /// The lists of `band`'s crossed cells (`crossed`: per cell block, a bit per crossed cell,
-    /// as [`super::nets::Crossed::bits`]; the band scanned by [`super::band::by_scan`] from
-    /// `features`) for the level set of `field`.
+    /// The lists of `band`'s crossed cells (`crossed`, [`super::nets::classify`]; the band
+    /// scanned by [`super::band::by_scan`] from `features`) for the level set of `field`.
     pub fn new(
         band: &Band,
-        crossed: &[u64],
+        crossed: &Crossed,
         features: &scan::Features,
         field: &Field,
         grid: &Grid,
     ) -> Self {
         let (level, radius) = (field.level, field.radius);
         let blocks = &band.cell_blocks;
-        let mut first = Vec::with_capacity(crossed.len() + 1);
-        first.push(0u32);
-        for b in crossed {
-            first.push(first.last().unwrap() + b.count_ones());
-        }
+        let (first, crossed) = (&crossed.first, &crossed.bits);
         let n = *first.last().unwrap() as usize;
         let h = grid.h;
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
@@ -249,8 +245,8 @@ impl Lists {
         Lists {
             blocks: blocks.clone(),
             grid: *grid,
-            crossed: crossed.to_vec(),
-            first,
+            crossed: crossed.clone(),
+            first: first.clone(),
             start,
             slots,
         }
@@ -424,7 +420,7 @@ mod tests {
                 "{name} at {d} mm: a leaf corner of the scan is {apart} mm off the descent's"
             );
             let crossed = super::super::nets::classify(&band);
-            let lists = Lists::new(&band, &crossed.bits, &features, &field, &grid);
+            let lists = Lists::new(&band, &crossed, &features, &field, &grid);
             let (listed, wrong) = band
                 .leaves
                 .par_iter()

@@ -423,7 +423,7 @@ fn surface(
         || {
             features
                 .as_ref()
-                .map(|f| lists::Lists::new(&band, &crossed.bits, f, &field, &grid))
+                .map(|f| lists::Lists::new(&band, &crossed, f, &field, &grid))
         },
     );
     // The band's values (3 MB on a foot) and the features set up for scanning are spent:

@@ -226,6 +226,10 @@ pub(crate) struct Crossed {
     /// Per cell block (as [`Band::cell_blocks`] stores them), its crossed cells, one bit each by
     /// their place in the block.
     pub bits: Vec<u64>,
+    /// Per cell block, the rank of its first crossed cell (the crossed cells numbered block by
+    /// block), and their number at the end: a crossed cell's rank is its block's plus the bits
+    /// below its own.
+    pub first: Vec<u32>,
     /// Per cell block, how many vertices its cells have.
     pub counts: Vec<u32>,
 }
@@ -234,7 +238,7 @@ pub(crate) struct Crossed {
 /// each has, leaf by leaf (the band's cells), each leaf's 27 corner values read once.
 pub(crate) fn classify(band: &Band) -> Crossed {
     let cb = &band.cell_blocks;
-    let (bits, counts) = (0..cb.len())
+    let (bits, counts): (Vec<u64>, Vec<u32>) = (0..cb.len())
         .into_par_iter()
         .map(|s| {
             let o = cb.origin_of(s);
@@ -264,20 +268,27 @@ pub(crate) fn classify(band: &Band) -> Crossed {
             (bits, count)
         })
         .unzip();
-    Crossed { bits, counts }
+    let mut first = Vec::with_capacity(bits.len() + 1);
+    first.push(0u32);
+    for b in &bits {
+        first.push(first.last().unwrap() + b.count_ones());
+    }
+    Crossed {
+        bits,
+        first,
+        counts,
+    }
 }
 
 /// Extracts the dual surface of the band, whose crossed cells are `crossed` ([`classify`]).
 pub(crate) fn extract(band: &Band, grid: &Grid, level: f64, crossed: &Crossed) -> Nets {
     let cb = &band.cell_blocks;
-    let Crossed { bits, counts } = crossed;
-    // The crossed cells' patches, block by block, each block's by the cells' places in it: a
-    // cell's entry is found by the rank of its bit.
-    let mut cell_start = Vec::with_capacity(cb.len() + 1);
-    cell_start.push(0u32);
-    for b in bits {
-        cell_start.push(cell_start.last().unwrap() + b.count_ones());
-    }
+    let Crossed {
+        bits,
+        first: cell_start,
+        counts,
+    } = crossed;
+    // The crossed cells' patches, by rank.
     let mut cells: Vec<Cell> = (0..*cell_start.last().unwrap())
         .into_par_iter()
         .map(|_| EMPTY)

@@ -140,6 +140,26 @@ pub(crate) fn unlocal(l: usize) -> [u32; 3] {
 
 pub(crate) const BLOCK_LEN: usize = TOP3;
 
+/// Sparse storage by bit rank: for `masks` (a bit per point or cell of each block), the place of
+/// each block's first set bit when the set bits are numbered block by block, and their number at
+/// the end.
+pub(crate) fn ranks(masks: &[u64]) -> Vec<u32> {
+    let mut first = Vec::with_capacity(masks.len() + 1);
+    let mut n = 0u32;
+    for m in masks {
+        first.push(n);
+        n += m.count_ones();
+    }
+    first.push(n);
+    first
+}
+
+/// How many bits of `mask` lie below bit `l`: bit `l`'s place among its block's set bits.
+#[inline]
+pub(crate) fn below(mask: u64, l: usize) -> u32 {
+    (mask & ((1u64 << l) - 1)).count_ones()
+}
+
 /// Exact field value at a grid corner, less the level (negative: inside the offset solid), and
 /// the corner's nearest input point (to bound the searches of nearby points).
 #[derive(Clone, Copy, Debug)]
@@ -198,14 +218,11 @@ impl Corners {
                 })
             })
             .collect();
-        let mut starts = Vec::with_capacity(masks.len() + 1);
-        let mut n = 0u32;
-        for m in &masks {
-            starts.push(n);
-            n += m.count_ones();
-        }
-        starts.push(n);
-        let values = (0..n as usize).into_par_iter().map(|_| fill).collect();
+        let starts = ranks(&masks);
+        let values = (0..*starts.last().unwrap() as usize)
+            .into_par_iter()
+            .map(|_| fill)
+            .collect();
         Corners {
             blocks,
             masks,
@@ -220,8 +237,7 @@ impl Corners {
         let s = self.blocks.slot_at(i, j, k)?;
         let l = local(i, j, k);
         let m = self.masks[s];
-        (m >> l & 1 == 1)
-            .then(|| self.starts[s] as usize + (m & ((1u64 << l) - 1)).count_ones() as usize)
+        (m >> l & 1 == 1).then(|| (self.starts[s] + below(m, l)) as usize)
     }
 
     /// Each storage slot with its points that have a value (a mask by local index) and their
@@ -415,7 +431,7 @@ pub(crate) fn by_tree(field: &Field, grid: &Grid) -> Band {
                 if mask >> l & 1 == 0 {
                     continue;
                 }
-                let c = &mut chunk[(mask & ((1u64 << l) - 1)).count_ones() as usize];
+                let c = &mut chunk[below(mask, l) as usize];
                 if c.g != f32::INFINITY {
                     continue;
                 }
@@ -818,5 +834,28 @@ impl Band {
             leaf_start,
             corner_queries: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbering the set bits block by block with [`ranks`] and [`below`] gives each set bit its
+    /// place in the list of all set bits, in order.
+    #[test]
+    fn ranks_number_the_set_bits_in_order() {
+        let masks = [0u64, 1 << 63 | 1, u64::MAX, 0b1011_0000, 0];
+        let first = ranks(&masks);
+        assert_eq!(first.len(), masks.len() + 1);
+        let mut next = 0;
+        for (b, &m) in masks.iter().enumerate() {
+            for l in (0..64).filter(|&l| m >> l & 1 == 1) {
+                assert_eq!(first[b] + below(m, l), next, "block {b}, bit {l}");
+                next += 1;
+            }
+        }
+        assert_eq!(*first.last().unwrap(), next);
+        assert_eq!(next, 2 + 64 + 3);
     }
 }

@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, scan_range, unlocal};
+use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, below, scan_range, unlocal};
 use super::field::Field;
 use super::nets::Crossed;
 use super::scan;
@@ -148,8 +148,7 @@ impl Lists {
                                         out.push(MARK | r.slot);
                                         marked = true;
                                     }
-                                    let below = crossed[s] & ((1u64 << l) - 1);
-                                    out.push(first[s] + below.count_ones());
+                                    out.push(first[s] + below(crossed[s], l));
                                 }
                             }
                         }
@@ -270,7 +269,7 @@ impl Lists {
         if bits >> l & 1 == 0 {
             return None;
         }
-        let r = (self.first[b] + (bits & ((1u64 << l) - 1)).count_ones()) as usize;
+        let r = (self.first[b] + below(bits, l)) as usize;
         let (s, e) = (self.start[r] as usize, self.start[r + 1] as usize);
         if s == e {
             return None;

@@ -137,6 +137,11 @@ const SCAN_MIN_AREA: f64 = 1.0;
 /// and the extraction's freed memory can hold them, rather than doubled (and copied)
 /// mid-refinement. A surface that needs more grows as a vector does.
 const GROWTH: (usize, usize) = (3, 5);
+
+/// An empty vector with room for `n` items and refinement's growth ([`GROWTH`]).
+fn with_room<T>(n: usize) -> Vec<T> {
+    Vec::with_capacity(n + n * GROWTH.0 / GROWTH.1)
+}
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
 
@@ -451,10 +456,9 @@ fn surface(
     }
     // Exact projection of the dual vertices onto the level set.
     use rayon::prelude::*;
-    // (Made with room for refinement's new vertices, see [`GROWTH`].)
-    let room = |n: usize| n + n * GROWTH.0 / GROWTH.1;
+    // (Made with room for refinement's new vertices.)
     let n = nets.vertices.len();
-    let (mut vertices, mut normals) = (Vec::with_capacity(room(n)), Vec::with_capacity(room(n)));
+    let (mut vertices, mut normals) = (with_room(n), with_room(n));
     nets.vertices
         .par_iter()
         .zip(nets.hints.par_iter())
@@ -660,7 +664,7 @@ fn triangulate(
     // Two triangles per quad, written in place, with room for refinement's (see [`GROWTH`]).
     let fans = polygons.iter().map(|p| p.len() - 2).sum::<usize>();
     let n = 2 * quads.len() + fans;
-    let mut out: Vec<[u32; 3]> = Vec::with_capacity(n + n * GROWTH.0 / GROWTH.1);
+    let mut out: Vec<[u32; 3]> = with_room(n);
     out.resize(2 * quads.len(), [0; 3]);
     out.par_chunks_mut(2)
         .zip(quads)

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Corner, Grid, TOP, unlocal};
+use super::band::{BLOCK_LEN, Band, Corner, Grid, TOP, below, ranks, unlocal};
 use crate::query::{V3, dot, lerp, norm2, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;
@@ -268,11 +268,7 @@ pub(crate) fn classify(band: &Band) -> Crossed {
             (bits, count)
         })
         .unzip();
-    let mut first = Vec::with_capacity(bits.len() + 1);
-    first.push(0u32);
-    for b in &bits {
-        first.push(first.last().unwrap() + b.count_ones());
-    }
+    let first = ranks(&bits);
     Crossed {
         bits,
         first,
@@ -366,7 +362,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64, crossed: &Crossed) -
                         let (count, patch, tube) = patches_of(&g);
                         let base = local;
                         local += count;
-                        cells[(bits[s] & ((1u64 << li) - 1)).count_ones() as usize] = Cell {
+                        cells[below(bits[s], li) as usize] = Cell {
                             base: first + base,
                             patch,
                             tube,
@@ -467,8 +463,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64, crossed: &Crossed) -
         let x = cb.index(i as u32, j as u32, k as u32)?;
         let (s, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
         let b = bits[s];
-        (b >> l & 1 == 1)
-            .then(|| &cells[(cell_start[s] + (b & ((1u64 << l) - 1)).count_ones()) as usize])
+        (b >> l & 1 == 1).then(|| &cells[(cell_start[s] + below(b, l)) as usize])
     };
     // The crossed cells of block `s`: place in the block and entry.
     let cells_of = |s: usize| crossed_cells(bits[s], &cells[cell_start[s] as usize..]);

@@ -48,9 +48,6 @@ impl Creases {
     /// The second normal of vertex `v`, if it is on such a crease.
     #[inline]
     pub fn get(&self, v: u32) -> Option<V3> {
-        if self.0.is_empty() {
-            return None;
-        }
         self.0
             .binary_search_by_key(&v, |c| c.0)
             .ok()

@@ -16,9 +16,6 @@ mod cmd;
 mod plan;
 mod rectify;
 
-#[global_allocator]
-static ALLOCATOR: alloc::HugePages = alloc::HugePages;
-
 #[derive(Parser)]
 #[command(
     name = "fab",

@@ -285,6 +285,13 @@ fn surface_area(mesh: &Mesh) -> f64 {
 
 /// Offsets `mesh` by `opts.distance` mm. See the module documentation for the method.
 pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport), OffsetError> {
+    // Run on one of rayon's threads, so that each of the many parallel steps below is a join
+    // within the pool; called from any other thread, each would be handed to the pool and waited
+    // for (two thread wake-ups per step).
+    rayon::scope(|_| offset_in_pool(mesh, opts))
+}
+
+fn offset_in_pool(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport), OffsetError> {
     let d = opts.distance;
     if !d.is_finite() || d == 0.0 {
         return Err(OffsetError::BadDistance(d));

@@ -18,10 +18,10 @@
 //! work, not per point, so this costs nothing measurable on 2 cores; it has not been measured on
 //! many.
 //!
-//! **No transparent huge pages.** Until the fourteenth session, blocks of 4 MiB or more and the
-//! growing heap were advised `MADV_HUGEPAGE`. On the machine fab is developed and benchmarked on
-//! (2 cores, a Firecracker VM, THP `madvise`), a C program touching 48 MiB of fresh anonymous
-//! memory took:
+//! **No transparent huge pages.** fab used to advise blocks of 4 MiB or more and the growing heap
+//! `MADV_HUGEPAGE` (bench/README.md, fourteenth session). On the machine fab is developed and
+//! benchmarked on (2 cores, a Firecracker VM, THP `madvise`), a C program touching 48 MiB of
+//! fresh anonymous memory took:
 //! - 6 ms with huge pages and 18 ms with 4 KiB pages, run within a second or two of the last
 //!   process that freed as much (back to back);
 //! - 107-125 ms with huge pages and 19-21 ms with 4 KiB pages after 4 s of idling, or straight

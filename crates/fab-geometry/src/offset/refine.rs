@@ -25,8 +25,9 @@ fn ends_of(edges: impl Iterator<Item = u64>, n: usize) -> Vec<bool> {
 }
 
 /// `keys` (from [`edge_key`], on `n` vertices) ascending, each once. A counting sort by the lower
-/// end, then each end's handful sorted alone: a few linear passes, where a comparison sort of a
-/// round's ~200 k keys (each edge twice) took twice as long on two threads.
+/// end, then each end's handful sorted alone: a few linear passes over a round's ~200 k keys
+/// (each edge twice). Refinement on foot-left +3 took ~0.9 ms less than with a parallel
+/// comparison sort and dedup.
 fn unique_edges(keys: Vec<u64>, n: usize) -> Vec<u64> {
     let mut start = vec![0u32; n + 1];
     for &e in &keys {
@@ -262,8 +263,8 @@ pub(crate) fn refine(
                 .collect()
         };
         let edges = unique_edges(edges, vertices.len());
-        // Measured a part at a time (each split added before the next part is measured): the
-        // results of a whole round would be held at once, several MB on a foot.
+        // Measured a part at a time ([`MEASURE_PART`]), each part's splits added before the
+        // next part is measured.
         stats.unresolved = 0;
         // Crease splits keep the projected midpoint as a second choice.
         let mut second: Vec<(u64, (V3, V3))> = Vec::new();

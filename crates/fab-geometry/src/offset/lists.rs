@@ -24,6 +24,11 @@ pub(crate) struct Lists {
     /// are made.
     blocks: Blocks,
     grid: Grid,
+    /// `1 / h`: a point's cell found by a multiplication, not three divisions. A point within a
+    /// rounding of a cell's face may be given the cell next to it; that cell's list holds its
+    /// nearest triangle too, since the lists are made with a slack of 1e-6 of a cell (`reach`,
+    /// `relax`), far more than a rounding.
+    inv_h: f64,
     /// Per cell block, its crossed cells (a bit per cell, by place), and the rank of its first:
     /// the crossed cells are numbered block by block.
     crossed: Vec<u64>,
@@ -244,6 +249,7 @@ impl Lists {
         Lists {
             blocks: blocks.clone(),
             grid: *grid,
+            inv_h: 1.0 / grid.h,
             crossed: crossed.clone(),
             first: first.clone(),
             start,
@@ -257,7 +263,7 @@ impl Lists {
     pub fn nearest(&self, bvh: &Bvh, p: V3) -> Option<Nearest> {
         let mut c = [0u32; 3];
         for k in 0..3 {
-            let f = (p[k] - self.grid.origin[k]) / self.grid.h;
+            let f = (p[k] - self.grid.origin[k]) * self.inv_h;
             if !(f >= 0.0 && f < self.grid.n[k] as f64) {
                 return None;
             }

@@ -584,8 +584,8 @@ pub(crate) fn scan_range(field: &Field, h: f64) -> scan::Range {
 /// within the leaf's half-diagonal `sqrt(3) h` of the level (the field is 1-Lipschitz, so no
 /// other block holds surface), and their corners are then within `W`: exact. A point further
 /// off may be reached only by farther features (across a gap, from the inside of a thin part)
-/// and get a value that is too large, so each leaf's centre is confirmed by the tree before the
-/// leaf is kept.
+/// and get a value that is too large, so a leaf's centre is confirmed by the tree before the
+/// leaf is kept, unless its scanned distance rules that out (under `W - |level|`).
 pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> Band {
     let nb = grid.n.map(|n| n / TOP);
     let reach = 3f64.sqrt() * grid.h;
@@ -655,22 +655,16 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                             if v.abs() > reach * (1.0 + 1e-9) {
                                 continue;
                             }
-                            if hit.dist2 < exact2 {
-                                // no other value its distance allows is off the scan's range
-                                centres.push((at, Corner::new(v, &hit)));
-                                leaves.push([
-                                    o[0] + 2 * a as u32,
-                                    o[1] + 2 * b as u32,
-                                    o[2] + 2 * c as u32,
-                                ]);
-                                continue;
-                            }
-                            let tree = field.nearest_from(p, hit.slot);
-                            if tree.dist2 < hit.dist2 * (1.0 - 1e-6) {
-                                hit = tree;
-                                v = field.value_of(p, &hit) - field.level;
-                                if v.abs() > reach * (1.0 + 1e-9) {
-                                    continue;
+                            // (nearer than `exact2`, no value its distance allows is off the
+                            // scan's range)
+                            if hit.dist2 >= exact2 {
+                                let tree = field.nearest_from(p, hit.slot);
+                                if tree.dist2 < hit.dist2 * (1.0 - 1e-6) {
+                                    hit = tree;
+                                    v = field.value_of(p, &hit) - field.level;
+                                    if v.abs() > reach * (1.0 + 1e-9) {
+                                        continue;
+                                    }
                                 }
                             }
                             centres.push((at, Corner::new(v, &hit)));

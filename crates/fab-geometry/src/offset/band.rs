@@ -84,13 +84,6 @@ impl Blocks {
         (s != u32::MAX).then(|| s as usize * TOP3 + local(i, j, k))
     }
 
-    /// Storage slot of the block holding point/cell `(i, j, k)`, if it has storage.
-    #[inline]
-    pub fn slot_at(&self, i: u32, j: u32, k: u32) -> Option<usize> {
-        let s = self.slot[self.block(i, j, k)];
-        (s != u32::MAX).then_some(s as usize)
-    }
-
     /// Storage slot of the block `(bi, bj, bk)` (block coordinates), if it has storage.
     #[inline]
     pub fn slot_of_block(&self, bi: u32, bj: u32, bk: u32) -> Option<usize> {
@@ -158,6 +151,23 @@ pub(crate) fn ranks(masks: &[u64]) -> Vec<u32> {
 #[inline]
 pub(crate) fn below(mask: u64, l: usize) -> u32 {
     (mask & ((1u64 << l) - 1)).count_ones()
+}
+
+/// The rank of point/cell `(i, j, k)` of `blocks` among the set bits `masks` (one per storage
+/// slot, by local index), numbered from `first` ([`ranks`]), if its bit is set.
+#[inline]
+pub(crate) fn rank_at(
+    blocks: &Blocks,
+    masks: &[u64],
+    first: &[u32],
+    i: u32,
+    j: u32,
+    k: u32,
+) -> Option<usize> {
+    let x = blocks.index(i, j, k)?;
+    let (s, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
+    let m = masks[s];
+    (m >> l & 1 == 1).then(|| (first[s] + below(m, l)) as usize)
 }
 
 /// Exact field value at a grid corner, less the level (negative: inside the offset solid), and
@@ -234,15 +244,12 @@ impl Corners {
     /// Place of the value of point `(i, j, k)`, if it has one.
     #[inline]
     pub fn index(&self, i: u32, j: u32, k: u32) -> Option<usize> {
-        let s = self.blocks.slot_at(i, j, k)?;
-        let l = local(i, j, k);
-        let m = self.masks[s];
-        (m >> l & 1 == 1).then(|| (self.starts[s] + below(m, l)) as usize)
+        rank_at(&self.blocks, &self.masks, &self.starts, i, j, k)
     }
 
-    /// Each storage slot with its points that have a value (a mask by local index) and their
-    /// values, in order of local index, for filling in parallel.
-    fn slots_mut(&mut self) -> Vec<(usize, u64, &mut [Corner])> {
+    /// The storage, and each storage slot with its points that have a value (a mask by local
+    /// index) and their values, in order of local index, for filling in parallel.
+    fn slots_mut(&mut self) -> (&Blocks, Vec<SlotValues<'_>>) {
         let mut out = Vec::with_capacity(self.masks.len());
         let mut rest: &mut [Corner] = &mut self.values;
         for (s, &m) in self.masks.iter().enumerate() {
@@ -250,9 +257,12 @@ impl Corners {
             out.push((s, m, part));
             rest = tail;
         }
-        out
+        (&self.blocks, out)
     }
 }
+
+/// A storage slot of [`Corners`], the mask of its points that have a value, and their values.
+type SlotValues<'a> = (usize, u64, &'a mut [Corner]);
 
 impl std::ops::Index<usize> for Corners {
     type Output = Corner;
@@ -403,9 +413,8 @@ pub(crate) fn by_tree(field: &Field, grid: &Grid) -> Band {
             corners[x] = c;
         }
     }
-    let cb = corners.blocks.clone();
-    let queries: usize = corners
-        .slots_mut()
+    let (cb, slots) = corners.slots_mut();
+    let queries: usize = slots
         .into_par_iter()
         .map(|(s, mask, chunk)| {
             let o = cb.origin_of(s);
@@ -625,19 +634,20 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
         (hit, v)
     };
     let t = TOP as usize;
-    // Per parallel job (a run of blocks, in order): its leaves, their confirmed centres, and
-    // each block with leaves and how many; few vectors, not two per block.
+    // Per parallel job (a run of blocks, in order): its leaves, the centres the tree corrected
+    // (the others get the scan's value with the leaves' corners below), and each block with
+    // leaves and how many; few vectors, not two per block.
     type Found = (Vec<[u32; 3]>, Vec<([u32; 3], Corner)>, Vec<(usize, usize)>);
     let per_job: Vec<Found> = best
         .in_order()
         .into_par_iter()
         .fold(
             || (Vec::new(), Vec::new(), Vec::new()),
-            |(mut leaves, mut centres, mut counts), (s, slot)| {
+            |(mut leaves, mut corrected, mut counts), (s, slot)| {
                 let o = best.origin_of(s);
                 let best = best.points(slot);
                 if (0..3).any(|k| o[k] >= grid.n[k]) {
-                    return (leaves, centres, counts);
+                    return (leaves, corrected, counts);
                 }
                 let before = leaves.len();
                 for c in 0..t / 2 {
@@ -651,7 +661,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                             let u = unlocal(l);
                             let at = [o[0] + u[0], o[1] + u[1], o[2] + u[2]];
                             let p = grid.point(at[0], at[1], at[2]);
-                            let (mut hit, mut v) = value_at(p, key);
+                            let (hit, v) = value_at(p, key);
                             if v.abs() > reach * (1.0 + 1e-9) {
                                 continue;
                             }
@@ -660,14 +670,13 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                             if hit.dist2 >= exact2 {
                                 let tree = field.nearest_from(p, hit.slot);
                                 if tree.dist2 < hit.dist2 * (1.0 - 1e-6) {
-                                    hit = tree;
-                                    v = field.value_of(p, &hit) - field.level;
+                                    let v = field.value_of(p, &tree) - field.level;
                                     if v.abs() > reach * (1.0 + 1e-9) {
                                         continue;
                                     }
+                                    corrected.push((at, Corner::new(v, &tree)));
                                 }
                             }
-                            centres.push((at, Corner::new(v, &hit)));
                             leaves.push([
                                 o[0] + 2 * a as u32,
                                 o[1] + 2 * b as u32,
@@ -679,16 +688,16 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
                 if leaves.len() > before {
                     counts.push((s, leaves.len() - before));
                 }
-                (leaves, centres, counts)
+                (leaves, corrected, counts)
             },
         )
         .collect();
     let mut cell_blocks = Blocks::new(nb);
     let mut leaves = Vec::with_capacity(per_job.iter().map(|j| j.0.len()).sum());
     let mut leaf_start = vec![0];
-    let mut centres = Vec::with_capacity(leaves.capacity());
+    let mut corrected = Vec::new();
     for (l, c, counts) in per_job {
-        centres.extend(c);
+        corrected.extend(c);
         leaves.extend(l);
         for (s, n) in counts {
             let o = best.origin_of(s);
@@ -703,9 +712,8 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     let mut corners = Corners::new(storage, &wanted, UNUSED);
     drop(wanted);
     let missed = std::sync::atomic::AtomicUsize::new(0);
-    let storage = corners.blocks.clone();
-    let filled: usize = corners
-        .slots_mut()
+    let (storage, slots) = corners.slots_mut();
+    let filled: usize = slots
         .into_par_iter()
         .map(|(s, mask, chunk)| {
             let o = storage.origin_of(s);
@@ -737,8 +745,8 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     drop(best);
     let missed = missed.into_inner();
     debug_assert!(missed == 0, "scan missed {missed} leaf corners");
-    // The leaf centres confirmed by the tree keep the tree's value.
-    for (p, c) in centres {
+    // The leaf centres the tree corrected get the tree's value.
+    for (p, c) in corrected {
         let x = corners
             .index(p[0], p[1], p[2])
             .expect("a leaf centre is its corner");

@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, below, scan_range, unlocal};
+use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, below, rank_at, scan_range, unlocal};
 use super::field::Field;
 use super::nets::Crossed;
 use super::scan;
@@ -269,13 +269,7 @@ impl Lists {
             }
             c[k] = f as u32;
         }
-        let x = self.blocks.index(c[0], c[1], c[2])?;
-        let (b, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
-        let bits = self.crossed[b];
-        if bits >> l & 1 == 0 {
-            return None;
-        }
-        let r = (self.first[b] + below(bits, l)) as usize;
+        let r = rank_at(&self.blocks, &self.crossed, &self.first, c[0], c[1], c[2])?;
         let (s, e) = (self.start[r] as usize, self.start[r + 1] as usize);
         if s == e {
             return None;

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Corner, Grid, TOP, below, ranks, unlocal};
+use super::band::{Band, Corner, Grid, TOP, below, rank_at, ranks, unlocal};
 use crate::query::{V3, dot, lerp, norm2, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;
@@ -460,10 +460,7 @@ pub(crate) fn extract(band: &Band, grid: &Grid, level: f64, crossed: &Crossed) -
         if i < 0 || j < 0 || k < 0 {
             return None;
         }
-        let x = cb.index(i as u32, j as u32, k as u32)?;
-        let (s, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
-        let b = bits[s];
-        (b >> l & 1 == 1).then(|| &cells[(cell_start[s] + below(b, l)) as usize])
+        rank_at(cb, bits, cell_start, i as u32, j as u32, k as u32).map(|r| &cells[r])
     };
     // The crossed cells of block `s`: place in the block and entry.
     let cells_of = |s: usize| crossed_cells(bits[s], &cells[cell_start[s] as usize..]);

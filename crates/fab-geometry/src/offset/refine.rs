@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::field::Field;
-use crate::query::{V3, add, cross, dot, lerp, norm2, scale, sub};
+use crate::query::{Nearest, V3, add, cross, dot, lerp, norm2, scale, sub};
 
 #[inline]
 fn edge_key(a: u32, b: u32) -> u64 {
@@ -208,13 +208,28 @@ fn measure(
     if len * len < min_len2 {
         return Some((e, None));
     }
+    Some((e, Some(split_choice(field, &ends, m, hit, crease))))
+}
+
+/// Where to split an edge with ends `ends` (points and normals), midpoint `m` (whose nearest
+/// input point is `hit`) and crease point `crease` ([`crease_point`]): at the crease point
+/// projected, keeping the projected midpoint as the second choice; else at the projected
+/// midpoint.
+#[inline]
+fn split_choice(
+    field: &Field,
+    ends: &[(V3, V3); 2],
+    m: V3,
+    hit: Nearest,
+    crease: Option<V3>,
+) -> Choice {
     let at_mid = field.project(m, hit);
     match crease {
         Some(x) => {
-            let (_, hx) = field.error(x, bound(field, x, &ends));
-            Some((e, Some((field.project(x, hx), Some(at_mid)))))
+            let (_, hx) = field.error(x, bound(field, x, ends));
+            (field.project(x, hx), Some(at_mid))
         }
-        None => Some((e, Some((at_mid, None)))),
+        None => (at_mid, None),
     }
 }
 
@@ -401,14 +416,8 @@ pub(crate) fn refine(
                     let m = lerp(pu, pv, 0.5);
                     let ends = [(pu, nu), (pv, nv)];
                     let (_, hm) = field.error(m, bound(field, m, &ends));
-                    let at_mid = field.project(m, hm);
-                    Some(match crease_point(pu, nu, pv, nv, m) {
-                        Some(x) => {
-                            let (_, hx) = field.error(x, bound(field, x, &ends));
-                            (edge_key(u, v), (field.project(x, hx), Some(at_mid)))
-                        }
-                        None => (edge_key(u, v), (at_mid, None)),
-                    })
+                    let crease = crease_point(pu, nu, pv, nv, m);
+                    Some((edge_key(u, v), split_choice(field, &ends, m, hm, crease)))
                 })
                 .collect();
             found.sort_unstable_by_key(|f| f.0);

@@ -16,7 +16,7 @@ use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, below, rank_at, scan_range
 use super::field::Field;
 use super::nets::Crossed;
 use super::scan;
-use crate::query::{Bvh, Nearest, V3, closest_inline, norm2, sub};
+use crate::query::{Bvh, Nearest, V3, nearest_of};
 
 /// The lists of the crossed cells of a band.
 pub(crate) struct Lists {
@@ -274,21 +274,13 @@ impl Lists {
         if s == e {
             return None;
         }
-        let mut best = (f64::INFINITY, 0u32, [0.0; 3], crate::query::Feature::Face);
-        for &slot in &self.slots[s..e] {
-            let [a, b, t] = bvh.slot_triangle(slot);
-            let (q, f) = closest_inline(p, a, b, t);
-            let d2 = norm2(sub(p, q));
-            if d2 < best.0 {
-                best = (d2, slot, q, f);
-            }
-        }
+        let (dist2, slot, point, feature) = nearest_of(p, bvh.slot_triangles(), &self.slots[s..e]);
         Some(Nearest {
-            dist2: best.0,
-            point: best.2,
-            triangle: bvh.slot_id(best.1),
-            feature: best.3,
-            slot: best.1,
+            dist2,
+            point,
+            triangle: bvh.slot_id(slot),
+            feature,
+            slot,
         })
     }
 

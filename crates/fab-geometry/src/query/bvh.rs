@@ -353,6 +353,12 @@ impl Bvh {
         self.tris[slot as usize]
     }
 
+    /// Every triangle, by slot.
+    #[inline]
+    pub(crate) fn slot_triangles(&self) -> &[[V3; 3]] {
+        &self.tris
+    }
+
     /// The input index of the triangle at `slot`.
     #[inline]
     pub(crate) fn slot_id(&self, slot: u32) -> u32 {

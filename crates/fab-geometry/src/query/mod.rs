@@ -9,13 +9,15 @@ mod bvh;
 mod closest;
 mod intersect;
 mod sign;
+mod wide;
 
 pub use bvh::{Bvh, Nearest};
 pub use closest::{Feature, V3, closest_point_on_triangle};
 pub use intersect::{self_intersections, triangles_intersect};
 pub use sign::{NotClosed, PseudoNormals, check_closed};
 
-pub(crate) use closest::{add, closest_inline, cross, dot, lerp, norm2, normalize, scale, sub};
+pub(crate) use closest::{add, cross, dot, lerp, norm2, normalize, scale, sub};
+pub(crate) use wide::nearest_of;
 
 use crate::Mesh;
 

@@ -283,7 +283,23 @@ pub(crate) fn refine(
                 .flat_map_iter(|t| (0..3).map(move |k| edge_key(t[k], t[(k + 1) % 3])))
                 .collect()
         };
-        let edges = unique_edges(edges, vertices.len());
+        // Made unique on one thread (a counting sort) while the other lists the triangles across
+        // a crease, which the centroid and interior checks below look at (their corners are
+        // there before this round's splits).
+        let (edges, creased): (Vec<u64>, Vec<u32>) = {
+            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
+            let tris: &[[u32; 3]] = triangles;
+            rayon::join(
+                || unique_edges(edges, vs.len()),
+                || {
+                    fresh
+                        .par_iter()
+                        .copied()
+                        .filter(|&i| across_crease(tris[i as usize], vs, ns, tol, min_len))
+                        .collect()
+                },
+            )
+        };
         // Measured a part at a time ([`MEASURE_PART`]), each part's splits added before the
         // next part is measured.
         stats.unresolved = 0;
@@ -310,17 +326,6 @@ pub(crate) fn refine(
                 }
             }
         }
-        // The centroid and interior checks below look only at the triangles across a crease:
-        // listed once.
-        let creased: Vec<u32> = {
-            let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-            let tris: &[[u32; 3]] = triangles;
-            fresh
-                .par_iter()
-                .copied()
-                .filter(|&i| across_crease(tris[i as usize], vs, ns, tol, min_len))
-                .collect()
-        };
         // Triangles whose edges are all fine but whose corners face different ways (near a
         // corner where creases meet) are checked at their centroid, and split there (1 to 3)
         // at the point where their tangent planes meet, projected. Only across a crease

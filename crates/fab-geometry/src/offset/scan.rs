@@ -633,13 +633,16 @@ impl Probe {
     /// the same slack as [`rasterize`]'s clipping, `1e-9` of a cell on the planes).
     #[inline]
     pub fn holds(&self, p: V3, d2: (f64, f64), slack: f64) -> bool {
-        self.planes[..self.np]
-            .iter()
-            .all(|q| q[0] * p[0] + q[1] * p[1] + q[2] * p[2] <= q[3] + slack)
-            && {
-                let e2 = self.kind.dist2(p);
-                e2 >= d2.0 && e2 <= d2.1
-            }
+        // every plane tested, without branching on each (which way a test goes changes from
+        // one probe to the next): 1.3 M probes on foot-left +3
+        let mut inside = true;
+        for q in &self.planes[..self.np] {
+            inside &= q[0] * p[0] + q[1] * p[1] + q[2] * p[2] <= q[3] + slack;
+        }
+        inside && {
+            let e2 = self.kind.dist2(p);
+            e2 >= d2.0 && e2 <= d2.1
+        }
     }
 }
 

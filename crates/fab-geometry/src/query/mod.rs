@@ -1,6 +1,7 @@
 //! Exact proximity queries on triangle meshes: a flat-array BVH, the exact closest point and
-//! point-to-mesh distance, the inside/outside sign of closed meshes, and triangle-triangle
-//! intersection (to prove a mesh free of self-intersections).
+//! point-to-mesh distance (also the nearest of a short list of triangles, four at a time with
+//! AVX: `wide`), the inside/outside sign of closed meshes, and triangle-triangle intersection
+//! (to prove a mesh free of self-intersections).
 //!
 //! Everything works on plain `[f64; 3]` arrays so the hot loops (offset, checks) run without
 //! allocating per query. Distances are exact up to floating-point rounding: no sampling, no grid.

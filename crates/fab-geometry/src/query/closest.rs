@@ -145,7 +145,7 @@ pub(crate) fn closest_inline(p: V3, a: V3, b: V3, c: V3) -> (V3, Feature) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::query) mod tests {
     use super::*;
 
     fn brute(p: V3, a: V3, b: V3, c: V3) -> f64 {
@@ -163,10 +163,11 @@ mod tests {
         best
     }
 
-    #[test]
-    fn every_region_matches_dense_sampling() {
-        let (a, b, c) = ([0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [1.0, 3.0, 0.0]);
-        let probes = [
+    /// A triangle and points whose closest points on it lie in each of its regions (the corners,
+    /// the edges, the face from either side).
+    pub(in crate::query) const REGIONS: ([V3; 3], [V3; 8]) = (
+        [[0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [1.0, 3.0, 0.0]],
+        [
             [-1.0, -1.0, 0.5],
             [5.0, -1.0, 0.2],
             [1.0, 4.0, -0.3],
@@ -175,7 +176,12 @@ mod tests {
             [-1.0, 1.5, 2.0],
             [1.5, 1.0, 1.0],
             [1.5, 1.0, -2.0],
-        ];
+        ],
+    );
+
+    #[test]
+    fn every_region_matches_dense_sampling() {
+        let ([a, b, c], probes) = REGIONS;
         for p in probes {
             let (q, _) = closest_point_on_triangle(p, a, b, c);
             let d = norm2(sub(p, q)).sqrt();

@@ -366,9 +366,10 @@ pub(crate) fn refine(
         // edge midpoint (linear interpolation of a quadratic is off at the centroid by 4/9 of
         // the sum of its three midpoint errors), so within 4/3 of the tolerance when its edges
         // pass.
+        // (the splits so far, for this check and the interior one)
+        let splits = Splits::new(&split, vertices.len());
         let centres: Vec<(u32, V3, V3)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-            let splits = Splits::new(&split, vs.len());
             let marked = |a: u32, b: u32| splits.mid(a, b).is_some();
             let tris: &[[u32; 3]] = triangles;
             creased
@@ -414,7 +415,6 @@ pub(crate) fn refine(
         // around the corner, each with the same long edge off near it.
         let interior: Vec<(u64, Choice)> = {
             let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
-            let splits = Splits::new(&split, vs.len());
             let has_split = |a: u32, b: u32| splits.mid(a, b).is_some();
             let tris: &[[u32; 3]] = triangles;
             let mut found: Vec<(u64, Choice)> = creased

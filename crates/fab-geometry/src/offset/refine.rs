@@ -33,17 +33,24 @@ struct Splits<'a> {
     first: Vec<u32>,
 }
 
+/// For `keys` (from [`edge_key`], on `n` vertices) bucketed by lower end in key order: where
+/// each end's bucket starts, `n + 1` entries (the last is the count).
+fn starts_by_lower_end(keys: impl Iterator<Item = u64>, n: usize) -> Vec<u32> {
+    let mut start = vec![0u32; n + 1];
+    for e in keys {
+        start[(e >> 32) as usize + 1] += 1;
+    }
+    for a in 0..n {
+        start[a + 1] += start[a];
+    }
+    start
+}
+
 impl<'a> Splits<'a> {
     /// `split` ascending by key, on `n` vertices.
     fn new(split: &'a [(u64, u32)], n: usize) -> Self {
         debug_assert!(split.windows(2).all(|w| w[0].0 < w[1].0));
-        let mut first = vec![0u32; n + 1];
-        for s in split {
-            first[(s.0 >> 32) as usize + 1] += 1;
-        }
-        for a in 0..n {
-            first[a + 1] += first[a];
-        }
+        let first = starts_by_lower_end(split.iter().map(|s| s.0), n);
         Splits { split, first }
     }
 
@@ -68,23 +75,16 @@ fn unique_edges(mut keys: Vec<u64>, n: usize) -> Vec<u64> {
         keys.dedup();
         return keys;
     }
-    let mut start = vec![0u32; n + 1];
-    for &e in &keys {
-        start[(e >> 32) as usize] += 1;
-    }
-    let mut sum = 0;
-    for s in start.iter_mut() {
-        sum += *s;
-        *s = sum;
-    }
-    // each key placed at its lower end's last free place, so `start` ends as the ends' starts
+    let start = starts_by_lower_end(keys.iter().copied(), n);
+    // each key placed at its lower end's next free place
+    let mut next = start.clone();
     let mut out = vec![0u64; keys.len()];
     for &e in &keys {
-        let s = &mut start[(e >> 32) as usize];
-        *s -= 1;
+        let s = &mut next[(e >> 32) as usize];
         out[*s as usize] = e;
+        *s += 1;
     }
-    drop(keys);
+    drop((keys, next));
     let mut kept = 0;
     for a in 0..n {
         let (s, e) = (start[a] as usize, start[a + 1] as usize);
@@ -506,7 +506,6 @@ pub(crate) fn refine(
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
                 let ns2: &Creases = creases;
                 let splits = Splits::new(&split, vs.len());
-                let mid = |a: u32, b: u32| splits.mid(a, b);
                 let ends = ends_of(split.iter().map(|s| s.0), vs.len());
                 let tris: &[[u32; 3]] = triangles;
                 check
@@ -514,7 +513,7 @@ pub(crate) fn refine(
                     .map(|&i| tris[i as usize])
                     .filter(|t| t.iter().filter(|&&v| ends[v as usize]).count() >= 2)
                     .flat_map_iter(|t| {
-                        let m = [0, 1, 2].map(|k| mid(t[k], t[(k + 1) % 3]));
+                        let m = [0, 1, 2].map(|k| splits.mid(t[k], t[(k + 1) % 3]));
                         let (kids, n) = split_triangle(t, m, None, vs);
                         let fold = n > 1 && folds(&kids[..n], vs, ns, ns2);
                         (0..3)
@@ -589,8 +588,6 @@ pub(crate) fn refine(
         stats.rounds += 1;
         stats.splits += split.len() + centre.len();
         let splits = Splits::new(&split, vs.len());
-        let mid = |a: u32, b: u32| splits.mid(a, b);
-        let ends = ends_of(split.iter().map(|s| s.0), vs.len());
         // Only the triangles that split change: each is replaced by its first child in place
         // and its other children are appended, so a late round with a few splits costs little.
         // A part at a time: each touched triangle reads only itself. Changed triangles
@@ -604,14 +601,7 @@ pub(crate) fn refine(
                 .par_iter()
                 .map(|&i| {
                     let t = tris[i as usize];
-                    let m = [0, 1, 2].map(|k| {
-                        let (a, b) = (t[k], t[(k + 1) % 3]);
-                        if ends[a as usize] && ends[b as usize] {
-                            mid(a, b)
-                        } else {
-                            None
-                        }
-                    });
+                    let m = [0, 1, 2].map(|k| splits.mid(t[k], t[(k + 1) % 3]));
                     let c = centre
                         .binary_search_by_key(&i, |c| c.0)
                         .ok()
@@ -976,6 +966,32 @@ mod tests {
             want.sort_unstable();
             want.dedup();
             prop_assert_eq!(unique_edges(keys, n), want);
+        }
+
+        /// Every edge is found by its lower end as by a binary search over the splits, split or
+        /// not, in either order of its ends.
+        #[test]
+        fn splits_are_found_by_their_lower_end(
+            pairs in proptest::collection::vec((0u32..40, 0u32..40), 0..120),
+        ) {
+            let mut keys: Vec<u64> = pairs
+                .iter()
+                .filter(|(a, b)| a != b)
+                .map(|&(a, b)| edge_key(a, b))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let split: Vec<(u64, u32)> = keys.iter().zip(100u32..).map(|(&e, v)| (e, v)).collect();
+            let splits = Splits::new(&split, 40);
+            for a in 0..40u32 {
+                for b in (0..40u32).filter(|&b| b != a) {
+                    let want = split
+                        .binary_search_by_key(&edge_key(a, b), |s| s.0)
+                        .ok()
+                        .map(|i| split[i].1);
+                    prop_assert_eq!(splits.mid(a, b), want);
+                }
+            }
         }
     }
 }

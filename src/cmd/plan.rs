@@ -37,14 +37,15 @@ pub struct Args {
     /// G-code dialect (default: the machine's): linuxcnc, grbl, fanuc, mach3
     #[arg(long)]
     pub dialect: Option<Dialect>,
-    /// Finishing tool (a ball end mill) [default: the work order's, else ball:6]
+    /// Finishing tool (a ball end mill from the machine's tool table) [default: the work order's
+    /// material row, else the bundled table's]
     #[arg(long)]
     pub finish_tool: Option<Cutter>,
-    /// Roughing and cut-out tool (flat or bull-nose), e.g. flat:10, bull:12:2 [default: the work
-    /// order's, else flat:10]
+    /// Roughing and cut-out tool (flat or bull-nose from the machine's tool table), e.g. flat:10,
+    /// bull:12:2 [default: the work order's material row, else the bundled table's]
     #[arg(long)]
     pub rough_tool: Option<Cutter>,
-    /// Finishing stepover, mm [default: the work order's, else 0.5; or from --scallop]
+    /// Finishing stepover, mm [default: the work order's material row; or from --scallop]
     #[arg(long, conflicts_with = "scallop")]
     pub stepover: Option<f64>,
     /// Scallop height target on flat areas, mm: sets the stepover for the finishing ball
@@ -56,9 +57,21 @@ pub struct Args {
     /// Add a finishing cross pass at 90 degrees to the first
     #[arg(long)]
     pub cross_pass: bool,
-    /// Stock left by roughing for finishing, mm [default: the work order's, else 0.5]
+    /// Stock left by roughing for finishing, mm [default: the work order's material row]
     #[arg(long)]
     pub allowance: Option<f64>,
+    /// Cutting feed, mm/min [default: the work order's material row]
+    #[arg(long)]
+    pub feed: Option<f64>,
+    /// Plunge and ramp feed, mm/min [default: the work order's material row]
+    #[arg(long)]
+    pub plunge: Option<f64>,
+    /// Spindle speed, rpm [default: the work order's material row]
+    #[arg(long)]
+    pub spindle: Option<f64>,
+    /// Deepest roughing step, mm [default: the work order's material row]
+    #[arg(long)]
+    pub stepdown: Option<f64>,
     /// Conventional milling instead of climb
     #[arg(long)]
     pub conventional: bool,
@@ -176,21 +189,50 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             o.kind
         );
     }
-    let from_order = |f: &dyn Fn(&WorkOrder) -> Option<String>| order.as_ref().and_then(f);
-    let parse_tool = |spec: Option<String>, what: &str| -> anyhow::Result<Option<Cutter>> {
-        spec.map(|s| {
-            s.parse::<Cutter>()
-                .with_context(|| format!("the work order's {what} '{s}'"))
-        })
-        .transpose()
+    // the lab's material row: the work order's, else the bundled table's for a foot positive
+    let bundled = fab_ticket::Tables::bundled();
+    let (row, row_source) = match &order {
+        Some(o) => (o.milling.clone(), "work order"),
+        None => (
+            bundled
+                .material(DeviceKind::FootOrthotic, None)
+                .clone(),
+            "material table",
+        ),
     };
-    // tools: the command line's as given; the work order's only as the machine has them (its
-    // tool table is what is loaded), else the machine's nearest tool of the same kind
+    let mut sources: Vec<(&'static str, String, &'static str)> = Vec::new();
     let mut tool_notes = Vec::new();
-    let mut from_table = |wanted: Option<Cutter>, ball: bool, default: Cutter| -> Cutter {
-        let Some(w) = wanted else { return default };
+    // tools come only from the machine's table: an option's tool must be there; the work
+    // order's, if the machine lacks it, becomes the table's nearest of the same kind (said)
+    let pick = |wanted: Option<Cutter>,
+                    spec: &str,
+                    what: &str,
+                    ball: bool,
+                    notes: &mut Vec<String>|
+     -> anyhow::Result<(Cutter, &'static str)> {
+        let list = || {
+            machine
+                .tools
+                .iter()
+                .map(|t| format!("T{} {}", t.number, t.cutter))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(w) = wanted {
+            if machine.tools.iter().any(|t| t.cutter == w) {
+                return Ok((w, "option"));
+            }
+            bail!(
+                "--{what}-tool {w}: machine {} has no such tool; its tools are {}",
+                machine.name,
+                list()
+            );
+        }
+        let w: Cutter = spec
+            .parse()
+            .with_context(|| format!("the {row_source}'s {what} tool '{spec}'"))?;
         if machine.tools.iter().any(|t| t.cutter == w) {
-            return w;
+            return Ok((w, row_source));
         }
         let near = machine
             .tools
@@ -203,37 +245,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             });
         match near {
             Some(t) => {
-                tool_notes.push(format!(
-                    "the work order suggests {w}; {} has none, using T{} {}",
+                notes.push(format!(
+                    "the {row_source} asks for a {w} {what} tool; {} has none, using its nearest, T{} {}",
                     machine.name, t.number, t.cutter
                 ));
-                t.cutter
+                Ok((t.cutter, "machine (nearest to the work order's)"))
             }
-            None => w,
+            None => bail!(
+                "the {row_source} asks for a {w} {what} tool and machine {} has none of that kind; its tools are {}",
+                machine.name,
+                list()
+            ),
         }
     };
-    let finish_tool = match args.finish_tool {
-        Some(c) => c,
-        None => from_table(
-            parse_tool(
-                from_order(&|o| Some(o.milling.finish_tool.clone())),
-                "finish tool",
-            )?,
-            true,
-            Cutter::Ball { diameter: 6.0 },
-        ),
-    };
-    let rough_tool = match args.rough_tool {
-        Some(c) => c,
-        None => from_table(
-            parse_tool(
-                from_order(&|o| Some(o.milling.rough_tool.clone())),
-                "rough tool",
-            )?,
-            false,
-            Cutter::Flat { diameter: 10.0 },
-        ),
-    };
+    let (finish_tool, src) = pick(args.finish_tool, &row.finish_tool, "finish", true, &mut tool_notes)?;
+    sources.push(("finish tool", finish_tool.to_string(), src));
+    let (rough_tool, src) = pick(args.rough_tool, &row.rough_tool, "rough", false, &mut tool_notes)?;
+    sources.push(("rough tool", rough_tool.to_string(), src));
     let mut settings = Settings {
         rough_tool,
         finish_tool,
@@ -243,23 +271,64 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tabs: !args.no_tabs,
         ..Settings::default()
     };
-    if let Some(a) = args
-        .allowance
-        .or_else(|| order.as_ref().map(|o| o.milling.stock_mm))
-    {
-        settings.allowance = a;
-    }
-    if let Some(s) = args.stepover {
-        settings.stepover = s;
-    } else if let Some(h) = args.scallop {
+    let mut value = |what: &'static str, opt: Option<f64>, row_v: f64, unit: &str| -> f64 {
+        let (v, src) = match opt {
+            Some(v) => (v, "option"),
+            None => (row_v, row_source),
+        };
+        sources.push((what, format!("{v} {unit}"), src));
+        v
+    };
+    settings.allowance = value("stock allowance", args.allowance, row.stock_mm, "mm");
+    settings.feed = value("feed", args.feed, row.feed_mm_min, "mm/min");
+    settings.plunge_feed = value("plunge feed", args.plunge, row.plunge_mm_min, "mm/min");
+    settings.spindle_rpm = value("spindle", args.spindle, row.spindle_rpm as f64, "rpm");
+    settings.stepdown = value("roughing stepdown", args.stepdown, row.stepdown_mm, "mm");
+    if let Some(h) = args.scallop {
         if !(h.is_finite() && h > 0.0) {
             bail!("--scallop must be a positive number of mm, got {h}");
         }
         settings.stepover =
             fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
-    } else if let Some(o) = &order {
-        settings.stepover = o.milling.stepover_mm;
+        sources.push(("stepover", format!("{:.3} mm", settings.stepover), "option (--scallop)"));
+    } else {
+        settings.stepover = value("stepover", args.stepover, row.stepover_mm, "mm");
     }
+    for (what, v) in [
+        ("feed", settings.feed),
+        ("plunge feed", settings.plunge_feed),
+        ("spindle", settings.spindle_rpm),
+        ("roughing stepdown", settings.stepdown),
+        ("stock allowance", settings.allowance + 1.0),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("the {what} must be a positive number, got {v}");
+        }
+    }
+    if settings.feed > machine.max_feed {
+        tool_notes.push(format!(
+            "feed {} mm/min capped at {}'s {} mm/min",
+            settings.feed, machine.name, machine.max_feed
+        ));
+    }
+    if settings.spindle_rpm > machine.max_spindle_rpm {
+        tool_notes.push(format!(
+            "spindle {} rpm capped at {}'s {} rpm",
+            settings.spindle_rpm, machine.name, machine.max_spindle_rpm
+        ));
+    }
+    // the blank: the row's margin round the part, at least the roughing channel plus 1 mm
+    let channel = 2.0 * rough_tool.radius() + crate::plan::CHANNEL_CLEARANCE + 1.0;
+    settings.design.side_margin = row.margin_xy_mm.max(channel);
+    if row.margin_xy_mm < channel {
+        tool_notes.push(format!(
+            "blank margin {} mm from the {row_source} raised to {channel} mm: room for the roughing channel round the part",
+            row.margin_xy_mm
+        ));
+    }
+    sources.push(("blank margin", format!("{} mm", settings.design.side_margin), row_source));
+    settings.design.top_margin = row.margin_z_mm;
+    sources.push(("blank above the part", format!("{} mm", row.margin_z_mm), row_source));
     if let Some(t) = args.trim_height {
         settings.design.trim_height = t;
     }

@@ -13,7 +13,8 @@ use fab_geometry::design::{self, Design, DesignParams};
 use fab_toolpath::link::Linker;
 use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
 use fab_toolpath::strategy::{
-    self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams,
+    self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams, WaterlineParams,
+    Zone,
 };
 use fab_toolpath::{Cutter, Machine, Operation, Tool};
 
@@ -29,6 +30,14 @@ pub struct Settings {
     pub climb: bool,
     pub tabs: bool,
     pub design: DesignParams,
+    /// Cutting feed of every operation, mm/min (capped at the machine's).
+    pub feed: f64,
+    /// Feed of plunges and ramps into material, mm/min.
+    pub plunge_feed: f64,
+    /// Spindle speed, rpm (capped at the machine's).
+    pub spindle_rpm: f64,
+    /// Deepest roughing level step, mm.
+    pub stepdown: f64,
 }
 
 impl Default for Settings {
@@ -43,6 +52,10 @@ impl Default for Settings {
             climb: true,
             tabs: true,
             design: DesignParams::default(),
+            feed: 4000.0,
+            plunge_feed: 1200.0,
+            spindle_rpm: 18000.0,
+            stepdown: 10.0,
         }
     }
 }
@@ -58,6 +71,9 @@ pub struct Plan {
 
 /// Clearance plane above the blank's top, mm.
 pub const CLEARANCE: f64 = 2.0;
+
+/// Room between the roughing tool and the blank's uncut rest, beyond the cut-out's path, mm.
+pub const CHANNEL_CLEARANCE: f64 = 0.5;
 
 /// Why planning failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,13 +122,14 @@ pub fn plan(
         xmax: design.base[2],
         ymax: design.base[3],
     };
-    let feed_cap = |f: f64| f.min(machine.max_feed);
-    let rpm_cap = |r: f64| r.min(machine.max_spindle_rpm);
+    let feed = s.feed.min(machine.max_feed);
+    let plunge = s.plunge_feed.min(machine.max_feed);
+    let rpm = s.spindle_rpm.min(machine.max_spindle_rpm);
     let linker = Linker {
         clearance_z: CLEARANCE,
         margin: 1.0,
-        link_feed: feed_cap(6000.0),
-        plunge_feed: feed_cap(600.0),
+        link_feed: feed,
+        plunge_feed: plunge,
     };
     let rough_tool = Tool {
         number: tool_number(machine, &s.rough_tool, &[]),
@@ -123,30 +140,40 @@ pub fn plan(
         cutter: s.finish_tool,
     };
 
+    // Roughing clears the material over the part and a channel round its outline down to a
+    // little below the base's top; the rest of the blank falls away with the cut-out, which
+    // starts at the channel's floor.
     step("roughing");
+    let channel_floor = (design.base_z - 1.0).max(design.bottom_z);
+    // how deep the channel is cut next to the outline: the base's top plus the allowance (the
+    // tool's flat overhangs the base's edge there)
+    let cut_to = (design.base_z + s.allowance).max(design.bottom_z + 1.0);
     let mut rp = RoughParams::new(rough_tool);
     rp.allowance = s.allowance;
     rp.climb = s.climb;
-    rp.feed = feed_cap(rp.feed);
-    rp.plunge_feed = feed_cap(rp.plunge_feed);
-    rp.spindle_rpm = rpm_cap(rp.spindle_rpm);
+    rp.stepdown = s.stepdown;
+    rp.step_up = s.finish_tool.radius();
+    rp.feed = feed;
+    rp.plunge_feed = plunge;
+    rp.spindle_rpm = rpm;
     let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
-    // Outside the base's rounded outline there is no design: roughing and finishing go only a
-    // little below the base's top there (the ball's CL against the base's edge never lies lower
-    // than its radius under it, so the floors lift the tool nowhere the design is); the profile
-    // cuts the rest of the way down round the outline.
-    let finish_floor = design.base_z - s.finish_tool.radius();
-    let rough_floor = (finish_floor - 0.5).max(design.bottom_z);
-    let rough = strategy::rough(&floor, area, 0.0, rough_floor, &rp, &linker)?;
+    let zone = Zone {
+        outline: &design.outline,
+        reach: s.rough_tool.radius() + CHANNEL_CLEARANCE,
+    };
+    let rough = strategy::rough(&floor, zone, 0.0, channel_floor, &rp, &linker)?;
     drop(floor);
 
+    // Finishing: a raster over the part (each line only where the ball meets it), then level
+    // lines over its steep sides; the ball never goes below the base's top.
     step("finishing");
     let mut fp = FinishParams::new(finish_tool, s.stepover);
     fp.angle_deg = s.angle_deg;
     fp.cross_pass = s.cross_pass;
-    fp.feed = feed_cap(fp.feed);
-    fp.plunge_feed = feed_cap(fp.plunge_feed);
-    fp.spindle_rpm = rpm_cap(fp.spindle_rpm);
+    fp.trim = true;
+    fp.feed = feed;
+    fp.plunge_feed = plunge;
+    fp.spindle_rpm = rpm;
     let mut passes = Vec::new();
     let level = DropSurface::new(&soup, s.finish_tool, 0.0);
     let angles: Vec<f64> = if s.cross_pass {
@@ -154,15 +181,28 @@ pub fn plan(
     } else {
         vec![s.angle_deg]
     };
+    let part = area.grown(s.finish_tool.radius());
     for a in angles {
         let pass = if a.rem_euclid(360.0) == 0.0 {
-            strategy::finish::finish_pass(&level, a, area, finish_floor.max(design.bottom_z), &fp)?
+            strategy::finish::finish_pass(&level, a, part, design.base_z, &fp)?
         } else {
             let turned = DropSurface::new(&soup, s.finish_tool, a.to_radians());
-            strategy::finish::finish_pass(&turned, a, area, finish_floor.max(design.bottom_z), &fp)?
+            strategy::finish::finish_pass(&turned, a, part, design.base_z, &fp)?
         };
         passes.push(pass);
     }
+    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
+    wp.climb = s.climb;
+    if !s.cross_pass {
+        wp.raster_angle_deg = Some(s.angle_deg);
+    }
+    passes.extend(strategy::waterline(
+        &level,
+        part,
+        design.base_z,
+        design.top_z,
+        &wp,
+    )?);
     let cl_points = passes.iter().map(Vec::len).sum();
     let needed = |a: [f64; 3], b: [f64; 3]| {
         let n = ((b[0] - a[0]).hypot(b[1] - a[1]).ceil() as usize).max(1);
@@ -181,10 +221,11 @@ pub fn plan(
     if !s.tabs {
         pp.tab_width = 0.0;
     }
-    pp.feed = feed_cap(pp.feed);
-    pp.plunge_feed = feed_cap(pp.plunge_feed);
-    pp.spindle_rpm = rpm_cap(pp.spindle_rpm);
-    let profile = strategy::profile(&design.outline, 0.0, design.bottom_z, &pp, &linker)?;
+    pp.stepdown = s.stepdown;
+    pp.feed = feed;
+    pp.plunge_feed = plunge;
+    pp.spindle_rpm = rpm;
+    let profile = strategy::profile(&design.outline, cut_to, design.bottom_z, &pp, &linker)?;
 
     step("simplifying");
     let mut ops = vec![rough, finish, profile];

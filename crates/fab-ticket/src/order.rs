@@ -564,8 +564,8 @@ impl fmt::Display for WorkOrder {
         )?;
         writeln!(
             f,
-            "  rough: {} leaving {} mm; finish: {} at {} mm stepover",
-            m.rough_tool, m.stock_mm, m.finish_tool, m.stepover_mm
+            "  rough: {} in steps of up to {} mm leaving {} mm; finish: {} at {} mm stepover",
+            m.rough_tool, m.stepdown_mm, m.stock_mm, m.finish_tool, m.stepover_mm
         )?;
         writeln!(
             f,

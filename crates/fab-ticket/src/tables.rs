@@ -72,6 +72,13 @@ pub struct MaterialRow {
     pub feed_mm_min: f64,
     pub plunge_mm_min: f64,
     pub spindle_rpm: u32,
+    /// Deepest roughing step (rows written before it existed: 10 mm, a foam's).
+    #[serde(default = "default_stepdown")]
+    pub stepdown_mm: f64,
+}
+
+fn default_stepdown() -> f64 {
+    10.0
 }
 
 /// How many of a code a job needs.
@@ -188,12 +195,17 @@ impl Tables {
                 ("stock_mm", r.stock_mm),
                 ("feed_mm_min", r.feed_mm_min),
                 ("plunge_mm_min", r.plunge_mm_min),
+                ("stepdown_mm", r.stepdown_mm),
             ] {
                 if !(v.is_finite() && v >= 0.0) {
                     return Err(bad("material", i, format!("{name} = {v} must be >= 0")));
                 }
             }
-            if r.stepover_mm <= 0.0 || r.feed_mm_min <= 0.0 || r.plunge_mm_min <= 0.0 {
+            if r.stepover_mm <= 0.0
+                || r.feed_mm_min <= 0.0
+                || r.plunge_mm_min <= 0.0
+                || r.stepdown_mm <= 0.0
+            {
                 return Err(bad(
                     "material",
                     i,

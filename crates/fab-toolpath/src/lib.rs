@@ -8,6 +8,7 @@
 //! It knows nothing of meshes' repair or of prescriptions: the `fab` binary composes it with
 //! `fab-geometry` and `fab-ticket`.
 
+pub mod contour;
 pub mod cutter;
 pub mod drop;
 pub mod estimate;

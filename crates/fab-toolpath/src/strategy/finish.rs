@@ -35,6 +35,9 @@ pub struct FinishParams {
     pub leave_tolerance: f64,
     /// Shortest move refinement produces; shorter jumps are gone over, not through, mm.
     pub min_segment: f64,
+    /// Each raster line only where the ball meets the design above the floor (plus one sample
+    /// at each end), not across the whole area.
+    pub trim: bool,
     pub feed: f64,
     pub plunge_feed: f64,
     pub spindle_rpm: f64,
@@ -52,6 +55,7 @@ impl FinishParams {
             gouge_tolerance: 0.002,
             leave_tolerance: 0.005,
             min_segment: 0.02,
+            trim: false,
             feed: 3000.0,
             plunge_feed: 600.0,
             spindle_rpm: 18000.0,
@@ -165,6 +169,16 @@ pub fn finish_pass(
                 pts.push(([a, b, z], Some(i)));
             }
             pts.push(([a1, b, ctx.cl(a1, b)], None));
+            if p.trim {
+                let on = |q: &([f64; 3], Option<usize>)| q.0[2] > floor_z + 1e-9;
+                let (Some(k0), Some(k1)) = (pts.iter().position(on), pts.iter().rposition(on))
+                else {
+                    return Vec::new();
+                };
+                let (k0, k1) = (k0.saturating_sub(1), (k1 + 1).min(pts.len() - 1));
+                pts.truncate(k1 + 1);
+                pts.drain(..k0);
+            }
             let mut out = Vec::with_capacity(pts.len() + pts.len() / 8);
             out.push(pts[0].0);
             for w in pts.windows(2) {

@@ -11,10 +11,12 @@ pub mod finish;
 pub mod profile;
 pub mod rough;
 mod stock;
+pub mod waterline;
 
 pub use finish::{FinishParams, finish};
 pub use profile::{ProfileParams, profile};
-pub use rough::{RoughParams, rough};
+pub use rough::{RoughParams, Zone, rough};
+pub use waterline::{WaterlineParams, waterline};
 
 /// The cutter-location (CL) surface of one cutter over a design: the lowest tip Z at which the
 /// cutter touches no triangle of the design.

@@ -1,18 +1,31 @@
-//! Roughing: Z-level steps with a flat or bull-nose end mill, clearing each level by a one-way
-//! raster, leaving a stock allowance over the design for the finishing tool.
+//! Roughing: Z levels with a flat or bull-nose end mill, each level cleared by contour-parallel
+//! rings only where there is material to take, leaving a stock allowance over the design for the
+//! finishing tool.
 //!
-//! The floor the tool may reach at each grid node comes from the drop-cutter of an enlarged
-//! cutter: the cutter grown by the allowance (every direction) and by the grid step (sideways).
-//! Its CL plus the allowance is, anywhere within one grid step of the node, at least the CL of
-//! the real cutter kept `allowance` away from the design; a straight move between two nodes
-//! whose floor is below the level therefore never comes closer to the design than the allowance.
+//! Where the tool may go at a level comes from the drop-cutter of an enlarged cutter: the cutter
+//! grown by the allowance (every direction) and by the grid step (sideways). Its CL plus the
+//! allowance is, anywhere within one grid step of a node, at least the CL of the real cutter kept
+//! `allowance` away from the design; so every point within a step of a node whose floor is at or
+//! below the level is a safe tool centre at that level. The tool's centre is also kept within the
+//! [`Zone`]: the part's outline grown by a reach, so only a channel round the part is cleared and
+//! the rest of the blank falls away with the cut-out.
 //!
-//! Entries ramp down along the cut (no plunge into material), lines are cut in one direction so
-//! the uncut side is always on the tool's right: climb milling with a clockwise (M3) spindle.
-//! A height map of the stock decides where a ramp is needed and how high a link must lift.
+//! Levels: deep ones, evenly spaced no more than `stepdown` apart (soft foam takes deep cuts), and
+//! between each two of them shallow step levels `step_up` apart, and one at every flat area's
+//! floor, which clear only the terraces the deep level below cannot reach. So what is left for the
+//! finishing ball is never more than about `step_up` plus the allowance.
+//!
+//! Each level's region is cleared from its middle outwards by rings at `stepover` spacing: level
+//! lines of the distance to the region's edge (`crate::contour`), the last ring following the
+//! edge. Material stays on the tool's right (climb milling with an M3 spindle). A region is
+//! entered by ramping down along its first ring; rings are joined by short moves at the level
+//! where the way between them is inside the region, else lifted over the stock.
+
+use rayon::prelude::*;
 
 use super::stock::StockMap;
 use super::{ClSurface, Rect, StrategyError, check_positive};
+use crate::contour::{self, Field};
 use crate::cutter::Cutter;
 use crate::link::Linker;
 use crate::path::{Move, Operation, Tool};
@@ -23,9 +36,12 @@ pub struct RoughParams {
     pub tool: Tool,
     /// Material left over the design for finishing, mm.
     pub allowance: f64,
-    /// Depth of each Z level, mm.
+    /// Deepest step between two full levels, mm.
     pub stepdown: f64,
-    /// Distance between raster lines within a level, mm.
+    /// Spacing of the shallow levels that clear the terraces between full levels, mm.
+    pub step_up: f64,
+    /// Distance between the clearing rings within a level, mm; at most the tool's radius, so the
+    /// rings leave no ridge between them or along a region's middle.
     pub stepover: f64,
     /// Spacing of the floor grid, mm.
     pub grid: f64,
@@ -38,15 +54,67 @@ pub struct RoughParams {
     pub spindle_rpm: f64,
 }
 
+/// Where roughing may put the tool's centre: within `reach` of the convex polygon `outline`
+/// (counter-clockwise, no repeated closing point), give or take half a grid step.
+#[derive(Clone, Copy, Debug)]
+pub struct Zone<'a> {
+    pub outline: &'a [[f64; 2]],
+    pub reach: f64,
+}
+
+impl Zone<'_> {
+    /// The rectangle holding every tool centre of the zone.
+    pub fn bounds(&self) -> Rect {
+        let mut r = Rect {
+            xmin: f64::MAX,
+            ymin: f64::MAX,
+            xmax: f64::MIN,
+            ymax: f64::MIN,
+        };
+        for p in self.outline {
+            r.xmin = r.xmin.min(p[0]);
+            r.ymin = r.ymin.min(p[1]);
+            r.xmax = r.xmax.max(p[0]);
+            r.ymax = r.ymax.max(p[1]);
+        }
+        r.grown(self.reach)
+    }
+
+    /// Whether `(x, y)` is within reach of the outline.
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        let n = self.outline.len();
+        let mut inside = true;
+        let mut best = f64::MAX;
+        for k in 0..n {
+            let (a, b) = (self.outline[k], self.outline[(k + 1) % n]);
+            let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
+            let (px, py) = (x - a[0], y - a[1]);
+            // outside an edge of a counter-clockwise polygon: to the edge's right
+            if ex * py - ey * px < 0.0 {
+                inside = false;
+            }
+            let l2 = ex * ex + ey * ey;
+            let t = if l2 > 0.0 {
+                ((px * ex + py * ey) / l2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            best = best.min((px - t * ex).hypot(py - t * ey));
+        }
+        inside || best <= self.reach
+    }
+}
+
 impl RoughParams {
     pub fn new(tool: Tool) -> Self {
         let d = tool.cutter.diameter();
         RoughParams {
             tool,
             allowance: 0.5,
-            stepdown: 4.0,
-            stepover: 0.6 * d,
-            grid: 1.0,
+            stepdown: d,
+            step_up: 3.0,
+            stepover: 0.5 * d,
+            grid: 0.5,
             ramp_angle_deg: 10.0,
             climb: true,
             feed: 4000.0,
@@ -75,12 +143,13 @@ impl RoughParams {
 
     fn validate(&self) -> Result<(), StrategyError> {
         check_positive("roughing stepdown", self.stepdown, 1000.0)?;
+        check_positive("roughing step-up", self.step_up, 1000.0)?;
         check_positive(
             "roughing stepover",
             self.stepover,
-            self.tool.cutter.diameter(),
+            self.tool.cutter.radius(),
         )?;
-        check_positive("roughing grid", self.grid, 100.0)?;
+        check_positive("roughing grid", self.grid, 10.0)?;
         check_positive("roughing ramp angle", self.ramp_angle_deg, 45.0)?;
         check_positive("roughing feed", self.feed, 1e6)?;
         check_positive("roughing plunge feed", self.plunge_feed, 1e6)?;
@@ -95,12 +164,64 @@ impl RoughParams {
     }
 }
 
-/// Roughing over `area` (tool centres stay inside it) from the stock top `stock_top` down to no
-/// lower than `floor_z`. `floor` is the CL surface of [`RoughParams::floor_cutter`] over the
+/// One level to clear: its Z, and for a step level the deep level below it (whose region it
+/// leaves to that level).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Level {
+    z: f64,
+    below: Option<f64>,
+}
+
+/// The levels from `top` down to `bottom`: deep levels evenly spaced at most `stepdown` apart,
+/// step levels at most `step_up` apart between them and at each of `flats` (floors of flat
+/// areas), top to bottom.
+fn levels(top: f64, bottom: f64, stepdown: f64, step_up: f64, flats: &[f64]) -> Vec<Level> {
+    let depth = top - bottom;
+    if depth <= 1e-6 {
+        return Vec::new();
+    }
+    let n = (depth / stepdown - 1e-9).ceil().max(1.0) as usize;
+    let d = depth / n as f64;
+    let mut out = Vec::new();
+    for k in 0..n {
+        let upper = top - k as f64 * d;
+        let lower = if k + 1 == n {
+            bottom
+        } else {
+            top - (k + 1) as f64 * d
+        };
+        let m = (d / step_up - 1e-9).ceil().max(1.0) as usize;
+        let mut steps: Vec<f64> = (1..m).map(|s| upper - s as f64 * d / m as f64).collect();
+        for &f in flats {
+            // a flat within `step_up` under the top is left to the finishing tool
+            let near_top = k == 0 && upper - f < step_up;
+            if !near_top
+                && f < upper - 0.2
+                && f > lower + 0.2
+                && steps.iter().all(|s| (s - f).abs() > 0.2)
+            {
+                steps.push(f);
+            }
+        }
+        steps.sort_by(|a, b| b.total_cmp(a));
+        out.extend(steps.into_iter().map(|z| Level {
+            z,
+            below: Some(lower),
+        }));
+        out.push(Level {
+            z: lower,
+            below: None,
+        });
+    }
+    out
+}
+
+/// Roughing of the material over the design within `zone`, from the stock top `stock_top` down to
+/// no lower than `floor_z`. `floor` is the CL surface of [`RoughParams::floor_cutter`] over the
 /// design.
 pub fn rough(
     floor: &dyn ClSurface,
-    area: Rect,
+    zone: Zone,
     stock_top: f64,
     floor_z: f64,
     p: &RoughParams,
@@ -108,6 +229,7 @@ pub fn rough(
 ) -> Result<Operation, StrategyError> {
     p.validate()?;
     let g = p.grid;
+    let area = zone.bounds().grown(2.0 * g);
     let nx = (area.width() / g).ceil() as usize + 1;
     let ny = (area.height() / g).ceil() as usize + 1;
     if nx.saturating_mul(ny) > super::finish::MAX_GRID_POINTS {
@@ -117,81 +239,128 @@ pub fn rough(
             limit: super::finish::MAX_GRID_POINTS,
         });
     }
-    let xs: Vec<f64> = (0..nx)
-        .map(|i| (area.xmin + i as f64 * g).min(area.xmax))
-        .collect();
-    let ys: Vec<f64> = (0..ny)
-        .map(|j| (area.ymin + j as f64 * g).min(area.ymax))
-        .collect();
-    // the floor grid: the last node of a row/column sits on the area's edge
-    let mut fl = floor.grid(area.xmin, area.ymin, g, nx, ny);
-    for (j, &y) in ys.iter().enumerate() {
-        for (i, &x) in xs.iter().enumerate() {
-            let k = j * nx + i;
-            if i == nx - 1 || j == ny - 1 {
-                fl[k] = floor.point(x, y).unwrap_or(f64::NEG_INFINITY);
-            }
-            fl[k] = if fl[k].is_finite() {
-                (fl[k] + p.allowance).max(floor_z)
+    // the floor each node may go down to; nodes outside the zone never
+    let raw = floor.grid(area.xmin, area.ymin, g, nx, ny);
+    let fl: Vec<f64> = raw
+        .par_iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            let (i, j) = (k % nx, k / nx);
+            let (x, y) = (area.xmin + i as f64 * g, area.ymin + j as f64 * g);
+            if !zone.contains(x, y) {
+                f64::INFINITY
+            } else if c.is_finite() {
+                (c + p.allowance).max(floor_z)
             } else {
                 floor_z
-            };
-        }
-    }
+            }
+        })
+        .collect();
     let zmin = fl.iter().copied().fold(f64::INFINITY, f64::min);
-    if zmin >= stock_top {
+    if zmin >= stock_top || !zmin.is_finite() {
         return Err(StrategyError::NothingToCut("roughing"));
     }
-    let mut levels = Vec::new();
-    let mut z = stock_top - p.stepdown;
-    while z > zmin + 1e-6 {
-        levels.push(z);
-        z -= p.stepdown;
+    // floors of flat areas: a level at each, so no terrace is left on a flat
+    let mut counts: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for &z in &fl {
+        if z.is_finite() && z > zmin + 1e-6 && z < stock_top {
+            *counts.entry((z * 100.0).round() as i64).or_default() += 1;
+        }
     }
-    levels.push(zmin);
+    let flat_nodes = (100.0 / (g * g)).ceil() as usize; // 100 mm^2
+    let mut flats: Vec<f64> = counts
+        .into_iter()
+        .filter(|&(_, n)| n >= flat_nodes)
+        .map(|(z, _)| z as f64 / 100.0 + 0.005)
+        .collect();
+    flats.sort_by(f64::total_cmp);
 
-    // raster rows: every `ks` grid rows, and the last row
-    let ks = ((p.stepover / g).floor() as usize).max(1);
-    let mut rows: Vec<usize> = (0..ny).step_by(ks).collect();
-    if *rows.last().unwrap() != ny - 1 {
-        rows.push(ny - 1);
-    }
     let r = p.tool.cutter.radius();
     let mut stock = StockMap::new(area.grown(r + 2.0 * g), g.min(1.0), stock_top);
     let tan = p.ramp_angle_deg.to_radians().tan();
-    let ramp_max = 3.0 * p.tool.cutter.diameter();
-
     let mut moves = Vec::new();
     let mut at: Option<[f64; 3]> = None;
-    for &z in &levels {
-        for &j in &rows {
-            let y = ys[j];
-            // runs of nodes whose floor is at or below this level
-            let mut runs: Vec<(f64, f64)> = Vec::new();
-            let mut i = 0;
-            while i < nx {
-                if fl[j * nx + i] <= z + 1e-9 {
-                    let s = i;
-                    while i + 1 < nx && fl[j * nx + i + 1] <= z + 1e-9 {
-                        i += 1;
-                    }
-                    if xs[i] - xs[s] >= 1.0 {
-                        runs.push((xs[s], xs[i]));
-                    }
+    let d0 = 0.5 * g;
+    for lv in levels(stock_top, zmin, p.stepdown, p.step_up, &flats) {
+        let z = lv.z;
+        let mask: Vec<bool> = fl
+            .iter()
+            .map(|&f| f <= z + 1e-9 && lv.below.is_none_or(|b| f > b + 1e-9))
+            .collect();
+        if !mask.iter().any(|&m| m) {
+            continue;
+        }
+        let dist = contour::distance_inside(&mask, nx, ny, g);
+        let field = Field {
+            x0: area.xmin,
+            y0: area.ymin,
+            step: g,
+            nx,
+            ny,
+            v: &dist,
+        };
+        let (comp, ncomp) = components(&mask, nx, ny);
+        let dmax = dist.iter().copied().fold(0.0, f64::max);
+        if dmax < d0 {
+            continue;
+        }
+        // ring distances from the middle out: the last one d0 from the edge
+        let mut rings = Vec::new();
+        let mut d = d0;
+        while d <= dmax {
+            rings.push(d);
+            d += p.stepover;
+        }
+        // loops of each component, innermost first
+        let mut by_comp: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); ncomp];
+        for &d in rings.iter().rev() {
+            for lp in contour::iso_lines(&field, d) {
+                let [i, j] = lp[0].above;
+                let c = comp[j as usize * nx + i as usize];
+                let mut pts: Vec<[f64; 2]> = lp.iter().map(|c| c.at).collect();
+                if !p.climb {
+                    pts.reverse();
                 }
-                i += 1;
+                if loop_length(&pts) >= g * 4.0 {
+                    by_comp[c as usize].push(pts);
+                }
             }
-            if p.climb {
-                runs.reverse();
-            }
-            for (x0, x1) in runs {
-                let (sx, ex) = if p.climb { (x1, x0) } else { (x0, x1) };
-                let start = [sx, y];
-                let end = [ex, y];
+        }
+        if std::env::var_os("FAB_DEBUG_ROUGH").is_some() {
+            let area_mm2 = mask.iter().filter(|&&m| m).count() as f64 * g * g;
+            let len: f64 = by_comp.iter().flatten().map(|l| loop_length(l)).sum();
+            eprintln!("level {z:.2} step {} mask {area_mm2:.0} mm2 rings {} loops {} length {len:.0}", lv.below.is_some(), rings.len(), by_comp.iter().map(Vec::len).sum::<usize>());
+        }
+        // components nearest first
+        let mut left: Vec<usize> = (0..by_comp.len()).filter(|&c| !by_comp[c].is_empty()).collect();
+        while !left.is_empty() {
+            let here = at.map_or([area.xmin, area.ymin], |a| [a[0], a[1]]);
+            let (pos, _) = left
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| (k, nearest(&by_comp[c][0], here).1))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            let c = left.swap_remove(pos);
+            for pts in &by_comp[c] {
+                let here = at.map_or(pts[0], |a| [a[0], a[1]]);
+                let (s, _) = nearest(pts, here);
+                let lp: Vec<[f64; 2]> = pts[s..].iter().chain(pts[..s].iter()).copied().collect();
+                let start = lp[0];
                 let top_here = stock.max_along(start, start, r);
-                if top_here <= z + 0.05 && top_here.is_finite() {
-                    // nothing above the level here: straight in
-                    let to = [sx, y, z];
+                let direct = at.is_some_and(|a| {
+                    a[2] == z
+                        && top_here <= z + 0.05
+                        && inside_along(&field, [a[0], a[1]], start, 0.5 * d0)
+                });
+                if direct {
+                    moves.push(Move::Feed {
+                        to: [start[0], start[1], z],
+                        feed: p.feed,
+                    });
+                    stock.cut([at.unwrap()[0], at.unwrap()[1]], start, r, z);
+                } else if top_here <= z + 0.05 {
+                    let to = [start[0], start[1], z];
                     match at {
                         None => linker.enter(to, &mut moves),
                         Some(from) => {
@@ -201,7 +370,7 @@ pub fn rough(
                     }
                 } else {
                     let ramp_top = (top_here + linker.margin).min(linker.clearance_z).max(z);
-                    let to = [sx, y, ramp_top];
+                    let to = [start[0], start[1], ramp_top];
                     match at {
                         None => linker.enter(to, &mut moves),
                         Some(from) => {
@@ -209,19 +378,17 @@ pub fn rough(
                             linker.link(from, to, need, &mut moves)
                         }
                     }
-                    ramp(start, end, ramp_top, z, tan, ramp_max, p, &mut moves);
                 }
-                moves.push(Move::Feed {
-                    to: [ex, y, z],
-                    feed: p.feed,
-                });
-                stock.cut(start, end, r, z);
-                at = Some([ex, y, z]);
+                let end = cut_loop(&lp, z, tan, p, &mut moves, &mut stock, r);
+                at = Some(end);
             }
         }
     }
     if let Some(from) = at {
         linker.exit(from, &mut moves);
+    }
+    if moves.is_empty() {
+        return Err(StrategyError::NothingToCut("roughing"));
     }
     Ok(Operation {
         name: "roughing".into(),
@@ -231,51 +398,150 @@ pub fn rough(
     })
 }
 
-/// Zig-zag ramp from `(start, top)` down to `(start, z)` along the line towards `end`, never
-/// steeper than the ramp angle; ends back at `start` at depth `z`.
-#[allow(clippy::too_many_arguments)]
-fn ramp(
-    start: [f64; 2],
-    end: [f64; 2],
-    top: f64,
+/// Cuts the closed loop `lp` at level `z`, starting at `lp[0]` from the tool's present height
+/// (the last move's end): ramping down along the loop where that is above `z`, then once round
+/// the whole loop at `z`. Returns where the tool ends.
+fn cut_loop(
+    lp: &[[f64; 2]],
     z: f64,
     tan: f64,
-    ramp_max: f64,
     p: &RoughParams,
-    out: &mut Vec<Move>,
-) {
-    let (dx, dy) = (end[0] - start[0], end[1] - start[1]);
-    let len = dx.hypot(dy);
-    let l = len.min(ramp_max);
-    let (ux, uy) = (dx / len, dy / len);
-    let at = |t: f64, zz: f64| [start[0] + ux * t, start[1] + uy * t, zz];
+    moves: &mut Vec<Move>,
+    stock: &mut StockMap,
+    r: f64,
+) -> [f64; 3] {
+    let n = lp.len();
+    let top = moves.last().map_or(z, |m| m.end()[2]);
+    let len = loop_length(lp);
     let mut cur = top;
-    let mut t = 0.0;
-    let mut forward = true;
-    while cur > z + 1e-9 {
-        let target = if forward { l } else { 0.0 };
-        let run = (target - t).abs();
-        let drop = run * tan;
-        if cur - drop <= z {
-            let part = (cur - z) / tan;
-            t += if forward { part } else { -part };
-            cur = z;
+    // where the loop at depth starts: a vertex index and the point on the edge before it
+    let mut k = 0usize;
+    let mut from = lp[0];
+    if cur > z + 1e-9 {
+        if len < p.tool.cutter.diameter() {
+            // too small a loop to ramp round: straight down (foam; a centre-cutting end mill)
+            moves.push(Move::Feed {
+                to: [from[0], from[1], z],
+                feed: p.plunge_feed,
+            });
         } else {
-            t = target;
-            cur -= drop;
-            forward = !forward;
+            // down the loop at the ramp angle, round it as often as needed
+            let mut guard = 0;
+            while cur > z + 1e-9 && guard < 100 * n {
+                guard += 1;
+                let to = lp[(k + 1) % n];
+                let seg = (to[0] - from[0]).hypot(to[1] - from[1]);
+                let drop = seg * tan;
+                if cur - drop <= z {
+                    let t = if drop > 0.0 { (cur - z) / drop } else { 1.0 };
+                    let q = [
+                        from[0] + t * (to[0] - from[0]),
+                        from[1] + t * (to[1] - from[1]),
+                    ];
+                    moves.push(Move::Feed {
+                        to: [q[0], q[1], z],
+                        feed: p.plunge_feed,
+                    });
+                    stock.cut(from, q, r, z);
+                    from = q;
+                    cur = z;
+                } else {
+                    cur -= drop;
+                    moves.push(Move::Feed {
+                        to: [to[0], to[1], cur],
+                        feed: p.plunge_feed,
+                    });
+                    from = to;
+                    k = (k + 1) % n;
+                }
+            }
         }
-        out.push(Move::Feed {
-            to: at(t, cur),
-            feed: p.plunge_feed,
-        });
     }
-    if t > 1e-9 {
-        out.push(Move::Feed {
-            to: at(0.0, z),
-            feed: p.plunge_feed,
+    // once round at depth from `from` (on the edge k -> k+1) back to it
+    let mut prev = from;
+    for s in 1..=n {
+        let q = lp[(k + s) % n];
+        moves.push(Move::Feed {
+            to: [q[0], q[1], z],
+            feed: p.feed,
         });
+        stock.cut(prev, q, r, z);
+        prev = q;
     }
+    if prev != from {
+        moves.push(Move::Feed {
+            to: [from[0], from[1], z],
+            feed: p.feed,
+        });
+        stock.cut(prev, from, r, z);
+    }
+    [from[0], from[1], z]
+}
+
+fn loop_length(pts: &[[f64; 2]]) -> f64 {
+    let n = pts.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (pts[i], pts[(i + 1) % n]);
+            (b[0] - a[0]).hypot(b[1] - a[1])
+        })
+        .sum()
+}
+
+/// Index and distance of the point of `pts` nearest `q`.
+fn nearest(pts: &[[f64; 2]], q: [f64; 2]) -> (usize, f64) {
+    pts.iter()
+        .enumerate()
+        .map(|(k, p)| (k, (p[0] - q[0]).hypot(p[1] - q[1])))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, f64::MAX))
+}
+
+/// Whether the straight way from `a` to `b` stays where the distance field is at least `min`.
+fn inside_along(f: &Field, a: [f64; 2], b: [f64; 2], min: f64) -> bool {
+    let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+    let n = (len / (0.5 * f.step)).ceil().max(1.0) as usize;
+    (0..=n).all(|k| {
+        let t = k as f64 / n as f64;
+        f.sample(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])) >= min
+    })
+}
+
+/// Connected components (4-neighbour) of the mask's nodes (`u32::MAX` outside it), and how many.
+fn components(mask: &[bool], nx: usize, ny: usize) -> (Vec<u32>, usize) {
+    let mut comp = vec![u32::MAX; mask.len()];
+    let mut next = 0u32;
+    let mut stack = Vec::new();
+    for s in 0..mask.len() {
+        if !mask[s] || comp[s] != u32::MAX {
+            continue;
+        }
+        comp[s] = next;
+        stack.push(s);
+        while let Some(k) = stack.pop() {
+            let (i, j) = (k % nx, k / nx);
+            let mut visit = |q: usize| {
+                if mask[q] && comp[q] == u32::MAX {
+                    comp[q] = next;
+                    stack.push(q);
+                }
+            };
+            if i > 0 {
+                visit(k - 1);
+            }
+            if i + 1 < nx {
+                visit(k + 1);
+            }
+            if j > 0 {
+                visit(k - nx);
+            }
+            if j + 1 < ny {
+                visit(k + nx);
+            }
+        }
+        next += 1;
+    }
+    (comp, next as usize)
 }
 
 #[cfg(test)]
@@ -288,18 +554,18 @@ mod tests {
             number: 1,
             cutter: Cutter::Flat { diameter: 10.0 },
         });
-        // the floor cutter of a flat 10 grown by 0.5 + 1 is a bull; a ball of the same radius
+        // the floor cutter of a flat 10 grown by 0.5 + 0.5 is a bull; a ball of the same radius
         // over the dome is at least as high, so the analytic dome stands in for it conservatively
         let fc = p.floor_cutter();
         assert_eq!(
             fc,
             Cutter::Bull {
-                diameter: 13.0,
+                diameter: 12.0,
                 corner_radius: 0.5
             }
         );
         let s = DomeOnPlane {
-            r: 6.5,
+            r: 6.0,
             floor: -25.0,
             big: 15.0,
             cx: 40.0,
@@ -320,10 +586,19 @@ mod tests {
         (s, p, l)
     }
 
+    fn zone(rect: &Rect) -> Vec<[f64; 2]> {
+        rect.polygon()
+    }
+
     #[test]
     fn levels_ramps_and_allowance() {
         let (s, p, l) = setup();
-        let op = rough(&s, s.rect, 0.0, -30.0, &p, &l).unwrap();
+        let outline = zone(&s.rect);
+        let z = Zone {
+            outline: &outline,
+            reach: 0.0,
+        };
+        let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
         let tan = p.ramp_angle_deg.to_radians().tan();
         let mut pos = match op.moves[0] {
             Move::Rapid(q) => q,
@@ -341,25 +616,32 @@ mod tests {
                         "{m:?}"
                     );
                 }
-                Move::Feed { .. } => {
-                    // the tool stays >= allowance - tolerance above the design's CL (dome as
-                    // seen by a ball of radius r + allowance: conservative)
+                Move::Feed { feed, .. } => {
                     let (dx, dy, dz) = (q[0] - pos[0], q[1] - pos[1], q[2] - pos[2]);
                     let horiz = dx.hypot(dy);
                     if dz < -1e-9 && horiz > 1e-9 {
                         assert!(-dz / horiz <= tan + 1e-9, "ramp too steep: {m:?}");
                     }
-                    if q[2] < -0.01 && dz.abs() < 1e-9 {
+                    if feed == p.feed {
+                        assert!(dz.abs() < 1e-9, "cuts at the feed are level: {m:?}");
                         zs.insert((q[2] * 1000.0).round() as i64);
                     }
+                    // tool centres inside the zone, give or take half a grid step
+                    assert!(s.rect.grown(0.5 * p.grid).contains(q[0], q[1]), "{q:?}");
                 }
                 Move::Arc { .. } => panic!("no arcs in roughing"),
             }
             pos = q;
         }
-        // Z levels every 4 mm and the last at the floor + allowance (-24.5)
-        for lv in [-4000, -8000, -12000, -16000, -20000, -24000, -24500] {
+        // deep levels evenly spaced no more than 10 mm (the tool's diameter) apart, down to the
+        // floor + allowance (-24.5): 3 of 8.17 mm
+        for lv in [-8167, -16333, -24500] {
             assert!(zs.contains(&lv), "level {lv} missing: {zs:?}");
+        }
+        // step levels between them, no two levels more than step_up apart above the floor
+        let v: Vec<i64> = zs.iter().copied().collect();
+        for w in v.windows(2) {
+            assert!(w[1] - w[0] <= 3000, "{v:?}");
         }
         // the top of the dome (at -10) is never cut below -10 + allowance
         for m in &op.moves {
@@ -372,33 +654,82 @@ mod tests {
     }
 
     #[test]
-    fn climb_lines_run_minus_x_conventional_plus_x() {
+    fn rings_keep_the_material_on_the_right() {
+        // climb: the last ring of the floor level runs clockwise round the dome; conventional
+        // the other way
         let (s, mut p, l) = setup();
+        let outline = zone(&s.rect);
         for climb in [true, false] {
             p.climb = climb;
-            let op = rough(&s, s.rect, 0.0, -30.0, &p, &l).unwrap();
-            let mut pos = op.moves[0].end();
-            let mut dirs = (0, 0);
-            for m in &op.moves[1..] {
-                let q = m.end();
-                if let Move::Feed { feed, .. } = m
-                    && *feed == p.feed
-                    && (q[2] - pos[2]).abs() < 1e-9
-                    && (q[0] - pos[0]).abs() > 5.0
-                {
-                    if q[0] < pos[0] {
-                        dirs.0 += 1
-                    } else {
-                        dirs.1 += 1
-                    }
+            let z = Zone {
+                outline: &outline,
+                reach: 0.0,
+            };
+            let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
+            // the floor level's moves near the dome's foot (13..20 mm from its centre)
+            let pts: Vec<[f64; 3]> = op
+                .moves
+                .iter()
+                .map(Move::end)
+                .filter(|q| (q[2] + 24.5).abs() < 1e-9)
+                .filter(|q| {
+                    let d = (q[0] - 40.0).hypot(q[1] - 30.0);
+                    d > 13.0 && d < 27.0
+                })
+                .collect();
+            assert!(pts.len() > 50, "{}", pts.len());
+            // angular travel round the dome's centre
+            let mut turn = 0.0;
+            for w in pts.windows(2) {
+                let a0 = (w[0][1] - 30.0).atan2(w[0][0] - 40.0);
+                let a1 = (w[1][1] - 30.0).atan2(w[1][0] - 40.0);
+                let mut da = a1 - a0;
+                while da > std::f64::consts::PI {
+                    da -= std::f64::consts::TAU;
                 }
-                pos = q;
+                while da < -std::f64::consts::PI {
+                    da += std::f64::consts::TAU;
+                }
+                turn += da;
             }
             if climb {
-                assert!(dirs.0 > 20 && dirs.1 == 0, "{dirs:?}");
+                assert!(turn < -6.0, "{turn}");
             } else {
-                assert!(dirs.1 > 20 && dirs.0 == 0, "{dirs:?}");
+                assert!(turn > 6.0, "{turn}");
             }
+        }
+    }
+
+    #[test]
+    fn only_the_zone_is_cleared() {
+        // an outline round the dome grown by 5 mm: the tool never leaves it
+        let (s, p, l) = setup();
+        let outline: Vec<[f64; 2]> = (0..72)
+            .map(|k| {
+                let a = k as f64 * 5f64.to_radians();
+                [40.0 + 15.0 * a.cos(), 30.0 + 15.0 * a.sin()]
+            })
+            .collect();
+        let z = Zone {
+            outline: &outline,
+            reach: 5.0,
+        };
+        let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
+        for m in &op.moves {
+            let q = m.end();
+            let d = (q[0] - 40.0).hypot(q[1] - 30.0);
+            assert!(d <= 20.0 + 0.3, "{q:?} at {d}");
+        }
+    }
+
+    #[test]
+    fn levels_are_even_with_steps_and_flats() {
+        let lv = levels(0.0, -32.0, 10.0, 3.0, &[-30.5]);
+        let deep: Vec<f64> = lv.iter().filter(|l| l.below.is_none()).map(|l| l.z).collect();
+        assert_eq!(deep, vec![-8.0, -16.0, -24.0, -32.0]);
+        assert!(lv.iter().any(|l| (l.z + 30.5).abs() < 1e-12 && l.below == Some(-32.0)));
+        for w in lv.windows(2) {
+            assert!(w[0].z > w[1].z && w[0].z - w[1].z <= 3.0 + 1e-9, "{lv:?}");
         }
     }
 }

@@ -1,7 +1,11 @@
-//! Acceptance of `fab plan` by the independent milling checker: on both fixture feet, with the
-//! default settings (6 mm ball, 0.5 mm stepover), `../shared/tools/carve-check` (LinuxCNC's
-//! interpreter + a height-map carve simulation) must report no interpreter errors, gouge <= 0.02,
-//! path MRE <= 0.05, path IQR <= 0.10, nothing uncut and no rapid through stock.
+//! Acceptance of `fab plan` by the independent milling checker: on both fixture feet and on a
+//! variant no fixture is (the left foot mirrored into a right one, turned 25 degrees and written
+//! in millimetres), with the default settings (the bundled material row), `../shared/tools/
+//! carve-check` (LinuxCNC's interpreter + a height-map carve simulation) must report no
+//! interpreter errors, gouge <= 0.02, path MRE <= 0.05, path IQR <= 0.10, IQR <= 0.10, nothing
+//! uncut and no rapid through stock; and the router time: at most 10 minutes nominal (every feed
+//! at its rate, rapids at 15 m/min) and at most 12 by fab's own estimate (acceleration, tool
+//! changes).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +20,7 @@ fn carve_check() -> PathBuf {
     p
 }
 
-fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf) {
+fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf, f64) {
     let stem = Path::new(scan)
         .file_stem()
         .unwrap()
@@ -26,7 +30,7 @@ fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf) {
     let nc = dir.join(format!("{stem}.nc"));
     let design = dir.join(format!("{stem}-design.stl"));
     let out = Command::new(env!("CARGO_BIN_EXE_fab"))
-        .args(["plan", scan, "-o"])
+        .args(["plan", scan, "--json", "-o"])
         .arg(&nc)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
@@ -37,7 +41,37 @@ fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf) {
         "fab plan {scan}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (nc, design)
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let est = v["estimated_run_time_s"].as_f64().unwrap();
+    (nc, design, est)
+}
+
+/// The binary STL at `src` (metres) mirrored in X, turned `deg` about Z and scaled to mm.
+fn variant(src: &Path, dst: &Path, deg: f64) {
+    let b = std::fs::read(src).unwrap();
+    let n = u32::from_le_bytes(b[80..84].try_into().unwrap()) as usize;
+    assert_eq!(b.len(), 84 + 50 * n, "a binary STL");
+    let (c, s) = (deg.to_radians().cos(), deg.to_radians().sin());
+    let mut out = b[..84].to_vec();
+    for k in 0..n {
+        let rec = &b[84 + 50 * k..84 + 50 * (k + 1)];
+        let f = |o: usize| f32::from_le_bytes(rec[o..o + 4].try_into().unwrap()) as f64;
+        let mut v = [[0.0; 3]; 3];
+        for (i, p) in v.iter_mut().enumerate() {
+            let (x, y, z) = (-f(12 + 12 * i), f(16 + 12 * i), f(20 + 12 * i));
+            *p = [1000.0 * (c * x - s * y), 1000.0 * (s * x + c * y), 1000.0 * z];
+        }
+        // mirrored: the winding turns over, so swap two corners to keep the normals outward
+        v.swap(1, 2);
+        out.extend_from_slice(&[0u8; 12]);
+        for p in v {
+            for x in p {
+                out.extend_from_slice(&(x as f32).to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0u8; 2]);
+    }
+    std::fs::write(dst, out).unwrap();
 }
 
 /// carve-check's figures as JSON. Runs one at a time: concurrent `rs274` processes share
@@ -65,9 +99,17 @@ fn carve_check_json(scan: &str, nc: &Path, design: &Path) -> serde_json::Value {
 fn both_feet_pass_carve_check_with_default_settings() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
+    let turned = d.join("left-mirrored-turned-mm.stl");
+    variant(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scans/foot-left-m.stl"),
+        &turned,
+        25.0,
+    );
+    let turned = turned.to_str().unwrap().to_string();
     let scans = [
         "fixtures/scans/foot-left-m.stl",
         "fixtures/scans/foot-right-m.stl",
+        turned.as_str(),
     ];
     // plan both feet at once, check them one after the other
     let handles: Vec<_> = scans
@@ -79,7 +121,7 @@ fn both_feet_pass_carve_check_with_default_settings() {
         })
         .collect();
     let planned: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    for (scan, (nc, design)) in scans.iter().zip(planned) {
+    for (scan, (nc, design, est)) in scans.iter().zip(planned) {
         let mut v = carve_check_json(scan, &nc, &design);
         if v["interpreter_errors"] != serde_json::json!([]) {
             // rs274 processes of other test runs on the same machine share LinuxCNC's state and
@@ -98,6 +140,10 @@ fn both_feet_pass_carve_check_with_default_settings() {
         assert!(f("gouge") <= 0.02, "{scan}: gouge {}", f("gouge"));
         assert!(f("path_MRE") <= 0.05, "{scan}: path_MRE {}", f("path_MRE"));
         assert!(f("path_IQR") <= 0.10, "{scan}: path_IQR {}", f("path_IQR"));
+        assert!(f("IQR") <= 0.10, "{scan}: IQR {}", f("IQR"));
+        // router time: 10 minutes nominal, 12 by fab's estimate
+        assert!(f("run_time_s") <= 600.0, "{scan}: nominal {} s", f("run_time_s"));
+        assert!(est <= 720.0, "{scan}: estimated {est} s");
         assert_eq!(v["uncut"], 0, "{scan}: {v}");
         assert_eq!(v["rapid_in_stock_samples"], 0, "{scan}: {v}");
         // the comparison covered the part: hundreds of thousands of 0.25 mm cells

@@ -276,3 +276,68 @@ fn angled_cross_pass_bull_roughing_program_is_accepted_by_rs274() {
     assert!(errors.is_empty(), "rs274: {errors:?}");
     assert!(text.contains("ARC_FEED") && text.contains("STRAIGHT_FEED"));
 }
+
+#[test]
+fn the_work_orders_feeds_and_spindle_are_the_programs_and_the_sheet_says_so() {
+    // the EVA row of the bundled table: feed 6000, plunge 1500, spindle 16000
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("eva.nc");
+    let out = fab()
+        .args(["plan", LEFT, "--rx", "fixtures/rx/foot-left-eva.rx", "--json", "-o"])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from = |what: &str| {
+        v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["setting"] == what)
+            .unwrap_or_else(|| panic!("no {what} in {v}"))
+            .clone()
+    };
+    assert_eq!(from("feed")["value"], "6000 mm/min");
+    assert_eq!(from("feed")["from"], "work order");
+    assert_eq!(from("spindle")["value"], "16000 rpm");
+    let prog = std::fs::read_to_string(&nc).unwrap();
+    assert!(prog.contains("S16000"), "spindle from the work order");
+    assert!(prog.contains("F6000.0"), "feed from the work order");
+    assert!(prog.contains("F1500.0"), "plunge from the work order");
+    let sheet = std::fs::read_to_string(dir.path().join("eva-setup.html")).unwrap();
+    assert!(sheet.contains("<td>feed</td><td>6000 mm/min</td><td>work order</td>"), "{sheet}");
+    // an option overrides the work order, and the sheet says so
+    let out = fab()
+        .args(["plan", LEFT, "--rx", "fixtures/rx/foot-left-eva.rx", "--feed", "5000", "-o"])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sheet = std::fs::read_to_string(dir.path().join("eva-setup.html")).unwrap();
+    assert!(sheet.contains("<td>feed</td><td>5000 mm/min</td><td>option</td>"), "{sheet}");
+    assert!(std::fs::read_to_string(&nc).unwrap().contains("F5000.0"));
+}
+
+#[test]
+fn a_tool_the_machine_does_not_have_is_refused_with_its_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("x.nc");
+    let out = fab()
+        .args(["plan", LEFT, "--finish-tool", "ball:30", "-o"])
+        .arg(&nc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ball:30"), "{err}");
+    assert!(err.contains("T1") && err.contains("T2") && err.contains("T3"), "{err}");
+    assert!(!nc.exists(), "nothing written");
+    // every tool in a default program is one of the machine's pockets
+    let out = fab().args(["plan", LEFT, "-o"]).arg(&nc).output().unwrap();
+    assert!(out.status.success());
+    let prog = std::fs::read_to_string(&nc).unwrap();
+    for line in prog.lines().filter(|l| l.contains("M6")) {
+        assert!(line.contains("T1 ") || line.contains("T2 ") || line.contains("T3 "), "{line}");
+    }
+}

@@ -462,6 +462,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         scan_sha256: &scan_sha,
         estimated,
         stepover: settings.stepover,
+        settings: &sources,
     });
     fab_geometry::stl::write_atomic(&out.sheet, sheet.as_bytes())?;
     if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {
@@ -508,6 +509,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "operation": o.name, "number": o.tool.number, "cutter": o.tool.cutter.to_string()
             })).collect::<Vec<_>>(),
             "stepover_mm": settings.stepover,
+            "settings": sources.iter().map(|(what, v, from)| serde_json::json!({
+                "setting": what, "value": v, "from": from
+            })).collect::<Vec<_>>(),
             "wall_s": wall,
             "outputs": {
                 "program": program_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),

@@ -72,6 +72,9 @@ pub struct Plan {
 /// Clearance plane above the blank's top, mm.
 pub const CLEARANCE: f64 = 2.0;
 
+/// Chord tolerance of roughing's simplification, mm (at most a quarter of the allowance).
+pub const ROUGH_TOLERANCE: f64 = 0.05;
+
 /// Room between the roughing tool and the blank's uncut rest, beyond the cut-out's path, mm.
 pub const CHANNEL_CLEARANCE: f64 = 0.5;
 
@@ -86,17 +89,31 @@ pub enum PlanError {
     FinishNotBall(String),
     #[error("roughing and the cut-out need a flat or bull-nose end mill (e.g. flat:10), got {0}")]
     RoughIsBall(String),
+    #[error("machine {machine} has no {tool} in its tool table; its tools are {tools}")]
+    NotOnMachine {
+        tool: String,
+        machine: String,
+        tools: String,
+    },
 }
 
-/// The tool number for `cutter` on `machine`: its pocket in the tool table if it has one, else
-/// the lowest number the table does not use (and `taken` does not).
-fn tool_number(machine: &Machine, cutter: &Cutter, taken: &[u32]) -> u32 {
-    if let Some(t) = machine.tools.iter().find(|t| t.cutter == *cutter) {
-        return t.number;
-    }
-    (1..)
-        .find(|n| !taken.contains(n) && !machine.tools.iter().any(|t| t.number == *n))
-        .unwrap()
+/// The tool number for `cutter` on `machine`: its pocket in the tool table; never invented.
+fn tool_number(machine: &Machine, cutter: &Cutter) -> Result<u32, PlanError> {
+    machine
+        .tools
+        .iter()
+        .find(|t| t.cutter == *cutter)
+        .map(|t| t.number)
+        .ok_or_else(|| PlanError::NotOnMachine {
+            tool: cutter.to_string(),
+            machine: machine.name.clone(),
+            tools: machine
+                .tools
+                .iter()
+                .map(|t| format!("T{} {}", t.number, t.cutter))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// Plans the positive of `lab` (a foot in the lab frame, already modified) for `machine`.
@@ -108,10 +125,10 @@ pub fn plan(
     step: &mut dyn FnMut(&str),
 ) -> Result<Plan, PlanError> {
     if !matches!(s.finish_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::FinishNotBall(format!("{:?}", s.finish_tool)));
+        return Err(PlanError::FinishNotBall(s.finish_tool.to_string()));
     }
     if matches!(s.rough_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::RoughIsBall(format!("{:?}", s.rough_tool)));
+        return Err(PlanError::RoughIsBall(s.rough_tool.to_string()));
     }
     step("design surface");
     let design = design::foot_positive(lab, &s.design)?;
@@ -132,11 +149,11 @@ pub fn plan(
         plunge_feed: plunge,
     };
     let rough_tool = Tool {
-        number: tool_number(machine, &s.rough_tool, &[]),
+        number: tool_number(machine, &s.rough_tool)?,
         cutter: s.rough_tool,
     };
     let finish_tool = Tool {
-        number: tool_number(machine, &s.finish_tool, &[rough_tool.number]),
+        number: tool_number(machine, &s.finish_tool)?,
         cutter: s.finish_tool,
     };
 
@@ -228,9 +245,16 @@ pub fn plan(
     let profile = strategy::profile(&design.outline, cut_to, design.bottom_z, &pp, &linker)?;
 
     step("simplifying");
+    // roughing's rings lie on a grid half a millimetre fine and leave the allowance: smoothed
+    // to a coarser tolerance (fewer, longer moves the machine runs at speed); the rest exact
     let mut ops = vec![rough, finish, profile];
-    for op in &mut ops {
-        simplify_operation(op, CHORD_TOLERANCE, true);
+    for (k, op) in ops.iter_mut().enumerate() {
+        let tol = if k == 0 {
+            ROUGH_TOLERANCE.min(s.allowance / 4.0).max(CHORD_TOLERANCE)
+        } else {
+            CHORD_TOLERANCE
+        };
+        simplify_operation(op, tol, true);
     }
     Ok(Plan {
         design,

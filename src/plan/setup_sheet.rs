@@ -26,6 +26,9 @@ pub struct Sheet<'a> {
     pub scan_sha256: &'a str,
     pub estimated: Duration,
     pub stepover: f64,
+    /// The settings planned with: what, value, where it came from (work order, material table,
+    /// machine, option).
+    pub settings: &'a [(&'a str, String, &'a str)],
 }
 
 /// Text made safe for HTML.
@@ -131,6 +134,10 @@ trim plane Z {base:.2}, blank bottom Z {bottom:.2} (cut through: use a spoil boa
         r#"</table>
 <p>Finishing stepover {stepover} mm. Roughing leaves stock for finishing; the profile leaves
 holding tabs: cut them and sand flush after removing the part.</p>
+<h2>Settings</h2>
+<table>
+<tr><th>Setting</th><th>Value</th><th>From</th></tr>
+{settings}</table>
 <h2>Program</h2>
 <table>
 <tr><th>File</th><td><code>{prog}</code> ({kib:.1} KiB), {dialect} dialect, machine {machine}</td></tr>
@@ -151,6 +158,16 @@ holding tabs: cut them and sand flush after removing the part.</p>
 </body></html>
 "#,
         stepover = s.stepover,
+        settings = s
+            .settings
+            .iter()
+            .map(|(what, v, from)| format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(what),
+                esc(v),
+                esc(from)
+            ))
+            .collect::<String>(),
         prog = esc(s.program_name),
         kib = s.program_bytes as f64 / 1024.0,
         dialect = s.dialect.name(),

@@ -18,7 +18,8 @@
 //! Each level's region is cleared from its middle outwards by rings at `stepover` spacing: level
 //! lines of the distance to the region's edge (`crate::contour`), the last ring following the
 //! edge. Material stays on the tool's right (climb milling with an M3 spindle). A region is
-//! entered by ramping down along its first ring; rings are joined by short moves at the level
+//! entered by ramping down along its first ring (at the cutting feed: a shallow ramp loads the
+//! tool no more than the cut; only a loop too small to ramp round is plunged, at the plunge feed); rings are joined by short moves at the level
 //! where the way between them is inside the region, else lifted over the stock.
 
 use rayon::prelude::*;
@@ -440,7 +441,7 @@ fn cut_loop(
                     ];
                     moves.push(Move::Feed {
                         to: [q[0], q[1], z],
-                        feed: p.plunge_feed,
+                        feed: p.feed,
                     });
                     stock.cut(from, q, r, z);
                     from = q;
@@ -449,7 +450,7 @@ fn cut_loop(
                     cur -= drop;
                     moves.push(Move::Feed {
                         to: [to[0], to[1], cur],
-                        feed: p.plunge_feed,
+                        feed: p.feed,
                     });
                     from = to;
                     k = (k + 1) % n;

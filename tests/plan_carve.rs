@@ -59,7 +59,11 @@ fn variant(src: &Path, dst: &Path, deg: f64) {
         let mut v = [[0.0; 3]; 3];
         for (i, p) in v.iter_mut().enumerate() {
             let (x, y, z) = (-f(12 + 12 * i), f(16 + 12 * i), f(20 + 12 * i));
-            *p = [1000.0 * (c * x - s * y), 1000.0 * (s * x + c * y), 1000.0 * z];
+            *p = [
+                1000.0 * (c * x - s * y),
+                1000.0 * (s * x + c * y),
+                1000.0 * z,
+            ];
         }
         // mirrored: the winding turns over, so swap two corners to keep the normals outward
         v.swap(1, 2);
@@ -142,7 +146,11 @@ fn both_feet_pass_carve_check_with_default_settings() {
         assert!(f("path_IQR") <= 0.10, "{scan}: path_IQR {}", f("path_IQR"));
         assert!(f("IQR") <= 0.10, "{scan}: IQR {}", f("IQR"));
         // router time: 10 minutes nominal, 12 by fab's estimate
-        assert!(f("run_time_s") <= 600.0, "{scan}: nominal {} s", f("run_time_s"));
+        assert!(
+            f("run_time_s") <= 600.0,
+            "{scan}: nominal {} s",
+            f("run_time_s")
+        );
         assert!(est <= 720.0, "{scan}: estimated {est} s");
         assert_eq!(v["uncut"], 0, "{scan}: {v}");
         assert_eq!(v["rapid_in_stock_samples"], 0, "{scan}: {v}");

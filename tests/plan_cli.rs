@@ -283,11 +283,22 @@ fn the_work_orders_feeds_and_spindle_are_the_programs_and_the_sheet_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let nc = dir.path().join("eva.nc");
     let out = fab()
-        .args(["plan", LEFT, "--rx", "fixtures/rx/foot-left-eva.rx", "--json", "-o"])
+        .args([
+            "plan",
+            LEFT,
+            "--rx",
+            "fixtures/rx/foot-left-eva.rx",
+            "--json",
+            "-o",
+        ])
         .arg(&nc)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let from = |what: &str| {
         v["settings"]
@@ -306,16 +317,34 @@ fn the_work_orders_feeds_and_spindle_are_the_programs_and_the_sheet_says_so() {
     assert!(prog.contains("F6000.0"), "feed from the work order");
     assert!(prog.contains("F1500.0"), "plunge from the work order");
     let sheet = std::fs::read_to_string(dir.path().join("eva-setup.html")).unwrap();
-    assert!(sheet.contains("<td>feed</td><td>6000 mm/min</td><td>work order</td>"), "{sheet}");
+    assert!(
+        sheet.contains("<td>feed</td><td>6000 mm/min</td><td>work order</td>"),
+        "{sheet}"
+    );
     // an option overrides the work order, and the sheet says so
     let out = fab()
-        .args(["plan", LEFT, "--rx", "fixtures/rx/foot-left-eva.rx", "--feed", "5000", "-o"])
+        .args([
+            "plan",
+            LEFT,
+            "--rx",
+            "fixtures/rx/foot-left-eva.rx",
+            "--feed",
+            "5000",
+            "-o",
+        ])
         .arg(&nc)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sheet = std::fs::read_to_string(dir.path().join("eva-setup.html")).unwrap();
-    assert!(sheet.contains("<td>feed</td><td>5000 mm/min</td><td>option</td>"), "{sheet}");
+    assert!(
+        sheet.contains("<td>feed</td><td>5000 mm/min</td><td>option</td>"),
+        "{sheet}"
+    );
     assert!(std::fs::read_to_string(&nc).unwrap().contains("F5000.0"));
 }
 
@@ -331,13 +360,19 @@ fn a_tool_the_machine_does_not_have_is_refused_with_its_list() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ball:30"), "{err}");
-    assert!(err.contains("T1") && err.contains("T2") && err.contains("T3"), "{err}");
+    assert!(
+        err.contains("T1") && err.contains("T2") && err.contains("T3"),
+        "{err}"
+    );
     assert!(!nc.exists(), "nothing written");
     // every tool in a default program is one of the machine's pockets
     let out = fab().args(["plan", LEFT, "-o"]).arg(&nc).output().unwrap();
     assert!(out.status.success());
     let prog = std::fs::read_to_string(&nc).unwrap();
     for line in prog.lines().filter(|l| l.contains("M6")) {
-        assert!(line.contains("T1 ") || line.contains("T2 ") || line.contains("T3 "), "{line}");
+        assert!(
+            line.contains("T1 ") || line.contains("T2 ") || line.contains("T3 "),
+            "{line}"
+        );
     }
 }

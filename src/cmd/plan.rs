@@ -194,9 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (row, row_source) = match &order {
         Some(o) => (o.milling.clone(), "work order"),
         None => (
-            bundled
-                .material(DeviceKind::FootOrthotic, None)
-                .clone(),
+            bundled.material(DeviceKind::FootOrthotic, None).clone(),
             "material table",
         ),
     };
@@ -205,10 +203,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // tools come only from the machine's table: an option's tool must be there; the work
     // order's, if the machine lacks it, becomes the table's nearest of the same kind (said)
     let pick = |wanted: Option<Cutter>,
-                    spec: &str,
-                    what: &str,
-                    ball: bool,
-                    notes: &mut Vec<String>|
+                spec: &str,
+                what: &str,
+                ball: bool,
+                notes: &mut Vec<String>|
      -> anyhow::Result<(Cutter, &'static str)> {
         let list = || {
             machine
@@ -258,9 +256,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         }
     };
-    let (finish_tool, src) = pick(args.finish_tool, &row.finish_tool, "finish", true, &mut tool_notes)?;
+    let (finish_tool, src) = pick(
+        args.finish_tool,
+        &row.finish_tool,
+        "finish",
+        true,
+        &mut tool_notes,
+    )?;
     sources.push(("finish tool", finish_tool.to_string(), src));
-    let (rough_tool, src) = pick(args.rough_tool, &row.rough_tool, "rough", false, &mut tool_notes)?;
+    let (rough_tool, src) = pick(
+        args.rough_tool,
+        &row.rough_tool,
+        "rough",
+        false,
+        &mut tool_notes,
+    )?;
     sources.push(("rough tool", rough_tool.to_string(), src));
     let mut settings = Settings {
         rough_tool,
@@ -290,7 +300,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         settings.stepover =
             fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
-        sources.push(("stepover", format!("{:.3} mm", settings.stepover), "option (--scallop)"));
+        sources.push((
+            "stepover",
+            format!("{:.3} mm", settings.stepover),
+            "option (--scallop)",
+        ));
     } else {
         settings.stepover = value("stepover", args.stepover, row.stepover_mm, "mm");
     }
@@ -326,9 +340,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             row.margin_xy_mm
         ));
     }
-    sources.push(("blank margin", format!("{} mm", settings.design.side_margin), row_source));
+    sources.push((
+        "blank margin",
+        format!("{} mm", settings.design.side_margin),
+        row_source,
+    ));
     settings.design.top_margin = row.margin_z_mm;
-    sources.push(("blank above the part", format!("{} mm", row.margin_z_mm), row_source));
+    sources.push((
+        "blank above the part",
+        format!("{} mm", row.margin_z_mm),
+        row_source,
+    ));
     if let Some(t) = args.trim_height {
         settings.design.trim_height = t;
     }

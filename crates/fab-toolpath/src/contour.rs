@@ -133,15 +133,17 @@ pub fn iso_lines(f: &Field, level: f64) -> Vec<Vec<Crossing>> {
                     f.at(i + 1, j + 1),
                     f.at(i, j + 1),
                 ];
-                let centre_in = mean.iter().all(|v| v.is_finite())
-                    && mean.iter().sum::<f64>() / 4.0 >= level;
+                let centre_in =
+                    mean.iter().all(|v| v.is_finite()) && mean.iter().sum::<f64>() / 4.0 >= level;
                 for &k in &out_edges {
                     // centre inside: the line turns to the next in-edge counter-clockwise (the
                     // inside corners joined through the centre); else to the previous one
                     let pick = if centre_in {
                         (1..4).map(|d| (k + d) % 4).find(|e| in_edges.contains(e))
                     } else {
-                        (1..4).map(|d| (k + 4 - d) % 4).find(|e| in_edges.contains(e))
+                        (1..4)
+                            .map(|d| (k + 4 - d) % 4)
+                            .find(|e| in_edges.contains(e))
                     };
                     next.insert(ids[k], ids[pick.expect("a saddle has two in-edges")]);
                 }

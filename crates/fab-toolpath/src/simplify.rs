@@ -122,7 +122,11 @@ fn fit_arcs(pts: &[[f64; 3]], tol: f64, feed: f64, out: &mut Vec<Move>) {
         let mut e = a + 3;
         while e < pts.len() && e - a <= MAX_WINDOW {
             match arc_through(&pts[a..=e], tol) {
-                Some((c, ccw)) => best = Some((e, c, ccw)),
+                // ends written the same (to a thousandth) would make a full circle in G-code
+                Some((c, ccw)) if (pts[e][0] - pts[a][0]).hypot(pts[e][1] - pts[a][1]) >= 0.01 => {
+                    best = Some((e, c, ccw))
+                }
+                Some(_) => {}
                 None => break,
             }
             e += 1;

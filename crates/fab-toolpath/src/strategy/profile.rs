@@ -57,6 +57,9 @@ impl ProfileParams {
 /// Longest straight move along the contour, mm (so tabs get their shape).
 const SAMPLE: f64 = 1.0;
 
+/// Shortest corner arc, mm: a G-code arc whose ends are written the same is a full circle.
+const MIN_ARC: f64 = 0.01;
+
 impl Rect {
     /// The rectangle as a counter-clockwise polygon.
     pub fn polygon(&self) -> Vec<[f64; 2]> {
@@ -128,7 +131,10 @@ fn offset_contour(poly: &[[f64; 2]], o: f64) -> Vec<Piece> {
         if turn < 0.0 {
             turn += std::f64::consts::TAU;
         }
-        if turn > 1e-12 {
+        // a turn over half a circle is a reflex vertex (a hair concave, from rounding in the
+        // outline): no arc round it, the next edge's offset joined straight (o * turn apart, a
+        // hair); an arc too short to write (its ends the same to a thousandth) neither
+        if turn > 1e-12 && turn < std::f64::consts::PI && o * turn >= MIN_ARC {
             let k = (turn * o / SAMPLE).ceil().max(1.0) as usize;
             for j in 1..=k {
                 let a = a0 + turn * j as f64 / k as f64;
@@ -359,6 +365,39 @@ mod tests {
         }
         assert!(lines > 500 && arcs > 500, "{lines} lines, {arcs} arcs");
         assert!(far < 5.02 + 0.01, "strays {far} from the outline");
+    }
+
+    #[test]
+    fn a_hair_concave_or_flat_corner_gets_no_circle_round_it() {
+        // a rounded outline can come out of its hull with a vertex a hair concave, or a hair
+        // convex: the profile must neither take the first for a turn of almost a whole circle
+        // (a circle of the tool round the vertex, into the part) nor write the second as an arc
+        // whose ends are the same to a thousandth (G-code reads a full circle)
+        for push in [1e-7, -1e-7] {
+            let mut poly = stadium();
+            let k = 90;
+            let (a, b) = (poly[k - 1], poly[k + 1]);
+            poly[k] = [
+                (a[0] + b[0]) / 2.0 - push * (b[1] - a[1]),
+                (a[1] + b[1]) / 2.0 + push * (b[0] - a[0]),
+            ];
+            let op = profile(&poly, 0.0, -20.0, &params(true), &linker()).unwrap();
+            let mut pos = op.moves[0].end();
+            let mut round_k = 0.0;
+            for m in &op.moves[1..] {
+                let q = m.end();
+                if let Move::Arc { center, ccw, .. } = *m {
+                    let chord = (q[0] - pos[0]).hypot(q[1] - pos[1]);
+                    assert!(chord >= 0.01, "an arc too short to write: {chord}");
+                    if center == poly[k] {
+                        round_k += crate::estimate::arc_sweep(pos, q, center, ccw).abs();
+                    }
+                }
+                pos = q;
+            }
+            // one lap down and one at the bottom: at most a hair round the vertex each
+            assert!(round_k < 0.01, "{round_k} rad round the vertex ({push})");
+        }
     }
 
     #[test]

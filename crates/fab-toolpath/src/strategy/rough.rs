@@ -327,13 +327,10 @@ pub fn rough(
                 }
             }
         }
-        if std::env::var_os("FAB_DEBUG_ROUGH").is_some() {
-            let area_mm2 = mask.iter().filter(|&&m| m).count() as f64 * g * g;
-            let len: f64 = by_comp.iter().flatten().map(|l| loop_length(l)).sum();
-            eprintln!("level {z:.2} step {} mask {area_mm2:.0} mm2 rings {} loops {} length {len:.0}", lv.below.is_some(), rings.len(), by_comp.iter().map(Vec::len).sum::<usize>());
-        }
         // components nearest first
-        let mut left: Vec<usize> = (0..by_comp.len()).filter(|&c| !by_comp[c].is_empty()).collect();
+        let mut left: Vec<usize> = (0..by_comp.len())
+            .filter(|&c| !by_comp[c].is_empty())
+            .collect();
         while !left.is_empty() {
             let here = at.map_or([area.xmin, area.ymin], |a| [a[0], a[1]]);
             let (pos, _) = left
@@ -726,9 +723,16 @@ mod tests {
     #[test]
     fn levels_are_even_with_steps_and_flats() {
         let lv = levels(0.0, -32.0, 10.0, 3.0, &[-30.5]);
-        let deep: Vec<f64> = lv.iter().filter(|l| l.below.is_none()).map(|l| l.z).collect();
+        let deep: Vec<f64> = lv
+            .iter()
+            .filter(|l| l.below.is_none())
+            .map(|l| l.z)
+            .collect();
         assert_eq!(deep, vec![-8.0, -16.0, -24.0, -32.0]);
-        assert!(lv.iter().any(|l| (l.z + 30.5).abs() < 1e-12 && l.below == Some(-32.0)));
+        assert!(
+            lv.iter()
+                .any(|l| (l.z + 30.5).abs() < 1e-12 && l.below == Some(-32.0))
+        );
         for w in lv.windows(2) {
             assert!(w[0].z > w[1].z && w[0].z - w[1].z <= 3.0 + 1e-9, "{lv:?}");
         }

@@ -168,9 +168,6 @@ pub fn waterline(
             })
             .filter(|v: &Vec<[f64; 3]>| v.len() >= 2)
             .collect();
-        if std::env::var_os("FAB_DEBUG_WATERLINE").is_some() {
-            eprintln!("z {z:.3} pieces {} points {}", refined.len(), refined.iter().map(Vec::len).sum::<usize>());
-        }
         if !refined.is_empty() {
             levels.push(refined);
         }
@@ -189,14 +186,23 @@ pub fn waterline(
 fn downhill(f: &Field, c: &Crossing) -> [f64; 2] {
     let v = |i: isize, j: isize| f.at(i, j);
     let [i, j] = c.above;
-    let d = |a: f64, b: f64| if a.is_finite() && b.is_finite() { a - b } else { 0.0 };
+    let d = |a: f64, b: f64| {
+        if a.is_finite() && b.is_finite() {
+            a - b
+        } else {
+            0.0
+        }
+    };
     let gx = d(v(i + 1, j), v(i - 1, j));
     let gy = d(v(i, j + 1), v(i, j - 1));
     let n = gx.hypot(gy);
     if n > 1e-12 {
         [-gx / n, -gy / n]
     } else {
-        let (dx, dy) = ((c.below[0] - c.above[0]) as f64, (c.below[1] - c.above[1]) as f64);
+        let (dx, dy) = (
+            (c.below[0] - c.above[0]) as f64,
+            (c.below[1] - c.above[1]) as f64,
+        );
         let n = dx.hypot(dy).max(1e-12);
         [dx / n, dy / n]
     }

@@ -72,8 +72,10 @@ pub struct Plan {
 /// Clearance plane above the blank's top, mm.
 pub const CLEARANCE: f64 = 2.0;
 
-/// Chord tolerance of roughing's simplification, mm (at most a quarter of the allowance).
-pub const ROUGH_TOLERANCE: f64 = 0.05;
+/// Chord tolerance of roughing's simplification, mm (at most a quarter of the allowance): with the
+/// rings a quarter of the grid step inside the safe region, within the half-millimetre step the
+/// floor cutter was grown by.
+pub const ROUGH_TOLERANCE: f64 = 0.1;
 
 /// Room between the roughing tool and the blank's uncut rest, beyond the cut-out's path, mm.
 pub const CHANNEL_CLEARANCE: f64 = 0.5;
@@ -174,12 +176,13 @@ pub fn plan(
     rp.plunge_feed = plunge;
     rp.spindle_rpm = rpm;
     let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
+    let side = DropSurface::new(&soup, rp.side_cutter(), 0.0);
     let zone = Zone {
         outline: &design.outline,
         reach: s.rough_tool.radius() + CHANNEL_CLEARANCE,
     };
-    let rough = strategy::rough(&floor, zone, 0.0, channel_floor, &rp, &linker)?;
-    drop(floor);
+    let rough = strategy::rough(&floor, Some(&side), zone, 0.0, channel_floor, &rp, &linker)?;
+    drop((floor, side));
 
     // Finishing: a raster over the part (each line only where the ball meets it), then level
     // lines over its steep sides; the ball never goes below the base's top.
@@ -188,6 +191,12 @@ pub fn plan(
     fp.angle_deg = s.angle_deg;
     fp.cross_pass = s.cross_pass;
     fp.trim = true;
+    // the raster's ends on the steep sides are left to the level lines (with 10 degrees of
+    // overlap)
+    let wp_steep = WaterlineParams::new(finish_tool, s.stepover).steep_deg;
+    if !s.cross_pass {
+        fp.steep_across_deg = Some(wp_steep + 10.0);
+    }
     fp.feed = feed;
     fp.plunge_feed = plunge;
     fp.spindle_rpm = rpm;
@@ -206,7 +215,7 @@ pub fn plan(
             let turned = DropSurface::new(&soup, s.finish_tool, a.to_radians());
             strategy::finish::finish_pass(&turned, a, part, design.base_z, &fp)?
         };
-        passes.push(pass);
+        passes.extend(pass);
     }
     let mut wp = WaterlineParams::new(finish_tool, s.stepover);
     wp.climb = s.climb;

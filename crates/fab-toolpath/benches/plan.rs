@@ -7,7 +7,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use fab_toolpath::link::Linker;
 use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify};
-use fab_toolpath::strategy::{self, DropSurface, FinishParams, Rect, RoughParams};
+use fab_toolpath::strategy::{self, DropSurface, FinishParams, Rect, RoughParams, Zone};
 use fab_toolpath::{Cutter, Tool};
 
 type Tri = [[f64; 3]; 3];
@@ -98,15 +98,21 @@ fn bench(c: &mut Criterion) {
         },
     );
     let rp = RoughParams::new(flat);
-    g.bench_function("roughing flat:10 4 mm levels", |b| {
+    let outline = area.polygon();
+    g.bench_function("roughing flat:10 contour-parallel levels", |b| {
         b.iter(|| {
             let s = DropSurface::new(&tris, rp.floor_cutter(), 0.0);
-            strategy::rough(&s, area, 0.0, base - 10.0, &rp, &linker).unwrap()
+            let side = DropSurface::new(&tris, rp.side_cutter(), 0.0);
+            let zone = Zone {
+                outline: &outline,
+                reach: 0.0,
+            };
+            strategy::rough(&s, Some(&side), zone, 0.0, base - 10.0, &rp, &linker).unwrap()
         })
     });
     let s = DropSurface::new(&tris, ball.cutter, 0.0);
     let pass = strategy::finish::finish_pass(&s, 0.0, area, base - 10.0, &fp).unwrap();
-    let op = strategy::finish(&[pass], &fp, &linker, &|_, _| 0.0);
+    let op = strategy::finish(&pass, &fp, &linker, &|_, _| 0.0);
     g.bench_function("simplify finishing moves (chord 0.005 mm, arcs)", |b| {
         b.iter(|| simplify(&op.moves, CHORD_TOLERANCE, true))
     });

@@ -1,7 +1,8 @@
 //! Run-time estimate of a program: path length over feed, rapids at the machine's rapid rate,
 //! plus a fixed time per tool change; when the machine profile gives an acceleration, each
 //! move follows a trapezoidal velocity profile with the speed through each corner limited by
-//! the turn angle (a forward and backward pass as a motion planner does).
+//! the turn angle, and round an arc by the centripetal acceleration (`v^2 / r` at most the
+//! machine's), with a forward and backward pass as a motion planner does.
 
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub struct Segment {
     /// Unit direction at the start and at the end (equal for a line).
     pub dir_in: [f64; 3],
     pub dir_out: [f64; 3],
+    /// Radius of the curve, mm (infinite for a line): round it the speed is at most
+    /// `sqrt(acceleration * radius)`, the centripetal limit.
+    pub radius: f64,
 }
 
 fn unit(v: [f64; 3]) -> [f64; 3] {
@@ -38,6 +42,7 @@ pub fn line_segment(a: [f64; 3], b: [f64; 3], rate: f64) -> Segment {
         rate,
         dir_in: u,
         dir_out: u,
+        radius: f64::INFINITY,
     }
 }
 
@@ -77,6 +82,7 @@ pub fn arc_segment(a: [f64; 3], b: [f64; 3], c: [f64; 2], ccw: bool, rate: f64) 
         rate,
         dir_in: tangent(a),
         dir_out: tangent(b),
+        radius: r,
     }
 }
 
@@ -93,7 +99,10 @@ pub fn segments_seconds(segments: &[Segment], accel: Option<f64>) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let vmax: Vec<f64> = segments.iter().map(|s| (s.rate / 60.0).max(1e-9)).collect();
+    let vmax: Vec<f64> = segments
+        .iter()
+        .map(|s| (s.rate / 60.0).min((a * s.radius).sqrt()).max(1e-9))
+        .collect();
     // Entry speed limits at each junction from the turn angle.
     let mut v = vec![0.0f64; n + 1];
     for i in 1..n {
@@ -241,6 +250,32 @@ mod tests {
             })
             .collect();
         assert!(segments_seconds(&zig, Some(500.0)) > segments_seconds(&zig, None));
+    }
+
+    #[test]
+    fn a_tight_arc_is_taken_at_the_centripetal_limit() {
+        // a full circle of radius 1 mm at 6000 mm/min (100 mm/s) with a = 1000 mm/s^2: round it
+        // at most sqrt(1000 * 1) = 31.6 mm/s, so at least 2 pi / 31.6 s
+        let s = [arc_segment(
+            [1.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0],
+            true,
+            6000.0,
+        )];
+        let t = segments_seconds(&s, Some(1000.0));
+        assert!(t >= std::f64::consts::TAU / 1000f64.sqrt(), "{t}");
+        // a wide arc is limited by its feed only
+        let wide = [arc_segment(
+            [100.0, 0.0, 0.0],
+            [-100.0, 0.0, 0.0],
+            [0.0, 0.0],
+            true,
+            6000.0,
+        )];
+        let len = std::f64::consts::PI * 100.0;
+        let t = segments_seconds(&wide, Some(1000.0));
+        assert!(t < len / 100.0 + 0.2, "{t}");
     }
 
     #[test]

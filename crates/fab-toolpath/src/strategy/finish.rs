@@ -38,6 +38,10 @@ pub struct FinishParams {
     /// Each raster line only where the ball meets the design above the floor (plus one sample
     /// at each end), not across the whole area.
     pub trim: bool,
+    /// With `trim`, also trim each line's ends where the surface is steeper than this across
+    /// the lines (degrees; a line steep all along is left out): for areas finished by level
+    /// lines (`waterline`) instead.
+    pub steep_across_deg: Option<f64>,
     pub feed: f64,
     pub plunge_feed: f64,
     pub spindle_rpm: f64,
@@ -56,6 +60,7 @@ impl FinishParams {
             leave_tolerance: 0.005,
             min_segment: 0.02,
             trim: false,
+            steep_across_deg: None,
             feed: 3000.0,
             plunge_feed: 600.0,
             spindle_rpm: 18000.0,
@@ -94,8 +99,8 @@ impl FinishParams {
     }
 }
 
-/// One raster pass over `area` (machine frame), as a continuous polyline of tool-tip points in
-/// the machine frame. `surface` is the CL surface of the finishing tool seen in the raster frame
+/// One raster pass over `area` (machine frame), as polylines of tool-tip points in the machine
+/// frame: one, unless trimmed lines end too far apart to be joined along the surface. `surface` is the CL surface of the finishing tool seen in the raster frame
 /// (the machine frame turned by `-angle_deg`, see `DropSurface::new`). Where the cutter is over
 /// no triangle, or its CL is below `floor_z`, the tip stays at `floor_z`.
 pub fn finish_pass(
@@ -104,7 +109,7 @@ pub fn finish_pass(
     area: Rect,
     floor_z: f64,
     p: &FinishParams,
-) -> Result<Vec<[f64; 3]>, StrategyError> {
+) -> Result<Vec<Vec<[f64; 3]>>, StrategyError> {
     p.validate()?;
     let rot = Rot2::new(angle_deg.to_radians());
     let poly = area.corners().map(|[x, y]| {
@@ -170,7 +175,35 @@ pub fn finish_pass(
             }
             pts.push(([a1, b, ctx.cl(a1, b)], None));
             if p.trim {
-                let on = |q: &([f64; 3], Option<usize>)| q.0[2] > floor_z + 1e-9;
+                // steeper across the lines than `steep_across_deg` (left to level lines): the
+                // spread of two neighbouring lines along the surface, from the grid
+                let spread_max = p
+                    .steep_across_deg
+                    .map_or(f64::INFINITY, |a| 1.0 / a.to_radians().cos());
+                let steep = |i: usize| -> bool {
+                    let Some(j) = jg else { return false };
+                    if i == 0 || i + 1 >= nx || j == 0 || j + 1 >= ny {
+                        return false;
+                    }
+                    let v = |ii: usize, jj: usize| {
+                        let z = main[jj * nx + ii];
+                        (z.is_finite() && z > floor_z).then_some(z)
+                    };
+                    let Some(c) = v(i, j) else { return false };
+                    // central differences, one-sided beside the floor
+                    let d = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+                        (Some(a), Some(b)) => (b - a) / (2.0 * g),
+                        (Some(a), None) => (c - a) / g,
+                        (None, Some(b)) => (b - c) / g,
+                        (None, None) => 0.0,
+                    };
+                    let gx = d(v(i - 1, j), v(i + 1, j));
+                    let gy = d(v(i, j - 1), v(i, j + 1));
+                    ((1.0 + gx * gx + gy * gy) / (1.0 + gx * gx)).sqrt() >= spread_max
+                };
+                let on = |q: &([f64; 3], Option<usize>)| {
+                    q.0[2] > floor_z + 1e-9 && !q.1.is_some_and(steep)
+                };
                 let (Some(k0), Some(k1)) = (pts.iter().position(on), pts.iter().rposition(on))
                 else {
                     return Vec::new();
@@ -196,30 +229,39 @@ pub fn finish_pass(
         })
         .collect();
 
-    // zig-zag: every other line reversed, joined by refined connecting moves
-    let mut path: Vec<[f64; 3]> = Vec::new();
+    // zig-zag: every other line reversed, joined by refined connecting moves where the next
+    // line starts within two stepovers; farther (lines trimmed to the part, whose ends wander
+    // along a steep side) a new piece begins, for the linker to lift over
+    let mut pieces: Vec<Vec<[f64; 3]>> = Vec::new();
     let mut flip = false;
+    let join = 2.0 * p.stepover + 1e-6;
     for mut line in lines.into_iter().filter(|l| !l.is_empty()) {
         if flip {
             line.reverse();
         }
         flip = !flip;
-        if let Some(&last) = path.last() {
-            ctx.refine(last, line[0], None, 0, &mut path);
-            path.extend_from_slice(&line[1..]);
-        } else {
-            path = line;
+        match pieces.last_mut() {
+            Some(path)
+                if (path[path.len() - 1][0] - line[0][0])
+                    .hypot(path[path.len() - 1][1] - line[0][1])
+                    <= join =>
+            {
+                let last = path[path.len() - 1];
+                ctx.refine(last, line[0], None, 0, path);
+                path.extend_from_slice(&line[1..]);
+            }
+            _ => pieces.push(line),
         }
     }
-    if path.is_empty() {
+    if pieces.is_empty() {
         return Err(StrategyError::NothingToCut("finishing"));
     }
-    for q in &mut path {
+    for q in pieces.iter_mut().flatten() {
         let (x, y) = rot.apply(q[0], q[1]);
         q[0] = x;
         q[1] = y;
     }
-    Ok(path)
+    Ok(pieces)
 }
 
 /// The finishing operation: each pass entered from the clearance plane, passes linked as low as
@@ -407,7 +449,9 @@ mod tests {
     fn raster_over_a_dome_never_gouges_and_follows_the_surface() {
         let s = dome();
         let p = params();
-        let path = finish_pass(&s, 0.0, s.rect, s.floor - 10.0, &p).unwrap();
+        let path = finish_pass(&s, 0.0, s.rect, s.floor - 10.0, &p)
+            .unwrap()
+            .concat();
         let (g, l) = check_path(&s, &path, &p);
         assert!(g <= 0.0025, "gouge {g}");
         assert!(l <= 0.02, "leave {l}");
@@ -433,7 +477,9 @@ mod tests {
             inner: &s,
             rot: Rot2::new(30f64.to_radians()),
         };
-        let path = finish_pass(&angled, 30.0, s.rect, s.floor - 10.0, &p).unwrap();
+        let path = finish_pass(&angled, 30.0, s.rect, s.floor - 10.0, &p)
+            .unwrap()
+            .concat();
         for q in &path {
             assert!(s.rect.grown(1e-6).contains(q[0], q[1]), "{q:?} outside");
         }
@@ -485,7 +531,7 @@ mod tests {
             xmax: 20.0,
             ymax: 1.0,
         };
-        let path = finish_pass(&Step, 0.0, area, -5.0, &p).unwrap();
+        let path = finish_pass(&Step, 0.0, area, -5.0, &p).unwrap().concat();
         for w in path.windows(2) {
             for k in 0..=32 {
                 let t = k as f64 / 32.0;

@@ -13,7 +13,9 @@
 //! Levels: deep ones, evenly spaced no more than `stepdown` apart (soft foam takes deep cuts), and
 //! between each two of them shallow step levels `step_up` apart, and one at every flat area's
 //! floor, which clear only the terraces the deep level below cannot reach. So what is left for the
-//! finishing ball is never more than about `step_up` plus the allowance.
+//! finishing ball is never more than about `step_up` plus the allowance. Flat floors themselves
+//! (the base's top round a positive) are cut at their exact height, the allowance kept sideways
+//! only: an end mill leaves a flat better than any ball.
 //!
 //! Each level's region is cleared from its middle outwards by rings at `stepover` spacing: level
 //! lines of the distance to the region's edge (`crate::contour`), the last ring following the
@@ -142,6 +144,20 @@ impl RoughParams {
         }
     }
 
+    /// The cutter whose CL surface finds the flat floors [`rough`] finishes: the roughing cutter
+    /// grown sideways only, by the allowance and the grid step.
+    pub fn side_cutter(&self) -> Cutter {
+        let c = self.tool.cutter;
+        let r = c.radius() + self.allowance + self.grid;
+        match c.corner_radius() {
+            cr if cr <= 0.0 => Cutter::Flat { diameter: 2.0 * r },
+            cr => Cutter::Bull {
+                diameter: 2.0 * r,
+                corner_radius: cr,
+            },
+        }
+    }
+
     fn validate(&self) -> Result<(), StrategyError> {
         check_positive("roughing stepdown", self.stepdown, 1000.0)?;
         check_positive("roughing step-up", self.step_up, 1000.0)?;
@@ -171,6 +187,8 @@ impl RoughParams {
 struct Level {
     z: f64,
     below: Option<f64>,
+    /// A flat floor cut at its height, the region from the side cutter's CL.
+    flat: bool,
 }
 
 /// The levels from `top` down to `bottom`: deep levels evenly spaced at most `stepdown` apart,
@@ -208,10 +226,12 @@ fn levels(top: f64, bottom: f64, stepdown: f64, step_up: f64, flats: &[f64]) -> 
         out.extend(steps.into_iter().map(|z| Level {
             z,
             below: Some(lower),
+            flat: false,
         }));
         out.push(Level {
             z: lower,
             below: None,
+            flat: false,
         });
     }
     out
@@ -219,9 +239,12 @@ fn levels(top: f64, bottom: f64, stepdown: f64, step_up: f64, flats: &[f64]) -> 
 
 /// Roughing of the material over the design within `zone`, from the stock top `stock_top` down to
 /// no lower than `floor_z`. `floor` is the CL surface of [`RoughParams::floor_cutter`] over the
-/// design.
+/// design; `side`, if given, that of [`RoughParams::side_cutter`]: each flat floor of the design
+/// (100 mm^2 or more at one height) is then also cut at its exact height, the allowance kept
+/// only sideways, so a flat is finished by the end mill, not left to the ball.
 pub fn rough(
     floor: &dyn ClSurface,
+    side: Option<&dyn ClSurface>,
     zone: Zone,
     stock_top: f64,
     floor_z: f64,
@@ -282,12 +305,48 @@ pub fn rough(
     let mut moves = Vec::new();
     let mut at: Option<[f64; 3]> = None;
     let d0 = 0.5 * g;
-    for lv in levels(stock_top, zmin, p.stepdown, p.step_up, &flats) {
+    // flat floors at their height: nodes where the side cutter rests at one Z over 100 mm^2
+    let sd: Option<Vec<f64>> = side.map(|sf| {
+        let raw = sf.grid(area.xmin, area.ymin, g, nx, ny);
+        raw.iter()
+            .zip(&fl)
+            .map(|(&c, &f)| if f.is_finite() { c } else { f64::INFINITY })
+            .collect()
+    });
+    let mut plan = levels(stock_top, zmin, p.stepdown, p.step_up, &flats);
+    if let Some(sd) = &sd {
+        let mut groups: std::collections::HashMap<i64, (usize, f64)> =
+            std::collections::HashMap::new();
+        for &z in sd {
+            if z.is_finite() && z >= floor_z && z < stock_top - p.step_up {
+                let e = groups
+                    .entry((z * 100.0).round() as i64)
+                    .or_insert((0, f64::MIN));
+                e.0 += 1;
+                e.1 = e.1.max(z);
+            }
+        }
+        plan.extend(
+            groups
+                .into_values()
+                .filter(|&(n, _)| n >= flat_nodes)
+                .map(|(_, z)| Level {
+                    z,
+                    below: None,
+                    flat: true,
+                }),
+        );
+        plan.sort_by(|a, b| b.z.total_cmp(&a.z));
+    }
+    for lv in plan {
         let z = lv.z;
-        let mask: Vec<bool> = fl
-            .iter()
-            .map(|&f| f <= z + 1e-9 && lv.below.is_none_or(|b| f > b + 1e-9))
-            .collect();
+        let mask: Vec<bool> = match (&sd, lv.flat) {
+            (Some(sd), true) => sd.iter().map(|&c| c <= z + 1e-9).collect(),
+            _ => fl
+                .iter()
+                .map(|&f| f <= z + 1e-9 && lv.below.is_none_or(|b| f > b + 1e-9))
+                .collect(),
+        };
         if !mask.iter().any(|&m| m) {
             continue;
         }
@@ -312,13 +371,41 @@ pub fn rough(
             rings.push(d);
             d += p.stepover;
         }
+        // a step level's region is a terrace: between the part and the deep level's region,
+        // which that level clears anyway. Where a terrace is no wider than the tool's radius,
+        // the ring along the part covers it: the ring along the deep level's side is left out.
+        let mut widest = vec![0.0f64; ncomp];
+        for (k, &c) in comp.iter().enumerate() {
+            if c != u32::MAX {
+                widest[c as usize] = widest[c as usize].max(dist[k]);
+            }
+        }
+        let along_deep = |lp: &[contour::Crossing]| -> bool {
+            let Some(b) = lv.below else { return false };
+            let deep = lp
+                .iter()
+                .filter(|c| {
+                    let [i, j] = c.below;
+                    i >= 0
+                        && j >= 0
+                        && (i as usize) < nx
+                        && (j as usize) < ny
+                        && fl[j as usize * nx + i as usize] <= b + 1e-9
+                })
+                .count();
+            2 * deep > lp.len()
+        };
         // loops of each component, innermost first
         let mut by_comp: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); ncomp];
         for &d in rings.iter().rev() {
             for lp in contour::iso_lines(&field, d) {
                 let [i, j] = lp[0].above;
                 let c = comp[j as usize * nx + i as usize];
+                if 2.0 * widest[c as usize] <= r && along_deep(&lp) {
+                    continue;
+                }
                 let mut pts: Vec<[f64; 2]> = lp.iter().map(|c| c.at).collect();
+                smooth(&mut pts);
                 if !p.climb {
                     pts.reverse();
                 }
@@ -476,6 +563,28 @@ fn cut_loop(
     [from[0], from[1], z]
 }
 
+/// Takes the grid's stair steps out of a closed ring: three passes of averaging each point with
+/// its neighbours (weights 1/4, 1/2, 1/4). A ring moves toward its centre of curvature by about
+/// `spacing^2 / (2 * radius)` a pass: hundredths of a millimetre, well inside the grid step the
+/// floor cutter was grown by.
+fn smooth(pts: &mut [[f64; 2]]) {
+    let n = pts.len();
+    if n < 5 {
+        return;
+    }
+    let mut prev = pts.to_vec();
+    for _ in 0..3 {
+        prev.copy_from_slice(pts);
+        for i in 0..n {
+            let (a, b, c) = (prev[(i + n - 1) % n], prev[i], prev[(i + 1) % n]);
+            pts[i] = [
+                0.25 * a[0] + 0.5 * b[0] + 0.25 * c[0],
+                0.25 * a[1] + 0.5 * b[1] + 0.25 * c[1],
+            ];
+        }
+    }
+}
+
 fn loop_length(pts: &[[f64; 2]]) -> f64 {
     let n = pts.len();
     (0..n)
@@ -596,7 +705,7 @@ mod tests {
             outline: &outline,
             reach: 0.0,
         };
-        let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
+        let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();
         let tan = p.ramp_angle_deg.to_radians().tan();
         let mut pos = match op.moves[0] {
             Move::Rapid(q) => q,
@@ -662,8 +771,9 @@ mod tests {
                 outline: &outline,
                 reach: 0.0,
             };
-            let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
-            // the floor level's moves near the dome's foot (13..20 mm from its centre)
+            let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();
+            // the floor level's moves along the dome's foot (the ring 21.25 mm from its centre:
+            // the dome's 15 and the floor cutter's 6, a quarter step inside)
             let pts: Vec<[f64; 3]> = op
                 .moves
                 .iter()
@@ -671,7 +781,7 @@ mod tests {
                 .filter(|q| (q[2] + 24.5).abs() < 1e-9)
                 .filter(|q| {
                     let d = (q[0] - 40.0).hypot(q[1] - 30.0);
-                    d > 13.0 && d < 27.0
+                    d > 19.0 && d < 23.0
                 })
                 .collect();
             assert!(pts.len() > 50, "{}", pts.len());
@@ -711,7 +821,7 @@ mod tests {
             outline: &outline,
             reach: 5.0,
         };
-        let op = rough(&s, z, 0.0, -30.0, &p, &l).unwrap();
+        let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();
         for m in &op.moves {
             let q = m.end();
             let d = (q[0] - 40.0).hypot(q[1] - 30.0);

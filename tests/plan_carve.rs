@@ -1,6 +1,6 @@
-//! Acceptance of `fab plan` by the independent milling checker: on both fixture feet and on a
-//! variant no fixture is (the left foot mirrored into a right one, turned 25 degrees and written
-//! in millimetres), with the default settings (the bundled material row), `../shared/tools/
+//! Acceptance of `fab plan` by the independent milling checker: on both fixture feet and on two
+//! variants no fixture is (the left foot mirrored into a right one, turned 25 degrees and written
+//! in millimetres; the right foot a tenth larger, turned, in millimetres), with the default settings (the bundled material row), `../shared/tools/
 //! carve-check` (LinuxCNC's interpreter + a height-map carve simulation) must report no
 //! interpreter errors, gouge <= 0.02, path MRE <= 0.05, path IQR <= 0.10, IQR <= 0.10, nothing
 //! uncut and no rapid through stock; and the router time: at most 10 minutes nominal (every feed
@@ -46,8 +46,9 @@ fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf, f64) {
     (nc, design, est)
 }
 
-/// The binary STL at `src` (metres) mirrored in X, turned `deg` about Z and scaled to mm.
-fn variant(src: &Path, dst: &Path, deg: f64) {
+/// The binary STL at `src` (metres), mirrored in X if `mirror`, turned `deg` about Z and written
+/// in mm times `scale`.
+fn variant(src: &Path, dst: &Path, mirror: bool, deg: f64, scale: f64) {
     let b = std::fs::read(src).unwrap();
     let n = u32::from_le_bytes(b[80..84].try_into().unwrap()) as usize;
     assert_eq!(b.len(), 84 + 50 * n, "a binary STL");
@@ -103,17 +104,34 @@ fn carve_check_json(scan: &str, nc: &Path, design: &Path) -> serde_json::Value {
 fn both_feet_pass_carve_check_with_default_settings() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
+    let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    // the left foot mirrored into a right one, turned 25 degrees, in mm; and the right foot
+    // a tenth larger (a 300 mm foot, a large man's), turned -10 degrees, in mm
     let turned = d.join("left-mirrored-turned-mm.stl");
     variant(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scans/foot-left-m.stl"),
+        &fixture("fixtures/scans/foot-left-m.stl"),
         &turned,
+        true,
         25.0,
+        1.0,
     );
-    let turned = turned.to_str().unwrap().to_string();
+    let big = d.join("right-larger-turned-mm.stl");
+    variant(
+        &fixture("fixtures/scans/foot-right-m.stl"),
+        &big,
+        false,
+        -10.0,
+        1.1,
+    );
+    let (turned, big) = (
+        turned.to_str().unwrap().to_string(),
+        big.to_str().unwrap().to_string(),
+    );
     let scans = [
         "fixtures/scans/foot-left-m.stl",
         "fixtures/scans/foot-right-m.stl",
         turned.as_str(),
+        big.as_str(),
     ];
     // plan both feet at once, check them one after the other
     let handles: Vec<_> = scans

@@ -29,7 +29,9 @@ figures() { # LABEL FAB
 import json, sys
 v = json.load(sys.stdin)
 label, foot, est = sys.argv[1:4]
-print(f"{label:<10} {foot:<13} {v[\"run_time_s\"]/60:7.2f} {float(est)/60:7.2f} {v[\"gouge\"]:7.4f} {v[\"path_MRE\"]:8.4f} {v[\"path_IQR\"]:8.4f} {v[\"IQR\"]:7.4f} {v[\"uncut\"]:6d} {v[\"rapid_in_stock_samples\"]:6d}")
+print("{:<10} {:<13} {:7.2f} {:7.2f} {:7.4f} {:8.4f} {:8.4f} {:7.4f} {:6d} {:6d}".format(
+    label, foot, v["run_time_s"] / 60, float(est) / 60, v["gouge"], v["path_MRE"],
+    v["path_IQR"], v["IQR"], v["uncut"], v["rapid_in_stock_samples"]))
 ' "$label" "$foot" "$est"
   done
 }

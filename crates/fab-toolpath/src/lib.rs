@@ -2,7 +2,8 @@
 //!
 //! Takes a design surface as a triangle soup (in mm, machine frame) and produces what a CNC router
 //! runs: the exact drop-cutter CL surface for ball, flat and bull-nose cutters (`cutter`, `drop`),
-//! roughing, finishing and profile strategies (`strategy`), linking, and G-code in the dialect of
+//! fields and level lines on a grid (`contour`), roughing, finishing, waterline and profile
+//! strategies (`strategy`), linking, and G-code in the dialect of
 //! the lab's controller (`gcode`), plus a parser and checker for programs (`gcode::parse`).
 //!
 //! It knows nothing of meshes' repair or of prescriptions: the `fab` binary composes it with

@@ -1,4 +1,5 @@
-//! Milling strategies for a 3-axis router: roughing (`rough`), finishing (`finish`) and the
+//! Milling strategies for a 3-axis router: roughing (`rough`: contour-parallel Z levels),
+//! finishing (`finish`: a parallel raster; `waterline`: level lines on steep sides) and the
 //! cut-out (`profile`). Each turns a design surface into an [`Operation`](crate::Operation): one
 //! tool, its moves, in the machine frame (mm, work zero at the top of the blank).
 //!

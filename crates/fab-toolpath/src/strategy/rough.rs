@@ -341,7 +341,12 @@ pub fn rough(
     for lv in plan {
         let z = lv.z;
         let mask: Vec<bool> = match (&sd, lv.flat) {
-            (Some(sd), true) => sd.iter().map(|&c| c <= z + 1e-9).collect(),
+            // where the end mill reaches the flat but the allowance kept the other levels off
+            (Some(sd), true) => sd
+                .iter()
+                .zip(&fl)
+                .map(|(&c, &f)| c <= z + 1e-9 && f > z + 1e-9)
+                .collect(),
             _ => fl
                 .iter()
                 .map(|&f| f <= z + 1e-9 && lv.below.is_none_or(|b| f > b + 1e-9))

@@ -1,17 +1,21 @@
 //! Waterline finishing of steep areas: a ball end mill follows level lines of its cutter-location
-//! surface (each at one Z, the ball touching the design all along), where the surface is steeper
-//! than a parallel raster can finish within its scallop target.
+//! surface (each at one Z, the ball touching the design all along), where the surface is too
+//! steep across a parallel raster's lines for the raster to hold its scallop target.
 //!
-//! A raster at stepover `s` leaves scallops `s / cos(slope)` apart on a slope across it; a level
-//! line `dz` above the last lies `dz / sin(slope)` from it along the surface. So steep areas get
-//! level lines, spaced so that the surface distance between two of them is at most the stepover
-//! wherever the slope is at least `steep_deg`, and the raster keeps the shallow rest.
+//! A raster at stepover `s` leaves its passes further apart on a slope across them: on a surface
+//! of gradient `g`, `s * sqrt((1 + |g|^2) / (1 + g_along^2))` along the surface. A level line `dz`
+//! above the last lies `dz / sin(slope)` from it along the surface. So where the raster's passes
+//! would spread by more than `1 / cos(steep_deg)` the level lines take over, spaced so that the
+//! surface distance between two of them is at most the stepover on the steeper three quarters of
+//! each level's steep length; the raster keeps the rest (`FinishParams::steep_across_deg` trims
+//! its lines' ends there, with some overlap).
 //!
 //! The lines come from the CL surface sampled on a grid (`crate::contour::iso_lines`); each point
-//! is then found exactly on its grid edge by bisection with the exact drop-cutter, and each chord
-//! between two points is checked at its middle and split where it would cut the design or leave
-//! more than the tolerance. They run clockwise round the part (the part on the tool's right:
-//! climb milling with an M3 spindle) unless conventional milling is asked for.
+//! is then found exactly on its grid edge by bisection with the exact drop-cutter and moved a few
+//! micrometres off the part (room for the program's simplification), and each chord between two
+//! points is checked at its middle and split where it would cut the design. Steep stretches of a
+//! level line closer than `bridge` are cut as one. They run clockwise round the part (the part on
+//! the tool's right: climb milling with an M3 spindle) unless conventional milling is asked for.
 
 use rayon::prelude::*;
 
@@ -172,9 +176,10 @@ pub fn waterline(
             levels.push(refined);
         }
         // the next level where the surface distance to this one is the stepover at the level's
-        // lower-quartile slope (steeper three quarters: at most the stepover)
+        // lower-quartile slope (steeper three quarters: at most the stepover); a level with
+        // nothing steep steps as if at the steep angle, so no steep band starts unseen between
         sins.sort_by(f64::total_cmp);
-        let sin_q = sins.get(sins.len() / 4).copied().unwrap_or(1.0);
+        let sin_q = sins.get(sins.len() / 4).copied().unwrap_or(sin_min);
         z += p.stepover * sin_q.max(sin_min);
     }
     levels.reverse();

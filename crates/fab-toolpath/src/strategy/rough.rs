@@ -285,19 +285,11 @@ pub fn rough(
         return Err(StrategyError::NothingToCut("roughing"));
     }
     // floors of flat areas: a level at each, so no terrace is left on a flat
-    let mut counts: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-    for &z in &fl {
-        if z.is_finite() && z > zmin + 1e-6 && z < stock_top {
-            *counts.entry((z * 100.0).round() as i64).or_default() += 1;
-        }
-    }
     let flat_nodes = (100.0 / (g * g)).ceil() as usize; // 100 mm^2
-    let mut flats: Vec<f64> = counts
+    let flats: Vec<f64> = flat_levels(&fl, nx, ny, flat_nodes)
         .into_iter()
-        .filter(|&(_, n)| n >= flat_nodes)
-        .map(|(z, _)| z as f64 / 100.0 + 0.005)
+        .filter(|&z| z > zmin + 1e-6 && z < stock_top)
         .collect();
-    flats.sort_by(f64::total_cmp);
 
     let r = p.tool.cutter.radius();
     let mut stock = StockMap::new(area.grown(r + 2.0 * g), g.min(1.0), stock_top);
@@ -315,22 +307,11 @@ pub fn rough(
     });
     let mut plan = levels(stock_top, zmin, p.stepdown, p.step_up, &flats);
     if let Some(sd) = &sd {
-        let mut groups: std::collections::HashMap<i64, (usize, f64)> =
-            std::collections::HashMap::new();
-        for &z in sd {
-            if z.is_finite() && z >= floor_z && z < stock_top - p.step_up {
-                let e = groups
-                    .entry((z * 100.0).round() as i64)
-                    .or_insert((0, f64::MIN));
-                e.0 += 1;
-                e.1 = e.1.max(z);
-            }
-        }
         plan.extend(
-            groups
-                .into_values()
-                .filter(|&(n, _)| n >= flat_nodes)
-                .map(|(_, z)| Level {
+            flat_levels(sd, nx, ny, flat_nodes)
+                .into_iter()
+                .filter(|&z| z >= floor_z && z < stock_top - p.step_up)
+                .map(|z| Level {
                     z,
                     below: None,
                     flat: true,
@@ -566,6 +547,43 @@ fn cut_loop(
         stock.cut(prev, from, r, z);
     }
     [from[0], from[1], z]
+}
+
+/// The heights of the flat areas of a grid of heights: nodes level with their four neighbours
+/// (to a micrometre; a gently sloping scan is never that flat), grouped by height to a
+/// micrometre, at least `min_nodes` of them; each group's highest value, lowest first.
+fn flat_levels(v: &[f64], nx: usize, ny: usize, min_nodes: usize) -> Vec<f64> {
+    let mut groups: std::collections::HashMap<i64, (usize, f64)> = std::collections::HashMap::new();
+    for j in 1..ny.saturating_sub(1) {
+        for i in 1..nx.saturating_sub(1) {
+            let z = v[j * nx + i];
+            if !z.is_finite() {
+                continue;
+            }
+            let level = [
+                v[j * nx + i - 1],
+                v[j * nx + i + 1],
+                v[(j - 1) * nx + i],
+                v[(j + 1) * nx + i],
+            ]
+            .iter()
+            .all(|&n| (n - z).abs() <= 1e-6);
+            if level {
+                let e = groups
+                    .entry((z * 1000.0).round() as i64)
+                    .or_insert((0, f64::MIN));
+                e.0 += 1;
+                e.1 = e.1.max(z);
+            }
+        }
+    }
+    let mut out: Vec<f64> = groups
+        .into_values()
+        .filter(|&(n, _)| n >= min_nodes)
+        .map(|(_, z)| z)
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
 }
 
 /// Takes the grid's stair steps out of a closed ring: three passes of averaging each point with
@@ -832,6 +850,21 @@ mod tests {
             let d = (q[0] - 40.0).hypot(q[1] - 30.0);
             assert!(d <= 20.0 + 0.3, "{q:?} at {d}");
         }
+    }
+
+    #[test]
+    fn only_a_true_flat_is_a_flat() {
+        // a plane sloping 0.01 mm a node (a posted heel's gentle slope) holds no flat; a
+        // plateau at -3 over 30 x 30 nodes is one
+        let (nx, ny) = (60, 40);
+        let mut v: Vec<f64> = (0..nx * ny).map(|k| -5.0 + 0.01 * (k % nx) as f64).collect();
+        assert!(flat_levels(&v, nx, ny, 100).is_empty());
+        for j in 5..35 {
+            for i in 20..50 {
+                v[j * nx + i] = -3.0;
+            }
+        }
+        assert_eq!(flat_levels(&v, nx, ny, 100), vec![-3.0]);
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub struct WaterlineParams {
     /// How far a chord may pass inside the CL surface (cut into the design), mm.
     pub gouge_tolerance: f64,
     /// How far each point is moved off the part, across the level line, mm: room for the
-    /// program's simplification (collinear points dropped within its chord tolerance) on walls,
-    /// where a hair sideways is a lot in Z.
+    /// program's simplification (collinear points dropped within its chord tolerance, 0.005 mm)
+    /// twice over, on walls, where a hair sideways is a lot in Z.
     pub clearance: f64,
     pub climb: bool,
     /// Direction of the parallel raster that finishes the rest, degrees from +X: steepness is
@@ -63,7 +63,7 @@ impl WaterlineParams {
             overlap: 1.0,
             bridge: 10.0,
             gouge_tolerance: 0.002,
-            clearance: 0.006,
+            clearance: 0.012,
             climb: true,
             raster_angle_deg: None,
         }

@@ -20,17 +20,26 @@ fn carve_check() -> PathBuf {
     p
 }
 
-fn plan(scan: &str, dir: &Path) -> (PathBuf, PathBuf, f64) {
-    let stem = Path::new(scan)
+/// Plans `spec` (a scan, then any further arguments of `fab plan`) into `dir`.
+fn plan(spec: &str, dir: &Path) -> (PathBuf, PathBuf, f64) {
+    let mut words = spec.split_whitespace();
+    let scan = words.next().unwrap();
+    let extra: Vec<&str> = words.collect();
+    let mut stem = Path::new(scan)
         .file_stem()
         .unwrap()
         .to_str()
         .unwrap()
         .to_string();
+    if !extra.is_empty() {
+        stem.push_str("-rx");
+    }
     let nc = dir.join(format!("{stem}.nc"));
     let design = dir.join(format!("{stem}-design.stl"));
     let out = Command::new(env!("CARGO_BIN_EXE_fab"))
-        .args(["plan", scan, "--json", "-o"])
+        .args(["plan", scan])
+        .args(&extra)
+        .args(["--json", "-o"])
         .arg(&nc)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
@@ -132,8 +141,10 @@ fn both_feet_pass_carve_check_with_default_settings() {
         "fixtures/scans/foot-right-m.stl",
         turned.as_str(),
         big.as_str(),
+        // modified as a bilateral Rx asks (arch fill, 4 degrees varus post), for the right foot
+        "fixtures/scans/foot-right-m.stl --rx fixtures/rx/foot-bilateral.rx",
     ];
-    // plan both feet at once, check them one after the other
+    // plan them all at once, check them one after the other
     let handles: Vec<_> = scans
         .iter()
         .map(|s| {

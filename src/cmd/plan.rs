@@ -465,15 +465,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     pb.set_message("writing design, preview, setup sheet");
     fab_geometry::stl::write_stl(&out.design, &d.mesh)?;
-    let png = preview::render(d, &planned.ops, 900)?;
-    fab_geometry::stl::write_atomic(&out.preview, &png)?;
+    let picture = preview::render(d, &planned.ops, 900)?;
+    fab_geometry::stl::write_atomic(&out.preview, &picture.png)?;
     let estimated: std::time::Duration = files.iter().map(|f| f.estimated).sum();
     let moves: usize = planned.ops.iter().map(|o| o.moves.len()).sum();
+    // the job's status and approval, read as they stand (the sheet shows them)
+    let approval = match (store.as_ref(), &args.job) {
+        (Some(st), Some(job)) => Some(setup_sheet::Approval::of(
+            st.job(job)?.status,
+            &st.history(job)?,
+        )),
+        _ => None,
+    };
     let sheet = setup_sheet::html(&setup_sheet::Sheet {
         job: &job,
         what: &what,
+        side: frame.side,
+        blank_material: &row.blank,
         design: d,
         ops: &planned.ops,
+        op_settings: &planned.op_settings,
+        tabs: &planned.tabs,
         machine: &machine,
         dialect,
         program_name: &file_name(&out.program),
@@ -481,10 +493,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         program_bytes,
         design_name: &file_name(&out.design),
         preview_name: &file_name(&out.preview),
+        picture: &picture,
         scan_sha256: &scan_sha,
         estimated,
-        stepover: settings.stepover,
         settings: &sources,
+        approval,
     });
     fab_geometry::stl::write_atomic(&out.sheet, sheet.as_bytes())?;
     if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {

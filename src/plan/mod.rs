@@ -2,8 +2,9 @@
 //! design surface in the machine frame (`fab_geometry::design`), then roughing, finishing and
 //! the cut-out (`fab_toolpath::strategy`), simplified, as one program for the lab's machine.
 //!
-//! `setup_sheet` writes the operator's HTML sheet, `preview` the PNG picture of the part and
-//! toolpath. File handling and the command line are in `cmd::plan`.
+//! `setup_sheet` writes the operator's HTML sheet (one A4 page), `preview` the PNG picture of the
+//! part and toolpath and the sheet's annotated views of it. File handling and the command line
+//! are in `cmd::plan`.
 
 pub mod preview;
 pub mod setup_sheet;
@@ -65,8 +66,44 @@ pub struct Plan {
     pub design: Design,
     /// Roughing, finishing, profile (in the order they run), simplified.
     pub ops: Vec<Operation>,
+    /// The settings each operation was planned with, one per operation of `ops`, in order (the
+    /// setup sheet's table of operations).
+    pub op_settings: Vec<OpSettings>,
+    /// The cut-out's holding tabs.
+    pub tabs: Tabs,
     /// Tool-tip points of the finishing passes before simplification (CL points used).
     pub cl_points: usize,
+}
+
+/// What one operation was planned with, beyond its tool and spindle (which `Operation` has).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpSettings {
+    /// Cutting feed, mm/min.
+    pub feed: f64,
+    /// Feed of plunges and ramps into material, mm/min.
+    pub plunge_feed: f64,
+    /// Deepest step between two Z levels or laps, mm; `None` where the tool follows the surface.
+    pub stepdown: Option<f64>,
+    /// Distance between neighbouring passes, mm; `None` for a single contour.
+    pub stepover: Option<f64>,
+    /// How the operation cuts, in a few words.
+    pub how: String,
+}
+
+/// The holding tabs the cut-out leaves (spread evenly along its path; see
+/// `fab_toolpath::strategy::profile`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tabs {
+    /// How many (0: cut out without tabs).
+    pub count: usize,
+    /// Width of material each leaves along the outline, mm.
+    pub width: f64,
+    /// Height above the blank's bottom, mm.
+    pub height: f64,
+    /// Z of their top (program coordinates), mm.
+    pub top_z: f64,
+    /// Z of the cut-out's bottom, mm.
+    pub bottom_z: f64,
 }
 
 /// Clearance plane above the blank's top, mm.
@@ -265,9 +302,48 @@ pub fn plan(
         };
         simplify_operation(op, tol, true);
     }
+    let op_settings = vec![
+        OpSettings {
+            feed: rp.feed,
+            plunge_feed: rp.plunge_feed,
+            stepdown: Some(rp.stepdown),
+            stepover: Some(rp.stepover),
+            how: format!(
+                "Z levels round the part, {} mm stock left, terraces at {} mm",
+                rp.allowance, rp.step_up
+            ),
+        },
+        OpSettings {
+            feed: fp.feed,
+            plunge_feed: fp.plunge_feed,
+            stepdown: None,
+            stepover: Some(s.stepover),
+            how: format!(
+                "raster at {}\u{b0}{}, level lines on steep sides",
+                s.angle_deg,
+                if s.cross_pass { " and across" } else { "" }
+            ),
+        },
+        OpSettings {
+            feed: pp.feed,
+            plunge_feed: pp.plunge_feed,
+            stepdown: Some(pp.stepdown),
+            stepover: None,
+            how: "cut-out along the base's outline, ramped laps".into(),
+        },
+    ];
+    let tabs = Tabs {
+        count: if pp.tab_width > 0.0 { pp.tabs } else { 0 },
+        width: pp.tab_width,
+        height: pp.tab_height,
+        top_z: (design.bottom_z + pp.tab_height).min(cut_to),
+        bottom_z: design.bottom_z,
+    };
     Ok(Plan {
         design,
         ops,
+        op_settings,
+        tabs,
         cl_points,
     })
 }

@@ -441,7 +441,17 @@ pub fn top_view_svg(
         y1 = num(zy + r, 2),
     );
     let arrow = |o: &mut String, x2: f64, y2: f64, label: &str, lx: f64, ly: f64| {
-        let (dx, dy) = ((x2 - zx).signum(), (y2 - zy).signum());
+        // unit direction of the axis (signum would take 0 for +1)
+        let sign = |v: f64| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        };
+        let (dx, dy) = (sign(x2 - zx), sign(y2 - zy));
         let h = 0.5 * fs;
         // the head: back along the axis, out to both sides
         let (bx, by) = (x2 - dx * h, y2 - dy * h);

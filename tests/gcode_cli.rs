@@ -1,5 +1,6 @@
 //! `fab gcode check` from the command line: good and bad programs, machines, dialects, the
-//! carve figures against a design, JSON output and exit codes.
+//! carve figures against a design and its verdict (gouge limit, uncut cells), JSON output and
+//! exit codes.
 
 use std::path::Path;
 
@@ -151,30 +152,152 @@ fn human_output_names_the_figures_and_the_verdict() {
     let prog = program(dir.path(), "deep.nc", &raster(-2.4), Dialect::LinuxCnc);
     let design = dir.path().join("plane.stl");
     plane(&design);
+    let check = || {
+        let mut c = fab();
+        c.args(["gcode", "check"])
+            .arg(&prog)
+            .arg("--design")
+            .arg(&design);
+        c
+    };
+    // 0.4 mm too deep: beyond the default limit of 0.02 mm, the check fails and says why.
+    let out = check().output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("gouge 0.400 mm"), "{stdout}");
+    assert!(
+        stdout.contains("the carve goes 0.400 mm below the design surface at X"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("material the part should keep"), "{stdout}");
+    assert!(stdout.contains("tools: T2 ball D6.000"), "{stdout}");
+    // The report says what gouge and path gouge are.
+    assert!(
+        stdout.contains("the deepest the carve goes below the design surface"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("path gouge 0.400 mm")
+            && stdout.contains(
+                "below the best surface the finishing tool T2 (ball D6.000) could leave by itself"
+            ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict: 1 error"), "{stdout}");
+    // A looser limit passes it; the old spelling of the option still works.
+    for opt in ["--gouge-limit", "--max-gouge"] {
+        expect(check().args([opt, "0.5"]), 0, "out", "verdict: ok");
+    }
+    expect(
+        check().args(["--gouge-limit", "-1"]),
+        1,
+        "err",
+        "--gouge-limit must be a number of mm, 0 or more, got -1",
+    );
+    let out = check()
+        .args(["--gouge-limit", "0.5", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["gouge_limit_mm"], 0.5);
+    assert!(v["carve"]["gouge_at"].is_array(), "{v}");
+}
+
+#[test]
+fn uncut_design_cells_fail_the_check() {
+    // Half the raster: the far half of the plane is never cut.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = raster(-2.0);
+    ops[0].moves.truncate(42);
+    ops[0].moves.push(Move::Rapid([45.0, 20.0, 5.0]));
+    let prog = program(dir.path(), "half.nc", &ops, Dialect::LinuxCnc);
+    let design = dir.path().join("plane.stl");
+    plane(&design);
     let out = fab()
         .args(["gcode", "check"])
         .arg(&prog)
         .arg("--design")
         .arg(&design)
+        .args(["--stock-top", "0"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("gouge 0.400 mm"), "{stdout}");
-    assert!(stdout.contains("tools: T2 ball D6.000"), "{stdout}");
-    assert!(stdout.contains("verdict: ok"), "{stdout}");
-    // With a gouge limit the same program fails.
-    expect(
-        fab()
-            .args(["gcode", "check"])
-            .arg(&prog)
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("cells of the design") && stdout.contains("are never cut"),
+        "{stdout}"
+    );
+}
+
+/// Plans the bundled left foot into `dir`: the program and its design surface.
+fn planned_foot(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let nc = dir.join("foot.nc");
+    fab()
+        .args(["plan", "fixtures/scans/foot-left-m.stl", "-o"])
+        .arg(&nc)
+        .assert()
+        .success();
+    (nc, dir.join("foot-design.stl"))
+}
+
+#[test]
+fn a_planned_program_passes_and_one_finishing_move_lowered_1_mm_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nc, design) = planned_foot(dir.path());
+    let check = |prog: &Path| {
+        let out = fab()
+            .args(["gcode", "check", "--machine", "linuxcnc-router"])
+            .arg(prog)
             .arg("--design")
             .arg(&design)
-            .args(["--max-gouge", "0.02"]),
-        1,
-        "out",
-        "0.400 mm below the design",
-    );
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, stdout) = check(&nc);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("verdict: ok"), "{stdout}");
+
+    // The highest point of the finishing raster (the top of the part, nearly flat), 1 mm lower.
+    let text = std::fs::read_to_string(&nc).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("(OP ") && l.contains("finishing"))
+        .expect("a finishing operation");
+    let z = |l: &str| -> Option<f64> {
+        l.starts_with('X')
+            .then(|| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix('Z')?.parse().ok())
+            })
+            .flatten()
+    };
+    let (k, z0) = lines[start..]
+        .iter()
+        .enumerate()
+        .take_while(|(_, l)| !l.starts_with("(OP ") || l.contains("finishing"))
+        .filter_map(|(k, l)| Some((start + k, z(l)?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let mut bad: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    bad[k] = bad[k].replace(&format!("Z{z0:.3}"), &format!("Z{:.3}", z0 - 1.0));
+    assert_ne!(bad[k], lines[k]);
+    let gouged = dir.path().join("gouged.nc");
+    std::fs::write(&gouged, bad.join("\n") + "\n").unwrap();
+    let (code, stdout) = check(&gouged);
+    assert_eq!(code, Some(1), "{stdout}");
+    let gouge: f64 = stdout
+        .split("the carve goes ")
+        .nth(1)
+        .and_then(|s| s.split(" mm").next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no gouge error in:\n{stdout}"));
+    assert!((0.5..=1.0).contains(&gouge), "{gouge}\n{stdout}");
+    assert!(stdout.contains("verdict: 1 error"), "{stdout}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `fab gcode check`: reads a G-code program (nom parser; errors name line and column), checks
-//! it against a dialect and a machine (unknown words, missing G21/G90/M30, exponents, travel,
-//! feed and spindle limits) and, with `--design`, simulates the carve with the program's
-//! declared tools and reports gouge, MRE and IQR against the design surface.
+//! it against a dialect and a machine (on LinuxCNC, what its interpreter refuses; missing
+//! G21/G90/M30, travel, feed and spindle limits) and, with `--design`, simulates the carve with
+//! the program's declared tools and reports gouge, MRE and IQR against the design surface. The
+//! carve fails the check where it goes more than `--gouge-limit` below the design, leaves design
+//! cells uncut or rapids through material.
 //!
 //! Exit codes: 0 the program passes, 1 it does not (or cannot be read), 2 usage.
 
@@ -58,9 +60,15 @@ pub struct CheckArgs {
     /// Tool number of the finishing ball (default: the highest-numbered ball used)
     #[arg(long, value_name = "N")]
     finish_tool: Option<u32>,
-    /// Fail (exit 1) when the carve goes deeper than this below the design, mm
-    #[arg(long, value_name = "MM")]
-    max_gouge: Option<f64>,
+    /// Fail (exit 1) when the carve goes deeper than this below the design surface, mm
+    #[arg(
+        long,
+        alias = "max-gouge",
+        default_value_t = 0.02,
+        value_name = "MM",
+        allow_hyphen_values = true
+    )]
+    gouge_limit: f64,
     /// Print the result as JSON on stdout
     #[arg(long)]
     json: bool,
@@ -103,6 +111,12 @@ fn cutter_text(c: &Cutter) -> String {
 fn check(a: CheckArgs) -> anyhow::Result<()> {
     if !(a.res.is_finite() && a.res > 0.0) {
         bail!("--res must be a positive number of mm, got {}", a.res);
+    }
+    if !(a.gouge_limit.is_finite() && a.gouge_limit >= 0.0) {
+        bail!(
+            "--gouge-limit must be a number of mm, 0 or more, got {}",
+            a.gouge_limit
+        );
     }
     let machine = a
         .machine
@@ -187,29 +201,33 @@ fn check(a: CheckArgs) -> anyhow::Result<()> {
                 ),
             );
         }
-        if let Some(max) = a.max_gouge
-            && c.gouge > max
-        {
+        if c.gouge > a.gouge_limit {
             add(
                 Severity::Error,
                 format!(
-                    "the carve goes {:.3} mm below the design (--max-gouge {max})",
-                    c.gouge
+                    "the carve goes {:.3} mm below the design surface{} (limit {} mm, --gouge-limit): material the part should keep is cut away",
+                    c.gouge,
+                    at(c.gouge_at),
+                    a.gouge_limit
                 ),
             );
         }
         if c.uncut > 0 {
             add(
-                Severity::Warning,
-                format!("{} cells of the design are never cut", c.uncut),
+                Severity::Error,
+                format!(
+                    "{} cells of the design ({:.0} mm2) are never cut: no tool reaches them, so material is left there",
+                    c.uncut,
+                    c.uncut as f64 * c.res * c.res
+                ),
             );
         }
     }
     let errors = report.errors().count();
     if a.json {
-        print_json(&a.file, &report, carve.as_ref())?;
+        print_json(&a.file, &report, carve.as_ref(), a.gouge_limit)?;
     } else {
-        print_text(&a.file, &report, carve.as_ref());
+        print_text(&a.file, &report, carve.as_ref(), a.gouge_limit);
     }
     if errors > 0 {
         bail!(
@@ -221,7 +239,18 @@ fn check(a: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_json(file: &Path, r: &CheckReport, carve: Option<&CarveReport>) -> anyhow::Result<()> {
+/// " at X.. Y.." for a cell, or nothing.
+fn at(p: Option<[f64; 2]>) -> String {
+    p.map(|[x, y]| format!(" at X{x:.2} Y{y:.2}"))
+        .unwrap_or_default()
+}
+
+fn print_json(
+    file: &Path,
+    r: &CheckReport,
+    carve: Option<&CarveReport>,
+    gouge_limit: f64,
+) -> anyhow::Result<()> {
     let tools: serde_json::Map<String, serde_json::Value> = r
         .tools
         .iter()
@@ -244,12 +273,13 @@ fn print_json(file: &Path, r: &CheckReport, carve: Option<&CarveReport>) -> anyh
         "warnings": r.findings.iter().filter(|f| f.severity == Severity::Warning).count(),
         "findings": r.findings,
         "carve": carve,
+        "gouge_limit_mm": carve.map(|_| gouge_limit),
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
 
-fn print_text(file: &Path, r: &CheckReport, carve: Option<&CarveReport>) {
+fn print_text(file: &Path, r: &CheckReport, carve: Option<&CarveReport>, gouge_limit: f64) {
     println!(
         "{}: {} dialect, {} lines, {} moves (cutting {:.1} mm, rapid {:.1} mm), estimated run time {}{}",
         file.display(),
@@ -285,13 +315,37 @@ fn print_text(file: &Path, r: &CheckReport, carve: Option<&CarveReport>) {
         }
     }
     if let Some(c) = carve {
+        let finish = r
+            .tools
+            .get(&c.finish_tool)
+            .map(|t| format!(" ({})", cutter_text(t)))
+            .unwrap_or_default();
         println!(
-            "carve vs design ({} mm cells, {} compared of {}): gouge {:.3} mm, MRE {:+.3} mm, IQR {:.3} mm, p95 excess {:.3} mm",
-            c.res, c.cells_compared, c.cells_in_design, c.gouge, c.mre, c.iqr, c.p95_excess
+            "carve vs design ({} mm cells, {} compared of {}):",
+            c.res, c.cells_compared, c.cells_in_design
         );
         println!(
-            "against the best carve of finishing tool T{}: path MRE {:+.3} mm, path IQR {:.3} mm, path gouge {:.3} mm; uncut cells {}, rapid samples in stock {}",
-            c.finish_tool, c.path_mre, c.path_iqr, c.path_gouge, c.uncut, c.rapid_in_stock_samples
+            "  gouge {:.3} mm{} (limit {gouge_limit} mm): the deepest the carve goes below the design surface, that is material cut away that the part should keep",
+            c.gouge,
+            at(c.gouge_at)
+        );
+        println!(
+            "  MRE {:+.3} mm, IQR {:.3} mm, p95 excess {:.3} mm: carved minus design, its mean, its spread (inter-quartile range) and its 95th percentile (material left on)",
+            c.mre, c.iqr, c.p95_excess
+        );
+        println!(
+            "  path gouge {:.3} mm{}: how far the carve goes below the best surface the finishing tool T{}{finish} could leave by itself (the design with every hollow too narrow for it filled in). It measures the toolpath against that tool's reach, not the part, which the gouge alone judges: a path gouge above the gouge means other cuts (roughing, level lines, the profile) reached places the finishing tool cannot, such as inside corners and the foot of steep walls, without going below the design. It fails nothing.",
+            c.path_gouge,
+            at(c.path_gouge_at),
+            c.finish_tool
+        );
+        println!(
+            "  path MRE {:+.3} mm, path IQR {:.3} mm: the carve against that best surface (scallops and toolpath error alone)",
+            c.path_mre, c.path_iqr
+        );
+        println!(
+            "  uncut cells {}, rapid samples in stock {}",
+            c.uncut, c.rapid_in_stock_samples
         );
     }
     let errors = r.errors().count();

@@ -1,7 +1,8 @@
 //! G-code dialects of the controllers found in O&P labs, and what each accepts.
 //!
-//! - `linuxcnc`: rejects unknown words and exponents; tool change `T.. M6` then `G43 H..`;
-//!   comments in parentheses, never nested; `G64 P` path tolerance.
+//! - `linuxcnc`: rejects unknown words and exponents, and refuses what its interpreter `rs274`
+//!   refuses (see `check`); tool change `T.. M6` then `G43 H..`; comments in parentheses, never
+//!   nested; `G64 P` path tolerance; lines of at most 252 bytes.
 //! - `grbl` (1.1): no tool changer (`M6` is an error), no `O` program numbers, no `G43 H`, no
 //!   `G64`; fab writes one program with `M5` + `M0` pauses at tool changes (see `write`).
 //! - `fanuc`: `%` at both ends, an `O` program number, `N` line numbers, upper-case comments.
@@ -84,10 +85,12 @@ impl Dialect {
         matches!(self, Dialect::Fanuc)
     }
 
-    /// Longest line the controller (or its usual sender) takes; comments are kept shorter.
+    /// Longest line the controller (or its usual sender) takes, bytes; comments are kept
+    /// shorter. LinuxCNC refuses a line of more than 252 ("Command too long").
     pub fn max_line_len(self) -> usize {
         match self {
             Dialect::Grbl => 80,
+            Dialect::LinuxCnc => 252,
             _ => 254,
         }
     }
@@ -95,7 +98,8 @@ impl Dialect {
     /// The letters this dialect knows as words.
     pub fn known_letters(self) -> &'static str {
         match self {
-            Dialect::LinuxCnc => "ABCDFGHIJKLMNOPQRSTUVWXYZ",
+            // rs274 as the lab runs it (axes X Y Z A B C): U, V and W are refused.
+            Dialect::LinuxCnc => "ABCDEFGHIJKLMNOPQRSTXYZ",
             Dialect::Grbl => "FGIJKLMNPRSTXYZ",
             Dialect::Fanuc => "ABCDFGHIJKLMNOPQRSTUVWXYZ",
             Dialect::Mach3 => "ABCDFGHIJKLMNOPQRSTUVWXYZ",

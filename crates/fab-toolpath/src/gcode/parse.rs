@@ -2,15 +2,19 @@
 //!
 //! Syntax accepted (the common ground of LinuxCNC, GRBL, Fanuc and Mach3): an optional `/`
 //! block-delete, words of one letter and a decimal number (`X-12.5`, `g1`, `N10`, `O1000`),
-//! comments in parentheses (never nested) and after `;`, `%` lines. Exponents (`X1e3`),
-//! parameters and expressions (`#1`, `[..]`) are refused. Every error names its line and column
+//! comments in parentheses (never nested) and after `;`, `%` lines. Spaces and tabs may stand
+//! inside a word, as the controllers drop them before reading a line (`X1 0.5` is `X10.5`).
+//! Exponents (`X1e3`), parameters and expressions (`#1`, `[..]`) and O-word subroutines and
+//! control flow (`o100 sub`, `o<name> call`) are refused. Every error names its line and column
 //! (1-based), what was found and what was expected.
+//!
+//! `parse_program` reads up to the program's end (a line with M2 or M30, or the closing `%` of a
+//! program whose first line is `%`); the controller reads nothing after it, so a line there that
+//! is not G-code is kept as `Line::unread` rather than refused.
 
-use nom::branch::alt;
 use nom::bytes::complete::take_while;
-use nom::character::complete::{char, digit0, digit1, one_of, satisfy, space0};
-use nom::combinator::opt;
-use nom::sequence::{delimited, pair, preceded};
+use nom::character::complete::{char, satisfy, space0};
+use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 /// One word: a letter and its number.
@@ -42,12 +46,34 @@ pub struct Line {
     pub percent: bool,
     pub words: Vec<Word>,
     pub comments: Vec<Comment>,
+    /// Length of the line in bytes, without its `\n` (a `\r` before it counts, as it does for
+    /// LinuxCNC, which reads at most 252).
+    pub bytes: usize,
+    /// For a line after the program's end that is not G-code: why (the controller never reads
+    /// it). `words` and `comments` are then empty.
+    pub unread: Option<String>,
 }
 
 impl Line {
     /// The value of the first word with `letter`.
     pub fn get(&self, letter: char) -> Option<&Word> {
         self.words.iter().find(|w| w.letter == letter)
+    }
+
+    /// Whether the line holds nothing: no word, comment, `%` or `/`.
+    pub fn is_blank(&self) -> bool {
+        self.words.is_empty()
+            && self.comments.is_empty()
+            && !self.percent
+            && !self.block_delete
+            && self.unread.is_none()
+    }
+
+    /// Whether the line ends the program with M2 or M30.
+    pub fn ends_program(&self) -> bool {
+        self.words
+            .iter()
+            .any(|w| w.letter == 'M' && (w.value == 2.0 || w.value == 30.0))
     }
 }
 
@@ -64,23 +90,62 @@ pub struct ParseError {
 /// feed or spindle speed, yet small enough that lengths and run times stay finite.
 pub const MAX_VALUE: f64 = 1e9;
 
-fn number(i: &str) -> IResult<&str, &str> {
-    let (rest, _) = (
-        opt(one_of("+-")),
-        alt((
-            pair(digit1, opt(pair(char('.'), digit0))).map(|_| ()),
-            pair(char('.'), digit1).map(|_| ()),
-        )),
-    )
-        .parse(i)?;
-    Ok((rest, &i[..i.len() - rest.len()]))
+/// A decimal number: an optional sign, digits with at most one decimal point (`1`, `1.`, `.5`),
+/// spaces and tabs allowed between its characters; returned without them. Spaces after the
+/// number are left unread.
+fn number(i: &str) -> IResult<&str, String> {
+    let fail = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit));
+    let b = i.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut k = 0;
+    let mut out = String::new();
+    if k < b.len() && (b[k] == b'+' || b[k] == b'-') {
+        out.push(b[k] as char);
+        k += 1;
+        while k < b.len() && blank(b[k]) {
+            k += 1;
+        }
+    }
+    let (mut digits, mut dot) = (0usize, false);
+    let mut end = k;
+    while k < b.len() {
+        match b[k] {
+            c if c.is_ascii_digit() => {
+                out.push(c as char);
+                digits += 1;
+                k += 1;
+                end = k;
+            }
+            b'.' if !dot => {
+                out.push('.');
+                dot = true;
+                k += 1;
+                end = k;
+            }
+            c if blank(c) => {
+                let mut j = k;
+                while j < b.len() && blank(b[j]) {
+                    j += 1;
+                }
+                match b.get(j) {
+                    Some(c) if c.is_ascii_digit() || (*c == b'.' && !dot) => k = j,
+                    _ => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    if digits == 0 {
+        return Err(fail());
+    }
+    Ok((&i[end..], out))
 }
 
 fn paren_comment(i: &str) -> IResult<&str, &str> {
     delimited(char('('), take_while(|c| c != '(' && c != ')'), char(')')).parse(i)
 }
 
-fn word(i: &str) -> IResult<&str, (char, &str)> {
+fn word(i: &str) -> IResult<&str, (char, String)> {
     (
         satisfy(|c| c.is_ascii_alphabetic()),
         preceded(space0, number),
@@ -97,8 +162,39 @@ fn shown(rest: &str) -> String {
     }
 }
 
+const O_WORD_CONTROL: &str = "O-word subroutines and control flow (such as 'o100 sub', 'o100 call', 'o<name> if') are not supported: fab cannot play them, so it cannot check the program";
+
+/// Whether `rest` (what follows an O word) starts with an O-word keyword such as `sub` or `call`.
+fn o_keyword(rest: &str) -> bool {
+    const KEYWORDS: [&str; 15] = [
+        "sub",
+        "endsub",
+        "call",
+        "return",
+        "do",
+        "while",
+        "endwhile",
+        "if",
+        "elseif",
+        "else",
+        "endif",
+        "break",
+        "continue",
+        "repeat",
+        "endrepeat",
+    ];
+    let r = rest.trim_start();
+    let word: String = r
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    KEYWORDS.contains(&word.as_str())
+}
+
 /// Parses one line (`n` is its 1-based number).
 pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
+    let bytes = text.len();
     let text = text.strip_suffix('\r').unwrap_or(text);
     let col = |rest: &str| text.len() - rest.len() + 1;
     let err = |rest: &str, message: String| ParseError {
@@ -108,6 +204,7 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
     };
     let mut line = Line {
         line: n,
+        bytes,
         ..Line::default()
     };
     let mut rest = text.trim_start();
@@ -159,8 +256,14 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
                     ),
                 ));
             }
+            'o' | 'O' if rest[1..].trim_start().starts_with('<') => {
+                return Err(err(rest, O_WORD_CONTROL.into()));
+            }
             c if c.is_ascii_alphabetic() => match word(rest) {
                 Ok((r, (letter, num))) => {
+                    if letter.eq_ignore_ascii_case(&'o') && o_keyword(r) {
+                        return Err(err(rest, O_WORD_CONTROL.into()));
+                    }
                     if let Some(e) = r.strip_prefix(['e', 'E'])
                         && e.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-')
                     {
@@ -222,12 +325,34 @@ pub fn parse_line(text: &str, n: usize) -> Result<Line, ParseError> {
     Ok(line)
 }
 
-/// Parses a whole program; stops at the first syntax error.
+/// Parses a whole program; stops at the first syntax error before the program's end (a line with
+/// M2 or M30, or the closing `%` of a program whose first line that is not blank is `%`). After
+/// the end, a line that is not G-code comes back with `unread` set.
 pub fn parse_program(text: &str) -> Result<Vec<Line>, ParseError> {
-    text.split('\n')
-        .enumerate()
-        .map(|(k, l)| parse_line(l, k + 1))
-        .collect()
+    let mut out = Vec::new();
+    let mut ended = false;
+    let mut starts_with_percent: Option<bool> = None;
+    for (k, text) in text.split('\n').enumerate() {
+        let n = k + 1;
+        if ended {
+            out.push(parse_line(text, n).unwrap_or_else(|e| Line {
+                line: n,
+                bytes: text.len(),
+                unread: Some(e.message),
+                ..Line::default()
+            }));
+            continue;
+        }
+        let l = parse_line(text, n)?;
+        match starts_with_percent {
+            None if !l.is_blank() => starts_with_percent = Some(l.percent),
+            Some(true) if l.percent => ended = true,
+            _ => {}
+        }
+        ended |= l.ends_program();
+        out.push(l);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -285,5 +410,65 @@ mod tests {
         );
         let e = parse_program("G21\nG90\nG1 X1..2\n").unwrap_err();
         assert_eq!((e.line, e.col), (3, 7));
+    }
+
+    #[test]
+    fn spaces_inside_a_word_are_dropped_as_the_controllers_do() {
+        let l = parse_line("G 1 X1 0 Y - 2 . 5\tF 100", 1).unwrap();
+        let w: Vec<(char, f64, &str)> = l
+            .words
+            .iter()
+            .map(|w| (w.letter, w.value, w.raw.as_str()))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                ('G', 1.0, "1"),
+                ('X', 10.0, "10"),
+                ('Y', -2.5, "-2.5"),
+                ('F', 100.0, "100")
+            ]
+        );
+        assert_eq!(l.words[2].col, 10);
+        // A second point still ends the number.
+        assert!(parse_line("G0 X1. .5", 1).is_err());
+        assert!(parse_line("G0 X.", 1).is_err());
+    }
+
+    #[test]
+    fn o_word_subroutines_are_refused_by_name() {
+        for text in ["o100 sub", "O100 CALL", "o<probe> call", "o101 if [1 GT 0]"] {
+            let e = parse_line(text, 3).unwrap_err();
+            assert_eq!((e.line, e.col), (3, 1), "{text}");
+            assert!(e.message.contains("not supported"), "{text}: {e}");
+        }
+        // A program number alone is a word like any other.
+        assert_eq!(
+            parse_line("O1000 (PART)", 1).unwrap().words[0].value,
+            1000.0
+        );
+    }
+
+    #[test]
+    fn the_program_ends_at_m30_or_the_closing_percent() {
+        // After M30, text that is not G-code is kept as unread, not refused.
+        let lines = parse_program("G21\nM30\nnot G-code #1\nG0 X1\n").unwrap();
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines[2]
+                .unread
+                .as_deref()
+                .unwrap()
+                .contains("expected a number after 'N'")
+        );
+        assert_eq!(lines[3].words.len(), 2);
+        // Between % lines the second % ends it; a first % after a blank line counts.
+        let lines = parse_program("\n%\nG21\n%\n#1=2\n").unwrap();
+        assert!(lines[4].unread.is_some());
+        // Before the end a syntax error is an error.
+        assert_eq!(parse_program("G21\n#1=2\nM30\n").unwrap_err().line, 2);
+        // Lengths count the bytes of the line with its CR.
+        let lines = parse_program("G21\r\nM30").unwrap();
+        assert_eq!((lines[0].bytes, lines[1].bytes), (4, 3));
     }
 }

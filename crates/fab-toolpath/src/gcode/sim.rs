@@ -95,6 +95,10 @@ pub struct CarveReport {
     #[serde(rename = "path_IQR")]
     pub path_iqr: f64,
     pub path_gouge: f64,
+    /// Where the carve goes deepest below the design (cell centre, X and Y), if below at all.
+    pub gouge_at: Option<[f64; 2]>,
+    /// Where it goes deepest below the finishing tool's best carve, if below at all.
+    pub path_gouge_at: Option<[f64; 2]>,
     pub rapid_in_stock_samples: usize,
     pub finish_tool: u32,
 }
@@ -768,6 +772,18 @@ pub fn simulate_carve(
     };
     let mre = mean(&err);
     let path_mre = mean(&perr);
+    let deepest = |e: &[f64]| {
+        (0..e.len())
+            .min_by(|&a, &b| e[a].total_cmp(&e[b]))
+            .filter(|&k| e[k] < 0.0)
+            .map(|k| {
+                [
+                    g.x0 + (sel[k] % nx) as f64 * h,
+                    g.y0 + (sel[k] / nx) as f64 * h,
+                ]
+            })
+    };
+    let (gouge_at, path_gouge_at) = (deepest(&err), deepest(&perr));
     err.sort_by(f64::total_cmp);
     perr.sort_by(f64::total_cmp);
     let gouge = if n > 0 { (-err[0]).max(0.0) } else { 0.0 };
@@ -784,6 +800,8 @@ pub fn simulate_carve(
         path_mre,
         path_iqr: percentile(&perr, 75.0) - percentile(&perr, 25.0),
         path_gouge,
+        gouge_at,
+        path_gouge_at,
         rapid_in_stock_samples: rapid_bad,
         finish_tool: finish,
     })

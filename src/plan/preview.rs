@@ -754,3 +754,98 @@ pub fn side_view_svg(
     o.push_str("</svg>\n");
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fab_toolpath::link::Linker;
+    use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
+    use fab_toolpath::strategy::{ProfileParams, Rect, profile};
+    use fab_toolpath::{Cutter, Tool};
+
+    /// Distance from `q` to the rectangle's boundary (outside it).
+    fn from_rect(r: &Rect, q: [f64; 2]) -> f64 {
+        let dx = (r.xmin - q[0]).max(q[0] - r.xmax).max(0.0);
+        let dy = (r.ymin - q[1]).max(q[1] - r.ymax).max(0.0);
+        dx.hypot(dy)
+    }
+
+    #[test]
+    fn tabs_are_found_where_the_cut_out_runs_over_them_evenly_spread() {
+        let rect = Rect {
+            xmin: 10.0,
+            ymin: 10.0,
+            xmax: 210.0,
+            ymax: 90.0,
+        };
+        let mut p = ProfileParams::new(Tool {
+            number: 1,
+            cutter: Cutter::Flat { diameter: 10.0 },
+        });
+        p.stepdown = 6.0;
+        let linker = Linker {
+            clearance_z: 2.0,
+            margin: 1.0,
+            link_feed: 3000.0,
+            plunge_feed: 800.0,
+        };
+        let mut op = profile(&rect.polygon(), 0.0, -20.0, &p, &linker).unwrap();
+        let tabs = Tabs {
+            count: p.tabs,
+            width: p.tab_width,
+            height: p.tab_height,
+            top_z: -20.0 + p.tab_height,
+            bottom_z: -20.0,
+        };
+        let marks = tab_marks(&op, &tabs);
+        assert_eq!(marks.len(), 4, "{marks:?}");
+        // on the tool-centre path (the radius and the profile's clearance out), along it
+        for m in &marks {
+            let d = from_rect(&rect, m.at);
+            assert!((d - 5.02).abs() < 1e-6, "{m:?} at {d}");
+            assert!((m.along[0].hypot(m.along[1]) - 1.0).abs() < 1e-9);
+        }
+        // spread evenly: a quarter of the lap apart (each tab's middle at (k + 1/2) / 4 of it)
+        let lap = 2.0 * (200.0 + 80.0) + std::f64::consts::TAU * 5.02;
+        let along_lap = |q: [f64; 2]| -> f64 {
+            // arc length round the rounded rectangle, clockwise from the top edge's left end
+            // (points on the straight edges; the tabs lie there)
+            let (r, o) = (&rect, 5.02);
+            let quarter = std::f64::consts::FRAC_PI_2 * o;
+            if q[1] > r.ymax {
+                q[0] - r.xmin
+            } else if q[0] > r.xmax {
+                (r.xmax - r.xmin) + quarter + (r.ymax - q[1])
+            } else if q[1] < r.ymin {
+                2.0 * quarter + (r.xmax - r.xmin) + (r.ymax - r.ymin) + (r.xmax - q[0])
+            } else {
+                3.0 * quarter + 2.0 * (r.xmax - r.xmin) + (r.ymax - r.ymin) + (q[1] - r.ymin)
+            }
+        };
+        let mut s: Vec<f64> = marks.iter().map(|m| along_lap(m.at)).collect();
+        s.sort_by(f64::total_cmp);
+        for k in 0..4 {
+            let gap = (s[(k + 1) % 4] - s[k]).rem_euclid(lap);
+            assert!((gap - lap / 4.0).abs() < 0.5, "{s:?}: gap {gap}, lap {lap}");
+        }
+        // simplified as the plan does, the same tabs
+        simplify_operation(&mut op, CHORD_TOLERANCE, true);
+        let again = tab_marks(&op, &tabs);
+        assert_eq!(again.len(), 4);
+        for (a, b) in marks.iter().zip(&again) {
+            assert!(
+                (a.at[0] - b.at[0]).hypot(a.at[1] - b.at[1]) < 0.05,
+                "{a:?} {b:?}"
+            );
+        }
+        // no tabs: none found
+        let none = Tabs { count: 0, ..tabs };
+        assert!(tab_marks(&op, &none).is_empty());
+    }
+
+    #[test]
+    fn a_left_foots_medial_side_is_the_back_a_right_foots_the_front() {
+        assert_eq!(sides_in_picture(FootSide::Left), ("medial", "lateral"));
+        assert_eq!(sides_in_picture(FootSide::Right), ("lateral", "medial"));
+    }
+}

@@ -688,7 +688,48 @@ fn count_changes(ops: &[Operation]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64, esc, mm};
+    use super::{Approval, Signed, base64, esc, mm};
+    use fab_ticket::store::HistoryEntry;
+    use fab_ticket::workflow::{Role, Status};
+
+    fn moved(seq: i64, actor: &str, role: Role, from: Status, to: Status) -> HistoryEntry {
+        HistoryEntry {
+            seq,
+            at: format!("2026-01-0{seq}T10:00:00Z"),
+            actor: actor.into(),
+            role,
+            action: "status".into(),
+            from: Some(from),
+            to: Some(to),
+            note: Some("the patient's name could be here".into()),
+        }
+    }
+
+    #[test]
+    fn the_approver_and_the_last_request_for_changes_come_from_the_history() {
+        use Status::*;
+        let mut h = vec![
+            moved(1, "ana", Role::Tech, Received, Designing),
+            moved(2, "ana", Role::Tech, Designing, Review),
+            moved(3, "pat", Role::Prosthetist, Review, Designing),
+        ];
+        let a = Approval::of(Designing, &h);
+        assert_eq!(a.approved, None);
+        assert_eq!(
+            a.changes_requested,
+            Some(Signed {
+                by: "pat".into(),
+                role: "prosthetist".into(),
+                at: "2026-01-03T10:00:00Z".into()
+            })
+        );
+        h.push(moved(4, "ana", Role::Tech, Designing, Review));
+        h.push(moved(5, "sue", Role::Prosthetist, Review, Approved));
+        let a = Approval::of(Approved, &h);
+        assert_eq!(a.status, Approved);
+        assert_eq!(a.approved.as_ref().map(|s| s.by.as_str()), Some("sue"));
+        assert_eq!(a.approved.unwrap().at, "2026-01-05T10:00:00Z");
+    }
 
     #[test]
     fn html_special_characters_are_escaped() {

@@ -208,28 +208,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ball: bool,
                 notes: &mut Vec<String>|
      -> anyhow::Result<(Cutter, &'static str)> {
-        let list = || {
-            machine
-                .tools
-                .iter()
-                .map(|t| format!("T{} {}", t.number, t.cutter))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         if let Some(w) = wanted {
-            if machine.tools.iter().any(|t| t.cutter == w) {
+            if machine.pocket_of(&w).is_some() {
                 return Ok((w, "option"));
             }
             bail!(
                 "--{what}-tool {w}: machine {} has no such tool; its tools are {}",
                 machine.name,
-                list()
+                machine.tool_list()
             );
         }
         let w: Cutter = spec
             .parse()
             .with_context(|| format!("the {row_source}'s {what} tool '{spec}'"))?;
-        if machine.tools.iter().any(|t| t.cutter == w) {
+        if machine.pocket_of(&w).is_some() {
             return Ok((w, row_source));
         }
         let near = machine
@@ -247,12 +239,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "the {row_source} asks for a {w} {what} tool; {} has none, using its nearest, T{} {}",
                     machine.name, t.number, t.cutter
                 ));
-                Ok((t.cutter, "machine (nearest to the work order's)"))
+                Ok((t.cutter, "machine (its nearest)"))
             }
             None => bail!(
                 "the {row_source} asks for a {w} {what} tool and machine {} has none of that kind; its tools are {}",
                 machine.name,
-                list()
+                machine.tool_list()
             ),
         }
     };
@@ -313,11 +305,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("plunge feed", settings.plunge_feed),
         ("spindle", settings.spindle_rpm),
         ("roughing stepdown", settings.stepdown),
-        ("stock allowance", settings.allowance + 1.0),
     ] {
         if !(v.is_finite() && v > 0.0) {
             bail!("the {what} must be a positive number, got {v}");
         }
+    }
+    if !(settings.allowance.is_finite() && settings.allowance >= 0.0) {
+        bail!(
+            "the stock allowance must be zero or more mm, got {}",
+            settings.allowance
+        );
     }
     if settings.feed > machine.max_feed {
         tool_notes.push(format!(
@@ -369,6 +366,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut lab = frame.apply(&loaded.mesh);
     is_a_foot(&lab, &args.scan)?;
     let side = side_word(&frame.side);
+    let said = tool_notes.clone();
     let mut notes = tool_notes;
     let what = match &order {
         None => {
@@ -547,6 +545,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "settings": sources.iter().map(|(what, v, from)| serde_json::json!({
                 "setting": what, "value": v, "from": from
             })).collect::<Vec<_>>(),
+            "notes": notes,
             "wall_s": wall,
             "outputs": {
                 "program": program_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
@@ -564,6 +563,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             out.program.display(),
             program_bytes as f64 / 1024.0,
         );
+        // what the program does otherwise than asked (a tool substituted, a value capped)
+        for n in &said {
+            eprintln!("note: {n}");
+        }
     }
     Ok(())
 }

@@ -139,19 +139,11 @@ pub enum PlanError {
 /// The tool number for `cutter` on `machine`: its pocket in the tool table; never invented.
 fn tool_number(machine: &Machine, cutter: &Cutter) -> Result<u32, PlanError> {
     machine
-        .tools
-        .iter()
-        .find(|t| t.cutter == *cutter)
-        .map(|t| t.number)
+        .pocket_of(cutter)
         .ok_or_else(|| PlanError::NotOnMachine {
             tool: cutter.to_string(),
             machine: machine.name.clone(),
-            tools: machine
-                .tools
-                .iter()
-                .map(|t| format!("T{} {}", t.number, t.cutter))
-                .collect::<Vec<_>>()
-                .join(", "),
+            tools: machine.tool_list(),
         })
 }
 

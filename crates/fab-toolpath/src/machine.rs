@@ -278,13 +278,22 @@ impl Machine {
         self.tools.iter().find(|t| t.number == number)
     }
 
-    /// The pocket holding `cutter` (same kind and sizes within 1 µm); else the lowest number
-    /// not in the table (so a strategy can pick a number for a tool the table lacks).
-    pub fn tool_number_for(&self, cutter: &Cutter) -> u32 {
-        if let Some(t) = self.tools.iter().find(|t| same_cutter(&t.cutter, cutter)) {
-            return t.number;
-        }
-        (1..).find(|n| self.tool(*n).is_none()).unwrap_or(1)
+    /// The pocket holding `cutter` (same kind and sizes within 1 µm); none if the table lacks
+    /// it (a tool number is never invented: the table is what the machine has).
+    pub fn pocket_of(&self, cutter: &Cutter) -> Option<u32> {
+        self.tools
+            .iter()
+            .find(|t| same_cutter(&t.cutter, cutter))
+            .map(|t| t.number)
+    }
+
+    /// The tool table in words, for a message: `T1 flat:10, T2 ball:6, ...`.
+    pub fn tool_list(&self) -> String {
+        self.tools
+            .iter()
+            .map(|t| format!("T{} {}", t.number, t.cutter))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Machine-frame position of a program point for a blank of height `blank_z` (mm).
@@ -378,9 +387,13 @@ mod tests {
     #[test]
     fn tool_numbers_come_from_the_table() {
         let m = Machine::default_machine();
-        let n = m.tool_number_for(&Cutter::Ball { diameter: 6.0 });
+        let n = m.pocket_of(&Cutter::Ball { diameter: 6.0 }).unwrap();
         assert_eq!(m.tool(n).unwrap().cutter, Cutter::Ball { diameter: 6.0 });
-        let free = m.tool_number_for(&Cutter::Ball { diameter: 3.175 });
-        assert!(m.tool(free).is_none());
+        assert_eq!(m.pocket_of(&Cutter::Ball { diameter: 3.175 }), None);
+        assert!(
+            m.tool_list().contains(&format!("T{n} ball:6")),
+            "{}",
+            m.tool_list()
+        );
     }
 }

@@ -16,12 +16,16 @@
 //! `interp_arc.cc`: two codes of one modal group on a line (GRBL too), more than four M codes,
 //! words nothing on the line uses (I/J/K/R off an arc, P without G4/G10/G64/an arc's turns, D, E,
 //! H, L, Q), G4 P-1, G53 other than with G0/G1 or in G91, G10 without a known L, two codes
-//! taking the axis words (G28 G1), N after other words, an O word sharing its line, M codes above
-//! 199, M98 without P, M61 without Q, feed moves without F in G93, `%` in mid-file, lines over
-//! 252 bytes, and its arc tolerances (radius difference 0.028 mm and 0.1 %, R 0.00127 mm). It
-//! ends the program at M99 and at the closing `%` of a program that opens with `%`.
-//! `tests/gcode_corpus.rs` holds fab's verdicts to rs274's on a corpus of such programs.
-//! Subroutine calls (M98 P), which fab cannot play, are refused as not supported.
+//! taking the axis words (G28 G1), G92/G52 or a motion other than G0-G3 naming no axis, rotary
+//! words in a canned cycle, N after other words, an O word sharing its line or not whole, M codes
+//! above 199, M98 without P, M61 without Q, M62-M65 without P, feed moves without F in G93 (and
+//! after G93/G94/G95, which make LinuxCNC forget the feed rate), `%` in mid-file, lines over 252
+//! bytes, and its arc tolerances (radius difference 0.028 mm and 0.1 %, R 0.00127 mm; its inch
+//! figures in G20). It ends the program at M99 and at the closing `%` of a program that opens
+//! with `%`; like it, fab reads Q-1 as no Q word and G4 P-1 as no P. `tests/gcode_corpus.rs`
+//! holds fab's verdicts to rs274's on a corpus of such programs. Subroutine calls (M98 P), which
+//! fab cannot play, are refused as not supported. Tool numbers are not checked against a tool
+//! table (rs274 refuses those its table lacks); with a machine, one not in its table is warned.
 //!
 //! Played, besides G0/G1: arcs in every plane (XY arcs as arcs, a helix of P turns as P arcs;
 //! XZ and YZ arcs as chords within 0.001 mm), with I/J/K as offsets (G91.1) or as the centre
@@ -362,6 +366,9 @@ fn ngc_unused_word<'a>(
     let mo = |c: &[u32]| motion.is_some_and(|x| c.contains(&x));
     let cycle = motion.is_some_and(canned_cycle);
     for w in &l.words {
+        if w.letter == 'Q' && w.value == -1.0 {
+            continue; // LinuxCNC's mark for no Q word
+        }
         let (ok, users) = match w.letter {
             'D' => (
                 g(&[410, 411, 420, 421, 960]),
@@ -451,6 +458,8 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
     let mut inverse_time = false;
     let mut motion: Option<u32> = None; // G code x10
     let mut feed = 0.0f64;
+    // Where LinuxCNC forgot the feed rate (a feed mode set with no new F), while it is unset.
+    let mut feed_cleared: Option<String> = None;
     let mut spindle_on = false;
     let mut pos: Option<[f64; 3]> = None;
     let mut tool: Option<u32> = if tools.len() == 1 {
@@ -541,6 +550,10 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                 );
                 continue;
             }
+            // LinuxCNC reads Q-1 as no Q word at all (its mark for "not given").
+            if ngc && w.letter == 'Q' && w.value == -1.0 {
+                continue;
+            }
             if w.letter != 'G' && w.letter != 'M' {
                 if let Some(prev) = seen.get(&w.letter) {
                     push(
@@ -594,7 +607,17 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                 }
                 'O' => {
                     saw_o = true;
-                    if ngc && l.words.len() > 1 {
+                    if ngc && whole(w.value).is_none_or(|n| n < 0) {
+                        push(
+                            Severity::Error,
+                            l.line,
+                            w.col,
+                            format!(
+                                "program number 'O{}' is not a whole number, 0 or more",
+                                w.raw
+                            ),
+                        );
+                    } else if ngc && l.words.len() > 1 {
                         push(
                             Severity::Error,
                             l.line,
@@ -757,6 +780,15 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                                 ),
                             },
                         ),
+                        62..=65 if ngc && l.get('P').is_none_or(|p| p.value < 0.0) => push(
+                            Severity::Error,
+                            l.line,
+                            w.col,
+                            format!(
+                                "M{} (set a digital output) needs a P word naming the output, 0 or more",
+                                w.raw
+                            ),
+                        ),
                         61 if ngc && l.get('Q').is_none_or(|q| q.value < 0.0) => push(
                             Severity::Error,
                             l.line,
@@ -803,6 +835,7 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                         continue;
                     }
                     feed = w.value * units.unwrap_or(1.0);
+                    feed_cleared = None;
                     if let Some(m) = &opts.machine
                         && feed > m.max_feed + 1e-9
                     {
@@ -855,6 +888,21 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
             None if axis_taker.is_none() && (has_axis || has_rotary || has_ijk) => motion,
             None => None,
         };
+        if ngc
+            && has_rotary
+            && motion_to_be.is_some_and(canned_cycle)
+            && let Some(w) = l.words.iter().find(|w| "ABC".contains(w.letter))
+        {
+            push(
+                Severity::Error,
+                l.line,
+                w.col,
+                format!(
+                    "'{}{}' in a canned cycle: LinuxCNC takes no rotary axis words there",
+                    w.letter, w.raw
+                ),
+            );
+        }
         if ngc && l.words.iter().filter(|w| w.letter == 'M').count() > 4 {
             push(
                 Severity::Error,
@@ -1000,7 +1048,49 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                 "rotary axis words (A, B, C) are not simulated".into(),
             );
         }
-        if !(has_axis || (has_ijk && matches!(motion, Some(20 | 30)))) {
+        if ngc
+            && !(has_axis || has_rotary)
+            && let Some(w) = g_on(920).or(g_on(520))
+        {
+            push(
+                Severity::Error,
+                l.line,
+                w.col,
+                format!(
+                    "G{} without axis words: it sets the offsets of the axes it names, and names none",
+                    w.raw
+                ),
+            );
+        }
+        if ngc
+            && !(has_axis || has_rotary)
+            && let Some((c, w)) = line_motion
+            && !matches!(c, 0 | 10 | 20 | 30 | 800)
+        {
+            push(
+                Severity::Error,
+                l.line,
+                w.col,
+                format!(
+                    "G{} without axis words: it moves to the axes it names, and names none",
+                    w.raw
+                ),
+            );
+        }
+        // LinuxCNC forgets the feed rate when the feed mode is set (G93, G94 or G95), unless
+        // the line gives a new one.
+        if ngc
+            && let Some((_, w)) = gs.iter().find(|(c, _)| matches!(c, 930 | 940 | 950))
+            && l.get('F').is_none()
+        {
+            if feed > 0.0 {
+                feed_cleared = Some(format!("G{} on line {}", w.raw, l.line));
+            }
+            feed = 0.0;
+        }
+        // An arc code on the line makes an arc even with no axis words (a full circle).
+        let arc_here = line_motion.is_some_and(|(c, _)| c == 20 || c == 30);
+        if !(has_axis || has_rotary || arc_here || (has_ijk && matches!(motion, Some(20 | 30)))) {
             continue;
         }
         if let Some(w) = axis_taker.or(g_on(530)).or(g_on(431)) {
@@ -1098,7 +1188,12 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
                     Severity::Error,
                     l.line,
                     col0,
-                    "cutting move with no feed rate (F) set".into(),
+                    match &feed_cleared {
+                        Some(by) => format!(
+                            "cutting move with no feed rate (F) set: {by} cleared it (LinuxCNC forgets the feed rate when the feed mode is set)"
+                        ),
+                        None => "cutting move with no feed rate (F) set".into(),
+                    },
                 );
             }
             if !spindle_on {

@@ -1389,7 +1389,21 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
             }
         }
     }
-    let estimated_s = segments_seconds(&segs, opts.machine.as_ref().and_then(|m| m.acceleration));
+    // the motion, and the machine's time for each tool change (each new tool the moves use, as
+    // fab's own estimate counts them)
+    let mut changes = 0usize;
+    let mut current = None;
+    for mv in &moves {
+        if mv.tool.is_some() && mv.tool != current {
+            changes += 1;
+            current = mv.tool;
+        }
+    }
+    let estimated_s = segments_seconds(&segs, opts.machine.as_ref().and_then(|m| m.acceleration))
+        + opts
+            .machine
+            .as_ref()
+            .map_or(0.0, |m| m.tool_change_s * changes as f64);
     findings.sort_by_key(|f| (f.line, f.col));
     CheckReport {
         dialect: d,

@@ -857,7 +857,9 @@ mod tests {
         // a plane sloping 0.01 mm a node (a posted heel's gentle slope) holds no flat; a
         // plateau at -3 over 30 x 30 nodes is one
         let (nx, ny) = (60, 40);
-        let mut v: Vec<f64> = (0..nx * ny).map(|k| -5.0 + 0.01 * (k % nx) as f64).collect();
+        let mut v: Vec<f64> = (0..nx * ny)
+            .map(|k| -5.0 + 0.01 * (k % nx) as f64)
+            .collect();
         assert!(flat_levels(&v, nx, ny, 100).is_empty());
         for j in 5..35 {
             for i in 20..50 {

@@ -68,15 +68,19 @@ fn variant(src: &Path, dst: &Path, mirror: bool, deg: f64, scale: f64) {
         let f = |o: usize| f32::from_le_bytes(rec[o..o + 4].try_into().unwrap()) as f64;
         let mut v = [[0.0; 3]; 3];
         for (i, p) in v.iter_mut().enumerate() {
-            let (x, y, z) = (-f(12 + 12 * i), f(16 + 12 * i), f(20 + 12 * i));
-            *p = [
-                1000.0 * (c * x - s * y),
-                1000.0 * (s * x + c * y),
-                1000.0 * z,
-            ];
+            let x = if mirror {
+                -f(12 + 12 * i)
+            } else {
+                f(12 + 12 * i)
+            };
+            let (y, z) = (f(16 + 12 * i), f(20 + 12 * i));
+            let k = 1000.0 * scale;
+            *p = [k * (c * x - s * y), k * (s * x + c * y), k * z];
         }
-        // mirrored: the winding turns over, so swap two corners to keep the normals outward
-        v.swap(1, 2);
+        if mirror {
+            // the winding turns over: swap two corners to keep the normals outward
+            v.swap(1, 2);
+        }
         out.extend_from_slice(&[0u8; 12]);
         for p in v {
             for x in p {

@@ -19,7 +19,7 @@
 //! many.
 //!
 //! **No transparent huge pages.** fab used to advise blocks of 4 MiB or more and the growing heap
-//! `MADV_HUGEPAGE` (bench/README.md, fourteenth session). On the machine fab is developed and
+//! `MADV_HUGEPAGE` (bench/README.md, 2026-11-22, `0a398b6`). On the machine fab is developed and
 //! benchmarked on (2 cores, a Firecracker VM, THP `madvise`), a C program touching 48 MiB of
 //! fresh anonymous memory took:
 //! - 6 ms with huge pages and 18 ms with 4 KiB pages, run within a second or two of the last

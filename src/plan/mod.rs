@@ -259,16 +259,7 @@ pub fn plan(
         &wp,
     )?);
     let cl_points = passes.iter().map(Vec::len).sum();
-    let needed = |a: [f64; 3], b: [f64; 3]| {
-        let n = ((b[0] - a[0]).hypot(b[1] - a[1]).ceil() as usize).max(1);
-        (0..=n)
-            .filter_map(|k| {
-                let t = k as f64 / n as f64;
-                level.point(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-            })
-            .fold(f64::NEG_INFINITY, f64::max)
-    };
-    let finish = strategy::finish(&passes, &fp, &linker, &needed);
+    let finish = strategy::finish(&passes, &fp, &linker, &|x, y| level.point(x, y));
 
     step("profile");
     let mut pp = ProfileParams::new(rough_tool);

@@ -112,7 +112,7 @@ fn bench(c: &mut Criterion) {
     });
     let s = DropSurface::new(&tris, ball.cutter, 0.0);
     let pass = strategy::finish::finish_pass(&s, 0.0, area, base - 10.0, &fp).unwrap();
-    let op = strategy::finish(&pass, &fp, &linker, &|_, _| 0.0);
+    let op = strategy::finish(&pass, &fp, &linker, &|_, _| None);
     g.bench_function("simplify finishing moves (chord 0.005 mm, arcs)", |b| {
         b.iter(|| simplify(&op.moves, CHORD_TOLERANCE, true))
     });

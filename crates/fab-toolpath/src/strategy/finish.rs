@@ -264,21 +264,46 @@ pub fn finish_pass(
     Ok(pieces)
 }
 
-/// The finishing operation: each pass entered from the clearance plane, passes linked as low as
-/// the design allows. `passes` are from [`finish_pass`]; `needed_z(a, b)` is the highest CL
-/// along the straight XY line from `a` to `b` (what a link must clear).
+/// The finishing operation: each pass entered from the clearance plane, passes joined by a
+/// straight cut where that is short (at most [`DIRECT_LINK`] across) and clear of the design all
+/// along, or across at the higher end's height where that is clear, else linked as low as the
+/// design allows. `cl(x, y)` is the finishing tool's CL surface
+/// (`None` where it is over nothing).
 pub fn finish(
     passes: &[Vec<[f64; 3]>],
     p: &FinishParams,
     linker: &Linker,
-    needed_z: &dyn Fn([f64; 3], [f64; 3]) -> f64,
+    cl: &dyn Fn(f64, f64) -> Option<f64>,
 ) -> Operation {
     let mut moves = Vec::new();
     let mut at: Option<[f64; 3]> = None;
     for pass in passes.iter().filter(|p| !p.is_empty()) {
+        let to = pass[0];
         match at {
-            None => linker.enter(pass[0], &mut moves),
-            Some(from) => linker.link(from, pass[0], needed_z(from, pass[0]), &mut moves),
+            None => linker.enter(to, &mut moves),
+            Some(from) if direct(from, to, cl) => moves.push(Move::Feed { to, feed: p.feed }),
+            Some(from) if level_join(from, to, cl) => {
+                // across at the higher end's height, then down: up from the one, across
+                // clear of the design, down onto the other (where the pass starts, on it)
+                let h = from[2].max(to[2]);
+                if from[2] < h {
+                    moves.push(Move::Feed {
+                        to: [from[0], from[1], h],
+                        feed: p.feed,
+                    });
+                }
+                moves.push(Move::Feed {
+                    to: [to[0], to[1], h],
+                    feed: p.feed,
+                });
+                if to[2] < h {
+                    moves.push(Move::Feed {
+                        to,
+                        feed: p.plunge_feed,
+                    });
+                }
+            }
+            Some(from) => linker.link(from, to, highest(from, to, cl), &mut moves),
         }
         moves.extend(pass[1..].iter().map(|&to| Move::Feed { to, feed: p.feed }));
         at = pass.last().copied();
@@ -292,6 +317,46 @@ pub fn finish(
         spindle_rpm: p.spindle_rpm,
         moves,
     }
+}
+
+/// Longest join of two passes cut straight (XY), mm.
+pub const DIRECT_LINK: f64 = 5.0;
+
+/// Samples along a join or link, mm apart.
+const LINK_SAMPLE: f64 = 0.1;
+
+/// Whether the straight move `a` -> `b` is short and stays on or above the CL surface all along
+/// (sampled every [`LINK_SAMPLE`]).
+fn direct(a: [f64; 3], b: [f64; 3], cl: &dyn Fn(f64, f64) -> Option<f64>) -> bool {
+    let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+    if len > DIRECT_LINK {
+        return false;
+    }
+    let n = (len / LINK_SAMPLE).ceil().max(1.0) as usize;
+    (0..=n).all(|k| {
+        let t = k as f64 / n as f64;
+        let z = a[2] + t * (b[2] - a[2]);
+        cl(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])).is_none_or(|c| c <= z)
+    })
+}
+
+/// Whether two nearby passes can be joined across at the higher end's height: short, and the CL
+/// along the XY line no higher than that.
+fn level_join(a: [f64; 3], b: [f64; 3], cl: &dyn Fn(f64, f64) -> Option<f64>) -> bool {
+    let h = a[2].max(b[2]);
+    direct([a[0], a[1], h], [b[0], b[1], h], cl)
+}
+
+/// The highest CL along the straight XY line `a` -> `b` (what a link must clear).
+fn highest(a: [f64; 3], b: [f64; 3], cl: &dyn Fn(f64, f64) -> Option<f64>) -> f64 {
+    let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+    let n = (len / (5.0 * LINK_SAMPLE)).ceil().max(1.0) as usize;
+    (0..=n)
+        .filter_map(|k| {
+            let t = k as f64 / n as f64;
+            cl(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+        })
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Slope (dz per mm) above which a move's quarter points are checked too.

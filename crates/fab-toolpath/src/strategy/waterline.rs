@@ -183,7 +183,51 @@ pub fn waterline(
         z += p.stepover * sin_q.max(sin_min);
     }
     levels.reverse();
-    Ok(levels.into_iter().flatten().collect())
+    Ok(in_order(levels))
+}
+
+/// The pieces of each level in cutting order: from the end of the last, the piece starting
+/// nearest next, a closed loop started at its point nearest (so the step down to the next
+/// level is short and, where clear, cut straight).
+fn in_order(levels: Vec<Vec<Vec<[f64; 3]>>>) -> Vec<Vec<[f64; 3]>> {
+    let d2 = |a: [f64; 3], b: [f64; 3]| (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
+    let mut out: Vec<Vec<[f64; 3]>> = Vec::new();
+    for mut level in levels {
+        while !level.is_empty() {
+            let Some(here) = out.last().and_then(|p| p.last().copied()) else {
+                out.push(level.remove(0));
+                continue;
+            };
+            // (piece, start index, distance)
+            let (k, s, _) = level
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    let closed = p.len() > 2 && p[0] == p[p.len() - 1];
+                    if closed {
+                        let (s, d) = p[..p.len() - 1]
+                            .iter()
+                            .enumerate()
+                            .map(|(s, &q)| (s, d2(q, here)))
+                            .min_by(|a, b| a.1.total_cmp(&b.1))
+                            .unwrap();
+                        (k, s, d)
+                    } else {
+                        (k, 0, d2(p[0], here))
+                    }
+                })
+                .min_by(|a, b| a.2.total_cmp(&b.2))
+                .unwrap();
+            let mut piece = level.swap_remove(k);
+            if s > 0 {
+                piece.pop();
+                piece.rotate_left(s);
+                piece.push(piece[0]);
+            }
+            out.push(piece);
+        }
+    }
+    out
 }
 
 /// The unit direction down the CL surface at a crossing (from its node on or above the level to

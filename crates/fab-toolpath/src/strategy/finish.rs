@@ -266,8 +266,7 @@ pub fn finish_pass(
 
 /// The finishing operation: each pass entered from the clearance plane, passes joined by a
 /// straight cut where that is short (at most [`DIRECT_LINK`] across) and clear of the design all
-/// along, or across at the higher end's height where that is clear, else linked as low as the
-/// design allows. `cl(x, y)` is the finishing tool's CL surface
+/// along, else linked as low as the design allows. `cl(x, y)` is the finishing tool's CL surface
 /// (`None` where it is over nothing).
 pub fn finish(
     passes: &[Vec<[f64; 3]>],
@@ -282,27 +281,6 @@ pub fn finish(
         match at {
             None => linker.enter(to, &mut moves),
             Some(from) if direct(from, to, cl) => moves.push(Move::Feed { to, feed: p.feed }),
-            Some(from) if level_join(from, to, cl) => {
-                // across at the higher end's height, then down: up from the one, across
-                // clear of the design, down onto the other (where the pass starts, on it)
-                let h = from[2].max(to[2]);
-                if from[2] < h {
-                    moves.push(Move::Feed {
-                        to: [from[0], from[1], h],
-                        feed: p.feed,
-                    });
-                }
-                moves.push(Move::Feed {
-                    to: [to[0], to[1], h],
-                    feed: p.feed,
-                });
-                if to[2] < h {
-                    moves.push(Move::Feed {
-                        to,
-                        feed: p.plunge_feed,
-                    });
-                }
-            }
             Some(from) => linker.link(from, to, highest(from, to, cl), &mut moves),
         }
         moves.extend(pass[1..].iter().map(|&to| Move::Feed { to, feed: p.feed }));
@@ -338,13 +316,6 @@ fn direct(a: [f64; 3], b: [f64; 3], cl: &dyn Fn(f64, f64) -> Option<f64>) -> boo
         let z = a[2] + t * (b[2] - a[2]);
         cl(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])).is_none_or(|c| c <= z)
     })
-}
-
-/// Whether two nearby passes can be joined across at the higher end's height: short, and the CL
-/// along the XY line no higher than that.
-fn level_join(a: [f64; 3], b: [f64; 3], cl: &dyn Fn(f64, f64) -> Option<f64>) -> bool {
-    let h = a[2].max(b[2]);
-    direct([a[0], a[1], h], [b[0], b[1], h], cl)
 }
 
 /// The highest CL along the straight XY line `a` -> `b` (what a link must clear).

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod cmd;
+mod outputs;
 mod plan;
 mod rectify;
 

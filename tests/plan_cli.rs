@@ -376,3 +376,73 @@ fn a_tool_the_machine_does_not_have_is_refused_with_its_list() {
         );
     }
 }
+
+#[test]
+fn outputs_that_are_inputs_or_read_only_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scan = d.join("c.stl");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(LEFT), &scan).unwrap();
+    let original = std::fs::read(&scan).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = fab();
+        c.current_dir(d).arg("plan").args(args);
+        c.output().unwrap()
+    };
+    let scan_s = scan.to_str().unwrap();
+    // the program named as the scan, and the scan reached through the design's derived name
+    std::fs::copy(&scan, d.join("x-design.stl")).unwrap();
+    for (args, needle) in [
+        (vec![scan_s, "-o", scan_s], "is the input"),
+        (vec!["x-design.stl", "-o", "x.nc"], "is the input"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+    assert_eq!(
+        std::fs::read(&scan).unwrap(),
+        original,
+        "the scan is untouched"
+    );
+    assert!(!d.join("x.nc").exists() && !d.join("c-design.stl").exists());
+    // a read-only old program is not replaced, and neither is anything else of the plan
+    let ok = run(&[scan_s, "-o", "p.nc"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let before: Vec<Vec<u8>> = ["p.nc", "p-design.stl", "p-preview.png"]
+        .iter()
+        .map(|f| std::fs::read(d.join(f)).unwrap())
+        .collect();
+    let mut perm = std::fs::metadata(d.join("p.nc")).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(d.join("p.nc"), perm.clone()).unwrap();
+    let out = run(&[scan_s, "--stepover", "0.9", "-o", "p.nc"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(d.join("p.nc"), perm).unwrap();
+    // a sheet that cannot be written (a folder in its place): the program is not replaced
+    std::fs::remove_file(d.join("p-setup.html")).unwrap();
+    std::fs::create_dir(d.join("p-setup.html")).unwrap();
+    let out = run(&[scan_s, "--stepover", "0.9", "-o", "p.nc"]);
+    assert_eq!(out.status.code(), Some(1));
+    for (f, b) in ["p.nc", "p-design.stl", "p-preview.png"]
+        .iter()
+        .zip(&before)
+    {
+        assert_eq!(&std::fs::read(d.join(f)).unwrap(), b, "{f} untouched");
+    }
+    // no temporary file left behind
+    let left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

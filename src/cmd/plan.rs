@@ -146,6 +146,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    // refuse now, before anything is computed, outputs that are inputs or read-only
+    let inputs: Vec<&Path> = std::iter::once(args.scan.as_path())
+        .chain(args.rx.as_deref())
+        .collect();
+    crate::outputs::check(
+        &[
+            out.program.as_path(),
+            out.design.as_path(),
+            out.sheet.as_path(),
+            out.preview.as_path(),
+        ],
+        &inputs,
+    )?;
     let machine = Machine::resolve(&args.machine)?;
     let dialect = args.dialect.unwrap_or(machine.dialect);
 
@@ -441,6 +454,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
     }
+    // everything is made in memory first, then written all or nothing
+    let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut program_bytes = 0usize;
     let mut program_sha = String::new();
     let mut program_paths = Vec::new();
@@ -454,7 +469,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             s.push(out.program.extension().unwrap_or_default());
             PathBuf::from(s)
         };
-        fab_geometry::stl::write_atomic(&path, f.text.as_bytes())?;
+        writes.push((path.clone(), f.text.clone().into_bytes()));
         program_bytes += f.text.len();
         if program_sha.is_empty() {
             program_sha = hex(&Sha256::digest(f.text.as_bytes()));
@@ -462,9 +477,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         program_paths.push(path);
     }
     pb.set_message("writing design, preview, setup sheet");
-    fab_geometry::stl::write_stl(&out.design, &d.mesh)?;
+    let design_bytes = fab_geometry::stl::to_binary(&d.mesh);
+    let design_sha = hex(&Sha256::digest(&design_bytes));
+    writes.push((out.design.clone(), design_bytes));
     let picture = preview::render(d, &planned.ops, 900)?;
-    fab_geometry::stl::write_atomic(&out.preview, &picture.png)?;
+    writes.push((out.preview.clone(), picture.png.clone()));
     let estimated: std::time::Duration = files.iter().map(|f| f.estimated).sum();
     let moves: usize = planned.ops.iter().map(|o| o.moves.len()).sum();
     // the job's status and approval, read as they stand (the sheet shows them)
@@ -497,13 +514,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         settings: &sources,
         approval,
     });
-    fab_geometry::stl::write_atomic(&out.sheet, sheet.as_bytes())?;
+    writes.push((out.sheet.clone(), sheet.into_bytes()));
+    let paths: Vec<&Path> = writes.iter().map(|(p, _)| p.as_path()).collect();
+    crate::outputs::check(&paths, &inputs)?;
+    crate::outputs::write_all(&writes)?;
     if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {
         pb.set_message("attaching to the job");
         let actor = args.db.actor()?;
-        let design_sha = hex(&Sha256::digest(std::fs::read(&out.design)?));
-        for p in &program_paths {
-            let sha = hex(&Sha256::digest(std::fs::read(p)?));
+        // the SHA-256 of the bytes written: what is attached is what was made
+        for (p, bytes) in writes.iter().filter(|(p, _)| program_paths.contains(p)) {
+            let sha = hex(&Sha256::digest(bytes));
             st.attach_file(job, "program", &absolute(p), &sha, &actor)?;
         }
         st.attach_file(job, "design", &absolute(&out.design), &design_sha, &actor)?;

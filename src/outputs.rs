@@ -96,8 +96,8 @@ pub fn write_all(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
 }
 
 /// A fresh name for a temporary file in `path`'s folder: hidden, with the process and a random
-/// part, so no other process can have planted it.
-fn temp_beside(path: &Path) -> anyhow::Result<PathBuf> {
+/// part, so no other process can have planted it (open it with `create_new`).
+pub fn temp_beside(path: &Path) -> std::io::Result<PathBuf> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

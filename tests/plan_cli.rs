@@ -14,6 +14,23 @@ fn fab() -> Command {
 
 const LEFT: &str = "fixtures/scans/foot-left-m.stl";
 
+/// `fab plan ARGS -o NC`, which must succeed.
+fn planned(args: &[&str], nc: &Path) -> std::process::Output {
+    let out = fab()
+        .arg("plan")
+        .args(args)
+        .arg("-o")
+        .arg(nc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fab plan {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn plans_a_foot_and_writes_program_design_sheet_and_preview() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,22 +299,9 @@ fn the_work_orders_feeds_and_spindle_are_the_programs_and_the_sheet_says_so() {
     // the EVA row of the bundled table: feed 6000, plunge 1500, spindle 16000
     let dir = tempfile::tempdir().unwrap();
     let nc = dir.path().join("eva.nc");
-    let out = fab()
-        .args([
-            "plan",
-            LEFT,
-            "--rx",
-            "fixtures/rx/foot-left-eva.rx",
-            "--json",
-            "-o",
-        ])
-        .arg(&nc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = planned(
+        &[LEFT, "--rx", "fixtures/rx/foot-left-eva.rx", "--json"],
+        &nc,
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let from = |what: &str| {
@@ -322,23 +326,15 @@ fn the_work_orders_feeds_and_spindle_are_the_programs_and_the_sheet_says_so() {
         "{sheet}"
     );
     // an option overrides the work order, and the sheet says so
-    let out = fab()
-        .args([
-            "plan",
+    planned(
+        &[
             LEFT,
             "--rx",
             "fixtures/rx/foot-left-eva.rx",
             "--feed",
             "5000",
-            "-o",
-        ])
-        .arg(&nc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &nc,
     );
     let sheet = std::fs::read_to_string(dir.path().join("eva-setup.html")).unwrap();
     assert!(
@@ -366,8 +362,7 @@ fn a_tool_the_machine_does_not_have_is_refused_with_its_list() {
     );
     assert!(!nc.exists(), "nothing written");
     // every tool in a default program is one of the machine's pockets
-    let out = fab().args(["plan", LEFT, "-o"]).arg(&nc).output().unwrap();
-    assert!(out.status.success());
+    planned(&[LEFT], &nc);
     let prog = std::fs::read_to_string(&nc).unwrap();
     for line in prog.lines().filter(|l| l.contains("M6")) {
         assert!(

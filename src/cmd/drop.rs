@@ -208,23 +208,20 @@ fn fixed6(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&f);
 }
 
-/// Writes through a temp file in the same directory, renamed over `path` only once complete: a
-/// failure never leaves a half-written file.
+/// Writes through a fresh temp file in the same directory (`outputs::temp_beside`), renamed over
+/// `path` only once complete: a failure never leaves a half-written file.
 fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = crate::outputs::temp_beside(path)?;
+    // created here, exclusively (never an existing file or a planted link), or not at all
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
+        let mut w = BufWriter::new(file);
         body(&mut w)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;

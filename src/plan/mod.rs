@@ -216,15 +216,17 @@ pub fn plan(
     // Finishing: a raster over the part (each line only where the ball meets it), then level
     // lines over its steep sides; the ball never goes below the base's top.
     step("finishing");
+    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
+    wp.climb = s.climb;
     let mut fp = FinishParams::new(finish_tool, s.stepover);
     fp.angle_deg = s.angle_deg;
     fp.cross_pass = s.cross_pass;
     fp.trim = true;
-    // the raster's ends on the steep sides are left to the level lines (with 10 degrees of
-    // overlap)
-    let wp_steep = WaterlineParams::new(finish_tool, s.stepover).steep_deg;
     if !s.cross_pass {
-        fp.steep_across_deg = Some(wp_steep + 10.0);
+        // the level lines take the steep sides across the raster; the raster's ends there are
+        // left to them (with 10 degrees of overlap)
+        wp.raster_angle_deg = Some(s.angle_deg);
+        fp.steep_across_deg = Some(wp.steep_deg + 10.0);
     }
     fp.feed = feed;
     fp.plunge_feed = plunge;
@@ -245,11 +247,6 @@ pub fn plan(
             strategy::finish::finish_pass(&turned, a, part, design.base_z, &fp)?
         };
         passes.extend(pass);
-    }
-    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
-    wp.climb = s.climb;
-    if !s.cross_pass {
-        wp.raster_angle_deg = Some(s.angle_deg);
     }
     passes.extend(strategy::waterline(
         &level,

@@ -170,15 +170,28 @@ pub fn segments_of(ops: &[Operation], rapid_rate: f64) -> Vec<Segment> {
 /// gives an acceleration) plus `tool_change_s` for every tool loaded.
 pub fn estimate_time(ops: &[Operation], machine: &Machine) -> Duration {
     let segs = segments_of(ops, machine.rapid_rate);
-    let mut secs = segments_seconds(&segs, machine.acceleration);
-    let mut tool = None;
-    for op in ops.iter().filter(|o| !o.moves.is_empty()) {
-        if tool != Some(op.tool.number) {
-            secs += machine.tool_change_s;
-            tool = Some(op.tool.number);
+    let changes = tool_changes(
+        ops.iter()
+            .filter(|o| !o.moves.is_empty())
+            .map(|o| Some(o.tool.number)),
+    );
+    let secs =
+        segments_seconds(&segs, machine.acceleration) + machine.tool_change_s * changes as f64;
+    Duration::from_secs_f64(secs.max(0.0))
+}
+
+/// How many tool changes a run of tools in use makes: each new tool (the first load counts;
+/// `None`, no tool yet, does not).
+pub fn tool_changes(tools: impl IntoIterator<Item = Option<u32>>) -> usize {
+    let mut current = None;
+    let mut n = 0;
+    for t in tools {
+        if t.is_some() && t != current {
+            n += 1;
+            current = t;
         }
     }
-    Duration::from_secs_f64(secs.max(0.0))
+    n
 }
 
 /// `H:MM:SS` for headers and summaries.

@@ -1391,14 +1391,7 @@ pub fn check_program(lines: &[Line], opts: &CheckOptions) -> CheckReport {
     }
     // the motion, and the machine's time for each tool change (each new tool the moves use, as
     // fab's own estimate counts them)
-    let mut changes = 0usize;
-    let mut current = None;
-    for mv in &moves {
-        if mv.tool.is_some() && mv.tool != current {
-            changes += 1;
-            current = mv.tool;
-        }
-    }
+    let changes = crate::estimate::tool_changes(moves.iter().map(|m| m.tool));
     let estimated_s = segments_seconds(&segs, opts.machine.as_ref().and_then(|m| m.acceleration))
         + opts
             .machine

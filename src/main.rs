@@ -32,6 +32,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make a new job database and its first admin
+    Init(cmd::login::InitArgs),
+    /// Start a session (kept for this OS user, or printed for FAB_TOKEN)
+    Login(cmd::login::LoginArgs),
+    /// End the session
+    Logout(cmd::login::LogoutArgs),
     /// Prescriptions: check and format Rx files
     Rx(cmd::rx::Args),
     /// Lab users and their roles
@@ -59,6 +65,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(a) => cmd::login::init(a),
+        Command::Login(a) => cmd::login::login(a),
+        Command::Logout(a) => cmd::login::logout(a),
         Command::Rx(a) => cmd::rx::run(a),
         Command::User(a) => cmd::user::run(a),
         Command::Job(a) => cmd::job::run(a),

@@ -1,8 +1,10 @@
 //! `fab job`: create jobs from prescriptions, list and show them (with the work order), move them
 //! through the lab, attach files, read their history.
 //!
-//! Database: `--db PATH`, else `FAB_DB`, else `<user data dir>/fab/jobs.db`. Acting user:
-//! `--as NAME`, else `FAB_USER`. A refused move exits 1 with the reason and changes nothing.
+//! Database: `--db PATH`, else `FAB_DB`, else `<user data dir>/fab/jobs.db` (made by `fab init`).
+//! Acting user: the session's (`fab login`, or `FAB_TOKEN`). Approving is an electronic
+//! signature: the prosthetist's password, asked at that moment. A refused move exits 1 with the
+//! reason and changes nothing.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,15 +16,20 @@ use fab_ticket::store::{NewFile, Store};
 use fab_ticket::workflow::{Status, next_statuses};
 use sha2::{Digest, Sha256};
 
-/// Where the job database is and who is acting (shared by `fab job` and `fab user`).
+/// Where the job database is, and the session that says who is acting (shared by `fab job`,
+/// `fab user`, `fab plan --job`, `fab init` and `fab login`).
 #[derive(clap::Args)]
 pub struct Db {
     /// Job database file [default: $FAB_DB, else <data dir>/fab/jobs.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Acting lab user [default: $FAB_USER]
+    /// Refuse unless the session is this user's (a check: who acts is whoever logged in)
+    /// [default: $FAB_USER]
     #[arg(long = "as", global = true, value_name = "NAME")]
     pub actor: Option<String>,
+    /// The session's user, once checked
+    #[arg(skip)]
+    session: std::sync::OnceLock<String>,
 }
 
 impl Db {
@@ -34,25 +41,57 @@ impl Db {
         if let Some(p) = std::env::var_os("FAB_DB").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
         }
-        let dir = dirs::data_dir()
+        Ok(dirs::data_dir()
             .context("no user data directory here: give --db PATH or set FAB_DB")?
-            .join("fab");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(dir.join("jobs.db"))
+            .join("fab")
+            .join("jobs.db"))
     }
 
-    /// Opens the database (creating and migrating it as needed).
-    pub fn open(&self) -> anyhow::Result<Store> {
+    /// Opens the existing database, without a session (for `fab login`).
+    pub fn open_unauthenticated(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.path()?)?)
     }
 
-    /// The acting user: `--as`, else `FAB_USER`.
-    pub fn actor(&self) -> anyhow::Result<String> {
-        self.actor
+    /// Opens the existing database for the session's user: every command that reads patient
+    /// data or changes anything comes through here.
+    pub fn open(&self) -> anyhow::Result<Store> {
+        let store = self.open_unauthenticated()?;
+        self.authenticate(&store)?;
+        Ok(store)
+    }
+
+    fn authenticate(&self, store: &Store) -> anyhow::Result<String> {
+        if let Some(u) = self.session.get() {
+            return Ok(u.clone());
+        }
+        let Some(token) = super::login::token()? else {
+            bail!("not logged in: log in with `fab login NAME` (or give FAB_TOKEN)");
+        };
+        let user = store.session_user(&token)?;
+        let claimed = self
+            .actor
             .clone()
-            .or_else(|| std::env::var("FAB_USER").ok().filter(|u| !u.is_empty()))
-            .context("no acting user: give --as NAME or set FAB_USER")
+            .or_else(|| std::env::var("FAB_USER").ok().filter(|u| !u.is_empty()));
+        if let Some(c) = claimed
+            && c != user.name
+        {
+            bail!(
+                "logged in as {}, not {c}: --as and FAB_USER do not choose who acts (log in as \
+                 {c} with `fab login {c}`)",
+                user.name
+            );
+        }
+        let _ = self.session.set(user.name.clone());
+        Ok(user.name)
+    }
+
+    /// The acting user: the session's.
+    pub fn actor(&self) -> anyhow::Result<String> {
+        if let Some(u) = self.session.get() {
+            return Ok(u.clone());
+        }
+        let store = self.open_unauthenticated()?;
+        self.authenticate(&store)
     }
 }
 
@@ -63,7 +102,12 @@ back to where it was.
 Roles: tech (received->designing->review, milling->finishing->qc->shipped), prosthetist
 (review->approved or ->designing, qc->shipped, cancels), operator (approved->milling->finishing),
 admin (everything but the review decisions; adds users). Anyone may hold and resume a job.
-Approving records the SHA-256 of the program and design attached; after review they are locked.
+Every command needs a session: `fab login NAME` (or FAB_TOKEN from `fab login --print-token`).
+Approving (`fab job approve JOB`, or advance --to approved) is an electronic signature: it asks
+the prosthetist's password (--password-stdin for scripts) and signs each program and design (both
+sides of a bilateral job), with their SHA-256; nothing is approved while one is missing. After
+review they are locked. `fab job verify` checks a file against the signed set; `fab job audit`
+checks the hash-chained history and the signatures.
 A refused move exits 1 with the reason and changes nothing.";
 
 /// Arguments of `fab job`.
@@ -120,7 +164,34 @@ enum Cmd {
         /// Why (kept in the history)
         #[arg(long)]
         note: Option<String>,
+        /// Approving: read the signing password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
         /// Print the change as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a job for milling: an electronic signature of each program and design, with
+    /// your password (prosthetists)
+    Approve {
+        /// Job number
+        job: String,
+        /// A note kept with the approval
+        #[arg(long)]
+        note: Option<String>,
+        /// Read the signing password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print the approval and its signatures as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the history's hash chain, the approvals' signatures and the jobs' statuses;
+    /// exit 1 naming the first row that does not verify
+    Audit {
+        /// Only this job's approvals and status (the chain is always checked whole)
+        job: Option<String>,
+        /// Print the report as JSON
         #[arg(long)]
         json: bool,
     },
@@ -141,12 +212,15 @@ enum Cmd {
         /// What it is; programs and designs attach only while received or designing
         #[arg(long, default_value = "scan")]
         kind: String,
+        /// The side it is for, on a bilateral job: left or right
+        #[arg(long, value_parser = ["left", "right"])]
+        side: Option<String>,
         /// Print the attachment as JSON
         #[arg(long)]
         json: bool,
     },
-    /// Check a file against what was approved: exit 0 only if the job was approved and the
-    /// file is, byte for byte (SHA-256), the program (or design) recorded at the approval
+    /// Check a file against what was signed: exit 0 only if the job stands approved and the
+    /// file is, byte for byte (SHA-256), one of the programs (or designs) its approval signed
     Verify {
         /// Job number
         job: String,
@@ -217,12 +291,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Cmd::List { status, json } => {
-            let jobs = store.jobs(status)?;
+            let list = store.list(status)?;
+            let jobs = &list.jobs;
             if json {
-                println!("{}", serde_json::to_string_pretty(&jobs)?);
-            } else if jobs.is_empty() {
+                println!("{}", serde_json::to_string_pretty(jobs)?);
+            } else if jobs.is_empty() && list.unreadable.is_empty() {
                 eprintln!("no jobs");
-            } else {
+            } else if !jobs.is_empty() {
                 println!(
                     "{:<12} {:<19} {:<10} {:<10} UPDATED",
                     "JOB", "KIND", "STATUS", "DUE"
@@ -237,6 +312,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         j.updated_at
                     );
                 }
+            }
+            if !list.unreadable.is_empty() {
+                for u in &list.unreadable {
+                    eprintln!(
+                        "job {}: its stored {} cannot be read ({})",
+                        u.number, u.what, u.problem
+                    );
+                }
+                bail!(
+                    "{} job(s) could not be read (listed above); the others are listed",
+                    list.unreadable.len()
+                );
             }
         }
         Cmd::Show { job, tables, json } => {
@@ -294,9 +381,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             job,
             to,
             note,
+            password_stdin,
             json,
         } => {
             let actor = db.actor()?;
+            if to == Status::Approved {
+                return approve(
+                    &mut store,
+                    &job,
+                    &actor,
+                    note.as_deref(),
+                    password_stdin,
+                    json,
+                );
+            }
             let t = store.advance(&job, to, &actor, note.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string(&t)?);
@@ -304,6 +402,64 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 println!(
                     "{}: {} -> {} by {} ({})",
                     t.job, t.from, t.to, t.actor, t.role
+                );
+            }
+        }
+        Cmd::Approve {
+            job,
+            note,
+            password_stdin,
+            json,
+        } => {
+            let actor = db.actor()?;
+            approve(
+                &mut store,
+                &job,
+                &actor,
+                note.as_deref(),
+                password_stdin,
+                json,
+            )?;
+        }
+        Cmd::Audit { job, json } => {
+            let r = store.audit(job.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            }
+            if let Some(p) = r.problems.first() {
+                for p in &r.problems {
+                    let row = if p.row > 0 {
+                        format!("history row {} ", p.row)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("{row}(job {}): {}", p.job, p.what);
+                }
+                let row = if p.row > 0 {
+                    format!("history row {} (job {})", p.row, p.job)
+                } else {
+                    format!("job {}", p.job)
+                };
+                bail!(
+                    "the record does not verify: {row} is the first that fails: {}",
+                    p.what
+                );
+            }
+            if !json {
+                println!(
+                    "ok: {} history row(s) chained, {} approval(s), {} signature(s){}; chain head {}",
+                    r.rows,
+                    r.approvals,
+                    r.signatures,
+                    if r.unsigned_approvals > 0 {
+                        format!(
+                            " ({} approval(s) from before signatures were kept)",
+                            r.unsigned_approvals
+                        )
+                    } else {
+                        String::new()
+                    },
+                    r.head
                 );
             }
         }
@@ -327,12 +483,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             job,
             file,
             kind,
+            side,
             json,
         } => {
             let actor = db.actor()?;
             let sha = sha256_file(&file)?;
             check_mesh(&kind, &file)?;
-            let f = store.attach_file(&job, &kind, &stored_path(&file), &sha, &actor)?;
+            let path = stored_path(&file);
+            let f = store.attach(
+                &job,
+                &actor,
+                &NewFile {
+                    kind: &kind,
+                    path: &path,
+                    sha256: &sha,
+                },
+                side.as_deref(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string(&f)?);
             } else {
@@ -388,79 +555,173 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `fab job approve`: lists what will be signed, asks the signer's password, signs.
+fn approve(
+    store: &mut Store,
+    job: &str,
+    actor: &str,
+    note: Option<&str>,
+    password_stdin: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    // refuse before asking for a password what cannot be approved
+    let role = store.active_role(actor)?;
+    let rec = store.job(job)?;
+    fab_ticket::workflow::check(rec.status, rec.hold_from, Status::Approved, role).map_err(
+        |refusal| fab_ticket::store::StoreError::Refused {
+            job: rec.number.clone(),
+            refusal,
+        },
+    )?;
+    let items = store.to_sign(job)?;
+    eprintln!(
+        "Signing job {} as {actor}, {}:",
+        rec.number,
+        fab_ticket::store::APPROVAL_MEANING
+    );
+    for s in &items {
+        let side = s
+            .side
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        eprintln!("  {}{side} {}  sha256 {}", s.kind, s.path, s.sha256);
+    }
+    let password = super::login::password(&format!("{actor}'s password to sign"), password_stdin)?;
+    let (t, sigs) = store.approve(job, actor, &password, note)?;
+    if json {
+        let v = serde_json::json!({
+            "job": t.job, "from": t.from, "to": t.to, "actor": t.actor, "role": t.role,
+            "at": t.at, "signatures": sigs,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "{}: {} -> {} by {} ({}), {} signed: {}",
+            t.job,
+            t.from,
+            t.to,
+            t.actor,
+            t.role,
+            sigs.len(),
+            fab_ticket::store::APPROVAL_MEANING
+        );
+    }
+    Ok(())
+}
+
 #[derive(serde::Serialize)]
 struct Verified<'a> {
     job: &'a str,
     kind: &'a str,
     file: String,
     sha256: String,
-    approved_sha256: &'a str,
-    approved_by: &'a str,
-    approved_at: &'a str,
     matches: bool,
+    signed: Option<&'a fab_ticket::store::Signature>,
+    signed_sha256: Vec<&'a str>,
 }
 
-/// `fab job verify`: the file against the program or design named by the job's approval. The
-/// approval's history entry records their SHA-256, and after review no program or design can
-/// be attached, so the latest one of the kind, if the approval names its hash, is what the
-/// prosthetist approved.
+/// `fab job verify`: the file against the programs (or designs) the job's standing approval
+/// signed, after the history and the signatures verify.
 fn verify(store: &Store, job: &str, file: &Path, kind: &str, json: bool) -> anyhow::Result<()> {
     let rec = store.job(job)?;
-    let history = store.history(job)?;
-    let Some(approval) = history
-        .iter()
-        .rev()
-        .find(|h| h.action == "status" && h.to == Some(Status::Approved))
-    else {
+    let audit = store.audit(Some(job))?;
+    if let Some(p) = audit.problems.first() {
         bail!(
-            "job {}: not approved (status {}): there is no approved {kind} to check {} against",
+            "job {}: the record does not verify (`fab job audit {}`): {}",
             rec.number,
-            rec.status,
-            file.display()
+            rec.number,
+            p.what
         );
-    };
-    let recorded = rec.latest_file(kind).filter(|f| {
-        approval
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains(&f.sha256))
-    });
-    let Some(recorded) = recorded else {
-        bail!("job {}: approved with no {kind} attached", rec.number);
-    };
+    }
+    let sigs = store.approved_set(job)?;
+    let of_kind: Vec<_> = sigs.iter().filter(|s| s.kind == kind).collect();
+    if of_kind.is_empty() {
+        bail!("job {}: its approval signed no {kind}", rec.number);
+    }
     let sha = sha256_file(file)?;
-    let matches = sha == recorded.sha256;
+    let signed = of_kind.iter().copied().find(|s| s.sha256 == sha);
     if json {
         let v = Verified {
             job: &rec.number,
             kind,
             file: file.display().to_string(),
             sha256: sha.clone(),
-            approved_sha256: &recorded.sha256,
-            approved_by: &approval.actor,
-            approved_at: &approval.at,
-            matches,
+            matches: signed.is_some(),
+            signed,
+            signed_sha256: of_kind.iter().map(|s| s.sha256.as_str()).collect(),
         };
         println!("{}", serde_json::to_string(&v)?);
     }
-    if !matches {
+    let Some(s) = signed else {
+        let list: Vec<String> = of_kind
+            .iter()
+            .map(|s| format!("{} ({})", s.sha256, s.path))
+            .collect();
         bail!(
-            "{} is NOT the {kind} approved for job {}: its SHA-256 is {sha}, the approved one ({}) is {}",
+            "{} is NOT a {kind} signed for job {}: its SHA-256 is {sha}; signed: {}",
             file.display(),
             rec.number,
-            recorded.path,
-            recorded.sha256
+            list.join(", ")
         );
-    }
+    };
     if !json {
+        let side = s
+            .side
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         println!(
-            "job {}: {} is the {kind} approved by {} at {} (sha256 {sha})",
+            "job {}: {} is the {kind}{side} signed by {} ({}) at {}, {} (sha256 {sha})",
             rec.number,
             file.display(),
-            approval.actor,
-            approval.at
+            s.signer,
+            s.role,
+            s.at,
+            s.meaning
         );
     }
+    Ok(())
+}
+
+/// Attaches what `fab plan --job` made, in one transaction: the programs and the design, each
+/// recording the scan it came from (`(path, sha256)`, attached to the job now if it was not
+/// already) and the foot it is for (`left`/`right`).
+pub fn attach_plan(
+    store: &mut Store,
+    db: &Db,
+    job: &str,
+    scan: (&Path, &str),
+    side: &str,
+    programs: &[(PathBuf, String)],
+    design: (&Path, &str),
+) -> anyhow::Result<()> {
+    let actor = db.actor()?;
+    let outputs: Vec<NewFile> = programs
+        .iter()
+        .map(|(p, sha)| NewFile {
+            kind: "program",
+            path: p,
+            sha256: sha,
+        })
+        .chain([NewFile {
+            kind: "design",
+            path: design.0,
+            sha256: design.1,
+        }])
+        .collect();
+    let side = matches!(side, "left" | "right").then_some(side);
+    store.attach_plan(
+        job,
+        &actor,
+        &NewFile {
+            kind: "scan",
+            path: scan.0,
+            sha256: scan.1,
+        },
+        side,
+        &outputs,
+    )?;
     Ok(())
 }
 

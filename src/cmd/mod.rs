@@ -4,6 +4,7 @@
 pub mod drop;
 pub mod gcode;
 pub mod job;
+pub mod login;
 pub mod mesh;
 pub mod plan;
 pub mod rx;

@@ -520,13 +520,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::outputs::write_all(&writes)?;
     if let (Some(st), Some(job)) = (store.as_mut(), &args.job) {
         pb.set_message("attaching to the job");
-        let actor = args.db.actor()?;
-        // the SHA-256 of the bytes written: what is attached is what was made
-        for (p, bytes) in writes.iter().filter(|(p, _)| program_paths.contains(p)) {
-            let sha = hex(&Sha256::digest(bytes));
-            st.attach_file(job, "program", &absolute(p), &sha, &actor)?;
-        }
-        st.attach_file(job, "design", &absolute(&out.design), &design_sha, &actor)?;
+        // the SHA-256 of the bytes written: what is attached is what was made; with the scan
+        // they came from (attached now if it was not) and the foot they are for
+        let programs: Vec<(PathBuf, String)> = writes
+            .iter()
+            .filter(|(p, _)| program_paths.contains(p))
+            .map(|(p, bytes)| (absolute(p), hex(&Sha256::digest(bytes))))
+            .collect();
+        crate::cmd::job::attach_plan(
+            st,
+            &args.db,
+            job,
+            (&absolute(&args.scan), &scan_sha),
+            side_word(&frame.side),
+            &programs,
+            (&absolute(&out.design), &design_sha),
+        )?;
     }
     pb.finish_and_clear();
 

@@ -9,6 +9,7 @@
 //! It knows nothing of meshes or toolpaths: the `fab` binary composes it with `fab-geometry` and
 //! `fab-toolpath`.
 
+pub mod auth;
 pub mod order;
 pub mod rx;
 pub mod store;

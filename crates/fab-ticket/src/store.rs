@@ -5,11 +5,20 @@
 //!   and every change in one `BEGIN IMMEDIATE` transaction, retried with back-off on the rare
 //!   `SQLITE_BUSY` the timeout does not cover. Reads of the status happen inside the write
 //!   transaction, so concurrent moves of one job cannot lose an update.
-//! - The history is append-only (triggers refuse UPDATE and DELETE on it).
+//! - A database is made only by [`Store::create`] (file mode 0600, fab's `application_id`, its
+//!   first admin with a password); [`Store::open`] opens an existing fab database and refuses a
+//!   missing or empty file and any SQLite file that is not fab's. A read-only file is opened
+//!   read-only (everything can be read, nothing changed).
+//! - The history is append-only (triggers refuse UPDATE and DELETE on it) and hash-chained: each
+//!   row's `hash` is the SHA-256 of its content and the previous row's hash, so a row edited or
+//!   removed outside fab is found by [`Store::audit`].
 //! - What is milled is what was approved: programs and designs attach only while a job is
-//!   received or designing, and the approval's history entry names their SHA-256.
-//! - Users: the first user may be added by anyone and must be an `admin`; later users only by
-//!   an admin.
+//!   received or designing, and an approval is an electronic signature ([`Store::approve`]):
+//!   the prosthetist's password at that moment, one `signatures` row per program and design
+//!   (signer, time, meaning, SHA-256), listed in the approval's history entry.
+//! - Users have argon2id passwords; sessions are random tokens kept as their SHA-256, with an
+//!   expiry. Only an admin adds, disables or re-enables users, resets passwords or changes
+//!   roles, and nobody changes their own role.
 //! - Job numbers are lab numbers `J<year>-<seq>` from a per-year counter, never derived from
 //!   patient data. The Rx is kept verbatim (and parsed, as JSON) in the database.
 
@@ -22,8 +31,9 @@ use rusqlite::{
 use serde::{Deserialize, Serialize};
 
 use crate::Tables;
+use crate::auth::{self, AuthError};
 use crate::order::WorkOrder;
-use crate::rx::{self, DeviceKind, Prescription, RxError};
+use crate::rx::{self, DeviceKind, Prescription, RxError, RxSide};
 use crate::tables::TablesError;
 use crate::workflow::{self, MoveError, Role, Status};
 
@@ -91,7 +101,65 @@ pub const MIGRATIONS: &[&str] = &[
         updated_by TEXT NOT NULL
     );
     "#,
+    // 3: passwords and sessions, the hash chain over the history (filled and the append-only
+    // triggers made again by `after_migration`), which scan and side each file belongs to,
+    // and signatures.
+    r#"
+    DROP TRIGGER history_append_only_update;
+    DROP TRIGGER history_append_only_delete;
+    ALTER TABLE users ADD COLUMN password TEXT;
+    ALTER TABLE users ADD COLUMN disabled_at TEXT;
+    ALTER TABLE history ADD COLUMN prev_hash TEXT;
+    ALTER TABLE history ADD COLUMN hash TEXT;
+    ALTER TABLE files ADD COLUMN side TEXT;
+    ALTER TABLE files ADD COLUMN batch INTEGER;
+    ALTER TABLE files ADD COLUMN scan_sha256 TEXT;
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user         TEXT NOT NULL REFERENCES users(name),
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+    );
+    CREATE TABLE signatures (
+        id          INTEGER PRIMARY KEY,
+        job_id      INTEGER NOT NULL REFERENCES jobs(id),
+        history_id  INTEGER NOT NULL REFERENCES history(id),
+        signer      TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        meaning     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        side        TEXT,
+        path        TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        scan_sha256 TEXT
+    );
+    CREATE INDEX signatures_job ON signatures(job_id, history_id);
+    CREATE TRIGGER signatures_append_only_update BEFORE UPDATE ON signatures
+        BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+    CREATE TRIGGER signatures_append_only_delete BEFORE DELETE ON signatures
+        BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+    "#,
 ];
+
+/// `PRAGMA application_id` of a fab job database (`FAB1`): fab opens no other SQLite file.
+pub const APPLICATION_ID: i32 = 0x4641_4231;
+
+/// What an approval means, recorded with each signature.
+pub const APPROVAL_MEANING: &str = "approved for milling";
+
+/// How long a session lasts unless `login` is told otherwise.
+pub const SESSION_HOURS: u32 = 12;
+
+const HISTORY_TRIGGERS: &str = r#"
+    CREATE TRIGGER history_append_only_update BEFORE UPDATE ON history
+        BEGIN SELECT RAISE(ABORT, 'the job history is append-only'); END;
+    CREATE TRIGGER history_append_only_delete BEFORE DELETE ON history
+        BEGIN SELECT RAISE(ABORT, 'the job history is append-only'); END;
+"#;
+
+/// The hash before the first history row.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// How long one statement waits for another writer before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,10 +170,26 @@ const BUSY_RETRIES: u32 = 40;
 /// changed when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("no job database at {path}: make one with `fab init --admin NAME`")]
+    Missing { path: PathBuf },
+    #[error("{path} exists already: `fab init` makes a new job database, it changes no file")]
+    Exists { path: PathBuf },
+    #[error(
+        "{path} is an empty file, not a job database: remove it, or make a database with \
+         `fab init --admin NAME`"
+    )]
+    Empty { path: PathBuf },
+    #[error("{path} is not a fab job database ({why}); fab leaves it as it is")]
+    Foreign { path: PathBuf, why: String },
     #[error("cannot open the job database {path}: {error}")]
     Open {
         path: PathBuf,
         error: rusqlite::Error,
+    },
+    #[error("cannot make the job database {path}: {error}")]
+    Create {
+        path: PathBuf,
+        error: std::io::Error,
     },
     #[error(
         "the job database {path} has schema version {found}, newer than this fab knows ({known}); \
@@ -117,6 +201,13 @@ pub enum StoreError {
         known: usize,
     },
     #[error(
+        "the job database {path} is read-only here and needs an upgrade fab cannot write; open it \
+         once where it is writable"
+    )]
+    ReadOnlyOld { path: PathBuf },
+    #[error("the job database {path} is read-only here: it can be read, not changed")]
+    ReadOnly { path: PathBuf },
+    #[error(
         "the job database stayed busy (other fab processes writing); nothing was changed, try again"
     )]
     Busy,
@@ -126,14 +217,31 @@ pub enum StoreError {
     NoJob(String),
     #[error("no user `{0}`: add one with `fab user add NAME --role ROLE` (by an admin)")]
     NoUser(String),
-    #[error("no acting user: give --as NAME or set FAB_USER")]
+    #[error("no acting user: log in with `fab login NAME`")]
     NoActor,
     #[error("user `{0}` exists already")]
     UserExists(String),
     #[error("`{0}` is not a user name: use letters, digits, `.`, `_` or `-` (at most 64)")]
     BadUserName(String),
-    #[error("there are no users yet: the first user must be an admin (`--role admin`)")]
-    FirstUserNotAdmin,
+    #[error("user `{0}` is disabled: an admin re-enables users with `fab user enable NAME`")]
+    Disabled(String),
+    #[error("wrong user name or password")]
+    LoginFailed,
+    #[error("the session has expired or was ended: log in again with `fab login NAME`")]
+    SessionInvalid,
+    #[error("that is not {0}'s password: nothing was signed or changed")]
+    WrongPassword(String),
+    #[error(
+        "moving a job to approved is an electronic signature: it takes the prosthetist's \
+         password (`fab job approve JOB`)"
+    )]
+    SignatureRequired,
+    #[error("nobody changes their own role: another admin does it")]
+    OwnRole,
+    #[error("{0}: an admin does not disable their own account")]
+    DisableSelf(String),
+    #[error("{0}")]
+    Auth(AuthError),
     #[error(
         "{actor} is {} {role}; {what} takes {} {allowed}",
         workflow::article(role.as_str()),
@@ -149,12 +257,26 @@ pub enum StoreError {
     Refused { job: String, refusal: MoveError },
     #[error("job {job}: {reason}")]
     Locked { job: String, reason: String },
+    #[error("job {job} cannot be approved: {reason}")]
+    NothingToApprove { job: String, reason: String },
+    #[error("job {job}: {reason}")]
+    NotApproved { job: String, reason: String },
     #[error("the Rx is invalid: {0}")]
     Rx(RxError),
-    #[error("job {job}: its stored Rx cannot be read: {message}")]
-    Corrupt { job: String, message: String },
+    #[error("job {job}: its stored {what} cannot be read ({message})")]
+    Corrupt {
+        job: String,
+        what: String,
+        message: String,
+    },
     #[error("{0}")]
     Tables(TablesError),
+}
+
+impl From<AuthError> for StoreError {
+    fn from(e: AuthError) -> StoreError {
+        StoreError::Auth(e)
+    }
 }
 
 impl From<RxError> for StoreError {
@@ -192,6 +314,9 @@ pub struct User {
     pub role: Role,
     pub added_at: String,
     pub added_by: Option<String>,
+    /// A disabled user cannot log in or act.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A file attached to a job (scan, program, design...), with its SHA-256.
@@ -202,6 +327,12 @@ pub struct FileRecord {
     pub sha256: String,
     pub attached_at: String,
     pub attached_by: String,
+    /// The side it is for (`left`/`right`), where given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
+    /// The scan a program or design was planned from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_sha256: Option<String>,
 }
 
 /// A file to attach: kind, path, SHA-256 (hex).
@@ -283,6 +414,62 @@ pub struct Transition {
     pub at: String,
 }
 
+/// One signed item of an approval: an electronic signature of one program or design.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    /// `program` or `design`.
+    pub kind: String,
+    pub side: Option<String>,
+    pub path: String,
+    /// SHA-256 of exactly what is signed.
+    pub sha256: String,
+    /// The scan it was planned from, where known.
+    pub scan_sha256: Option<String>,
+    pub signer: String,
+    pub role: Role,
+    pub at: String,
+    /// What the signature means: [`APPROVAL_MEANING`].
+    pub meaning: String,
+}
+
+/// `fab job list`: the jobs that can be read, and those that cannot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JobList {
+    pub jobs: Vec<JobSummary>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A job row that cannot be read: its number, which column, what is wrong (never the content).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unreadable {
+    pub number: String,
+    pub what: String,
+    pub problem: String,
+}
+
+/// What [`Store::audit`] found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditReport {
+    /// History rows checked.
+    pub rows: usize,
+    /// The last row's hash: recorded elsewhere, it shows later that no row was dropped from
+    /// the end.
+    pub head: String,
+    pub approvals: usize,
+    pub signatures: usize,
+    /// Approvals made before signatures were kept.
+    pub unsigned_approvals: usize,
+    pub problems: Vec<AuditProblem>,
+}
+
+/// A history row (`row`, 0 where the problem is not one row) that does not verify.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditProblem {
+    pub row: i64,
+    pub job: String,
+    pub what: String,
+}
+
 /// File kinds that make up the design a prosthetist approves: they may only be attached while
 /// the job is received or designing, so what is milled is what was approved.
 pub const DESIGN_KINDS: &[&str] = &["program", "design"];
@@ -291,42 +478,235 @@ pub const DESIGN_KINDS: &[&str] = &["program", "design"];
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    read_only: bool,
+}
+
+/// Whether the file can be opened for writing by this process.
+fn writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .is_ok()
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens the existing fab database at `path` and brings its schema up to date. A missing or
+    /// empty file, or an SQLite file that is not fab's, is refused and left untouched. A file
+    /// this process cannot write is opened read-only.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let p = || path.to_path_buf();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path: p() });
+            }
+            Err(e) => {
+                return Err(StoreError::Create {
+                    path: p(),
+                    error: e,
+                });
+            }
+        };
+        if !meta.is_file() {
+            return Err(StoreError::Foreign {
+                path: p(),
+                why: "not a file".into(),
+            });
+        }
+        if meta.len() == 0 {
+            return Err(StoreError::Empty { path: p() });
+        }
+        let mut magic = [0u8; 16];
+        let read = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic));
+        if let Err(e) = read {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                return Err(StoreError::Foreign {
+                    path: p(),
+                    why: "not an SQLite file".into(),
+                });
+            }
+            return Err(StoreError::Create {
+                path: p(),
+                error: e,
+            });
+        }
+        if &magic != b"SQLite format 3\0" {
+            return Err(StoreError::Foreign {
+                path: p(),
+                why: "not an SQLite file".into(),
+            });
+        }
+        let read_only = !writable(path);
+        let mut store = Store::connect(path, read_only)?;
+        store.check_identity()?;
+        if read_only {
+            let v = store.schema_version()?;
+            if v as usize > MIGRATIONS.len() {
+                return Err(StoreError::TooNew {
+                    path: p(),
+                    found: v,
+                    known: MIGRATIONS.len(),
+                });
+            }
+            if v as usize != MIGRATIONS.len() {
+                return Err(StoreError::ReadOnlyOld { path: p() });
+            }
+        } else {
+            store.set_wal()?;
+            store.migrate()?;
+        }
+        Ok(store)
+    }
+
+    /// Makes a new job database at `path` (the file must not exist; it is made with mode 0600)
+    /// with `admin` as its first user, an admin with `password`. On any failure the new file is
+    /// removed.
+    pub fn create(path: &Path, admin: &str, password: &str) -> Result<Store, StoreError> {
+        check_user_name(admin)?;
+        let hash = auth::hash_password(password)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Exists {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(error) => {
+                return Err(StoreError::Create {
+                    path: path.to_path_buf(),
+                    error,
+                });
+            }
+        }
+        let made = (|| {
+            let mut store = Store::connect(path, false)?;
+            store
+                .conn
+                .pragma_update(None, "application_id", APPLICATION_ID)?;
+            store.set_wal()?;
+            store.migrate()?;
+            store.write(|tx| {
+                tx.execute(
+                    "INSERT INTO users (name, role, added_at, added_by, password)
+                     VALUES (?1, 'admin', ?2, NULL, ?3)",
+                    params![admin, now(), hash],
+                )?;
+                Ok(())
+            })?;
+            Ok(store)
+        })();
+        if made.is_err() {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut f = path.as_os_str().to_owned();
+                f.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(f));
+            }
+        }
+        made
+    }
+
+    fn connect(path: &Path, read_only: bool) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
         let open_err = |error| StoreError::Open {
             path: path.to_path_buf(),
             error,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let flags = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let mut store = Store {
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        Ok(Store {
             conn,
             path: path.to_path_buf(),
+            read_only,
+        })
+    }
+
+    fn set_wal(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let open_err = |error| StoreError::Open {
+            path: path.clone(),
+            error,
         };
-        store
-            .retry(|s| {
-                s.conn
-                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
-                Ok(())
-            })
-            .map_err(|e| match e {
-                StoreError::Sqlite(error) => open_err(error),
-                e => e,
-            })?;
-        store
-            .conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(open_err)?;
-        store.migrate()?;
-        Ok(store)
+        self.retry(|s| {
+            s.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            StoreError::Sqlite(error) => open_err(error),
+            e => e,
+        })?;
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(open_err)
+    }
+
+    /// Refuses an SQLite file that is not fab's: fab's `application_id`, or (a database made
+    /// before fab set one) no application id, a schema version fab wrote and fab's tables.
+    fn check_identity(&mut self) -> Result<(), StoreError> {
+        let foreign = |why: &str| StoreError::Foreign {
+            path: self.path.clone(),
+            why: why.to_string(),
+        };
+        let read = |conn: &Connection| -> rusqlite::Result<(i32, i64, i64)> {
+            let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let tables: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+                 AND name IN ('users', 'jobs', 'files', 'history', 'job_numbers')",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok((app, v, tables))
+        };
+        let (app, v, tables) = match read(&self.conn) {
+            Ok(x) => x,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>
+            {
+                return Err(foreign("not an SQLite database, or a damaged one"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if app == APPLICATION_ID {
+            return Ok(());
+        }
+        if app != 0 {
+            return Err(foreign(&format!(
+                "another program's file: application id {app:#x}"
+            )));
+        }
+        if (1..=2).contains(&v) && tables == 5 {
+            // made by a fab before the application id: adopted, and marked as fab's
+            if !self.read_only {
+                self.conn
+                    .pragma_update(None, "application_id", APPLICATION_ID)?;
+            }
+            return Ok(());
+        }
+        Err(foreign("an SQLite file fab did not make"))
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this database was opened read-only (its file is not writable here).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The schema version (number of migrations applied).
@@ -353,6 +733,7 @@ impl Store {
             }
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(v as usize) {
                 tx.execute_batch(sql)?;
+                after_migration(tx, i)?;
                 tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             }
             Ok(())
@@ -391,6 +772,11 @@ impl Store {
         &mut self,
         mut f: impl FnMut(&Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
         self.retry(|s| {
             let tx = s
                 .conn
@@ -401,44 +787,20 @@ impl Store {
         })
     }
 
-    // ----- users -----
+    // ----- users and sessions -----
 
-    /// Adds a user. With no users yet, anyone may add the first, which must be an admin; after
-    /// that `actor` must be an admin.
+    /// Adds a user with a password; `actor` must be an admin.
     pub fn add_user(
         &mut self,
-        actor: Option<&str>,
+        actor: &str,
         name: &str,
         role: Role,
+        password: &str,
     ) -> Result<User, StoreError> {
-        let ok_name = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !ok_name {
-            return Err(StoreError::BadUserName(name.to_string()));
-        }
+        check_user_name(name)?;
+        let hash = auth::hash_password(password)?;
         self.write(|tx| {
-            let count: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
-            let added_by = if count == 0 {
-                if role != Role::Admin {
-                    return Err(StoreError::FirstUserNotAdmin);
-                }
-                actor.map(str::to_string)
-            } else {
-                let actor = actor.ok_or(StoreError::NoActor)?;
-                let r = role_of(tx, actor)?;
-                if r != Role::Admin {
-                    return Err(StoreError::Forbidden {
-                        actor: actor.to_string(),
-                        role: r,
-                        what: "adding a user".into(),
-                        allowed: "admin".into(),
-                    });
-                }
-                Some(actor.to_string())
-            };
+            require_admin(tx, actor, "adding a user")?;
             let exists: bool = tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
                 [name],
@@ -449,32 +811,239 @@ impl Store {
             }
             let at = now();
             tx.execute(
-                "INSERT INTO users (name, role, added_at, added_by) VALUES (?1, ?2, ?3, ?4)",
-                params![name, role.as_str(), at, added_by],
+                "INSERT INTO users (name, role, added_at, added_by, password)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, role.as_str(), at, actor, hash],
             )?;
             Ok(User {
                 name: name.to_string(),
                 role,
                 added_at: at,
-                added_by: added_by.clone(),
+                added_by: Some(actor.to_string()),
+                disabled: false,
             })
         })
     }
 
     /// All users, by name.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT name, role, added_at, added_by FROM users ORDER BY name")?;
+        let mut st = self.conn.prepare(
+            "SELECT name, role, added_at, added_by, disabled_at FROM users ORDER BY name",
+        )?;
         let rows = st.query_map([], |r| {
             Ok(User {
                 name: r.get(0)?,
                 role: parse_col(r, 1)?,
                 added_at: r.get(2)?,
                 added_by: r.get(3)?,
+                disabled: r.get::<_, Option<String>>(4)?.is_some(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Result<User, StoreError> {
+        self.users()?
+            .into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| StoreError::NoUser(name.to_string()))
+    }
+
+    /// Sets a user's password. An admin resets anyone's (and ends their sessions); others change
+    /// only their own, giving the current one.
+    pub fn set_password(
+        &mut self,
+        actor: &str,
+        name: &str,
+        new_password: &str,
+        current: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let hash = auth::hash_password(new_password)?;
+        let actor_role = self.active_role(actor)?;
+        if actor_role != Role::Admin {
+            if actor != name {
+                return Err(StoreError::Forbidden {
+                    actor: actor.to_string(),
+                    role: actor_role,
+                    what: "setting another user's password".into(),
+                    allowed: "admin".into(),
+                });
+            }
+            self.check_password(actor, current.unwrap_or(""))?;
+        }
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET password = ?1 WHERE name = ?2",
+                params![hash, name],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoUser(name.to_string()));
+            }
+            if actor != name {
+                tx.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Disables (or re-enables) a user: a disabled user cannot log in, and their sessions end.
+    /// Admins only; an admin does not disable themself.
+    pub fn set_disabled(
+        &mut self,
+        actor: &str,
+        name: &str,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        if disabled && actor == name {
+            return Err(StoreError::DisableSelf(name.to_string()));
+        }
+        self.write(|tx| {
+            require_admin(
+                tx,
+                actor,
+                if disabled {
+                    "disabling a user"
+                } else {
+                    "enabling a user"
+                },
+            )?;
+            let at = disabled.then(now);
+            let n = tx.execute(
+                "UPDATE users SET disabled_at = ?1 WHERE name = ?2",
+                params![at, name],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoUser(name.to_string()));
+            }
+            if disabled {
+                tx.execute("DELETE FROM sessions WHERE user = ?1", [name])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes another user's role (admins only; nobody changes their own).
+    pub fn set_role(&mut self, actor: &str, name: &str, role: Role) -> Result<(), StoreError> {
+        if actor == name {
+            return Err(StoreError::OwnRole);
+        }
+        self.write(|tx| {
+            require_admin(tx, actor, "changing a role")?;
+            let n = tx.execute(
+                "UPDATE users SET role = ?1 WHERE name = ?2",
+                params![role.as_str(), name],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoUser(name.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    /// The role of an active (existing, not disabled) user.
+    pub fn active_role(&self, name: &str) -> Result<Role, StoreError> {
+        user_role(&self.conn, name)
+    }
+
+    /// Checks `password` against `name`'s; any mismatch (no such user, disabled, no password
+    /// set, wrong password) is [`StoreError::WrongPassword`].
+    pub fn check_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        let (hash, disabled): (Option<String>, Option<String>) = self
+            .conn
+            .query_row(
+                "SELECT password, disabled_at FROM users WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None));
+        let ok = disabled.is_none() && hash.is_some_and(|h| auth::verify_password(password, &h));
+        if ok {
+            Ok(())
+        } else {
+            Err(StoreError::WrongPassword(name.to_string()))
+        }
+    }
+
+    /// Starts a session: checks the password and returns a new token (kept here only as its
+    /// SHA-256) and when it expires. Any failure reads the same: wrong user name or password.
+    pub fn login(
+        &mut self,
+        name: &str,
+        password: &str,
+        hours: u32,
+    ) -> Result<(String, String), StoreError> {
+        let known: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT password, disabled_at FROM users WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let ok = match &known {
+            Some((Some(h), None)) => auth::verify_password(password, h),
+            _ => {
+                // as slow as a real check, so timing does not tell which names exist
+                let _ = auth::verify_password(password, &DUMMY_HASH);
+                false
+            }
+        };
+        if !ok {
+            return Err(StoreError::LoginFailed);
+        }
+        let token = auth::new_token()?;
+        let token_hash = auth::sha256_hex(token.as_bytes());
+        let created = SystemTime::now();
+        let expires = created + Duration::from_secs(u64::from(hours) * 3600);
+        let (created, expires) = (timestamp(created), timestamp(expires));
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [&created])?;
+            tx.execute(
+                "INSERT INTO sessions (token_sha256, user, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, name, created, expires],
+            )?;
+            Ok(())
+        })?;
+        Ok((token, expires))
+    }
+
+    /// The user a session token belongs to, if it is known, not expired, and its user is
+    /// active.
+    pub fn session_user(&self, token: &str) -> Result<User, StoreError> {
+        let token_hash = auth::sha256_hex(token.trim().as_bytes());
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT user, expires_at FROM sessions WHERE token_sha256 = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((name, expires)) = row else {
+            return Err(StoreError::SessionInvalid);
+        };
+        if expires <= now() {
+            return Err(StoreError::SessionInvalid);
+        }
+        let user = self.user(&name)?;
+        if user.disabled {
+            return Err(StoreError::Disabled(name));
+        }
+        Ok(user)
+    }
+
+    /// Ends a session.
+    pub fn logout(&mut self, token: &str) -> Result<bool, StoreError> {
+        let token_hash = auth::sha256_hex(token.trim().as_bytes());
+        self.write(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                [&token_hash],
+            )? > 0)
+        })
     }
 
     // ----- jobs -----
@@ -540,7 +1109,7 @@ impl Store {
                 None,
             )?;
             for f in files {
-                insert_file(tx, id, &at, actor, role, f)?;
+                insert_file(tx, id, &at, actor, role, f, &Origin::default())?;
             }
             Ok(number)
         })?;
@@ -557,49 +1126,100 @@ impl Store {
         sha256: &str,
         actor: &str,
     ) -> Result<FileRecord, StoreError> {
-        let f = NewFile { kind, path, sha256 };
+        self.attach(job, actor, &NewFile { kind, path, sha256 }, None)
+    }
+
+    /// Attaches a file, for one side of a bilateral job (`left`/`right`) where given.
+    pub fn attach(
+        &mut self,
+        job: &str,
+        actor: &str,
+        f: &NewFile,
+        side: Option<&str>,
+    ) -> Result<FileRecord, StoreError> {
+        if let Some(s) = side
+            && !matches!(s, "left" | "right")
+        {
+            return Err(StoreError::Locked {
+                job: canonical(job),
+                reason: format!("`{s}` is not a side: left or right"),
+            });
+        }
         self.write(|tx| {
             let role = role_of(tx, actor)?;
-            let (id, status, hold_from) = job_row(tx, job)?;
-            let effective = if status == Status::OnHold {
-                hold_from.unwrap_or(status)
-            } else {
-                status
-            };
-            if status.is_closed() {
-                return Err(StoreError::Locked {
-                    job: canonical(job),
-                    reason: format!("it is {status}; a closed job takes no more files"),
-                });
-            }
-            if DESIGN_KINDS.contains(&kind)
-                && !matches!(effective, Status::Received | Status::Designing)
-            {
-                return Err(StoreError::Locked {
-                    job: canonical(job),
-                    reason: format!(
-                        "it is {status}; a {kind} may only be attached while received or designing \
-                         (move it back to designing to change the design)"
-                    ),
-                });
-            }
+            let id = attachable(tx, job, f.kind)?;
             let at = now();
-            insert_file(tx, id, &at, actor, role, &f)?;
+            let origin = Origin {
+                side: side.map(str::to_string),
+                batch: Some(next_batch(tx)?),
+                scan_sha256: None,
+            };
+            let rec = insert_file(tx, id, &at, actor, role, f, &origin)?;
             tx.execute(
                 "UPDATE jobs SET updated_at = ?1 WHERE id = ?2",
                 params![at, id],
             )?;
-            Ok(FileRecord {
-                kind: kind.to_string(),
-                path: path.display().to_string(),
-                sha256: sha256.to_string(),
-                attached_at: at,
-                attached_by: actor.to_string(),
-            })
+            Ok(rec)
         })
     }
 
+    /// Attaches what one plan made from `scan` (programs, design) in one transaction: the scan
+    /// must be attached to the job already (by SHA-256) or is attached now; each output records
+    /// the scan it came from and the side it is for.
+    pub fn attach_plan(
+        &mut self,
+        job: &str,
+        actor: &str,
+        scan: &NewFile,
+        side: Option<&str>,
+        outputs: &[NewFile],
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.write(|tx| {
+            let role = role_of(tx, actor)?;
+            let id = attachable(tx, job, "program")?;
+            let at = now();
+            let mut out = Vec::new();
+            let known: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM files WHERE job_id = ?1 AND kind = 'scan'
+                                AND sha256 = ?2)",
+                params![id, scan.sha256],
+                |r| r.get(0),
+            )?;
+            if !known {
+                out.push(insert_file(
+                    tx,
+                    id,
+                    &at,
+                    actor,
+                    role,
+                    scan,
+                    &Origin::default(),
+                )?);
+            }
+            let origin = Origin {
+                side: side.map(str::to_string),
+                batch: Some(next_batch(tx)?),
+                scan_sha256: Some(scan.sha256.to_string()),
+            };
+            for f in outputs {
+                out.push(insert_file(tx, id, &at, actor, role, f, &origin)?);
+            }
+            tx.execute(
+                "UPDATE jobs SET updated_at = ?1 WHERE id = ?2",
+                params![at, id],
+            )?;
+            Ok(out)
+        })
+    }
+
+    /// Whether `job` would take a file of `kind` now (the same refusals as [`Store::attach`]),
+    /// so a long computation can be refused before it starts.
+    pub fn check_attachable(&self, job: &str, kind: &str) -> Result<(), StoreError> {
+        attachable(&self.conn, job, kind).map(|_| ())
+    }
+
     /// Moves a job to `to`, if the workflow and the actor's role allow it; records the change.
+    /// Approval is not a move made here: it is a signature ([`Store::approve`]).
     pub fn advance(
         &mut self,
         job: &str,
@@ -614,35 +1234,11 @@ impl Store {
                 job: canonical(job),
                 refusal,
             })?;
-            let new_hold = (to == Status::OnHold).then_some(from);
+            if to == Status::Approved {
+                return Err(StoreError::SignatureRequired);
+            }
             let at = now();
-            // An approval names exactly what was approved: the latest program and design.
-            let approved = if to == Status::Approved {
-                approved_files(tx, id)?
-            } else {
-                None
-            };
-            let note = match (note, approved.as_deref()) {
-                (Some(n), Some(a)) => Some(format!("{n}; {a}")),
-                (None, Some(a)) => Some(a.to_string()),
-                (n, None) => n.map(str::to_string),
-            };
-            let note = note.as_deref();
-            let n = tx.execute(
-                "UPDATE jobs SET status = ?1, hold_from = ?2, updated_at = ?3
-                 WHERE id = ?4 AND status = ?5",
-                params![
-                    to.as_str(),
-                    new_hold.map(Status::as_str),
-                    at,
-                    id,
-                    from.as_str()
-                ],
-            )?;
-            debug_assert_eq!(
-                n, 1,
-                "the write lock is held: the status cannot have changed"
-            );
+            set_status(tx, id, from, to, &at)?;
             history(
                 tx,
                 id,
@@ -665,13 +1261,159 @@ impl Store {
         })
     }
 
+    /// The programs and designs an approval of `job` would sign now, or why it cannot be
+    /// approved (a program or design missing, for a side of a bilateral job too).
+    pub fn to_sign(&self, job: &str) -> Result<Vec<Signature>, StoreError> {
+        let (id, _, _) = job_row(&self.conn, job)?;
+        let rx = job_rx(&self.conn, id, job)?;
+        signed_set(&self.conn, id, &rx).map_err(|reason| StoreError::NothingToApprove {
+            job: canonical(job),
+            reason,
+        })
+    }
+
+    /// Approves a job: an electronic signature. `password` must be `actor`'s, now; the actor
+    /// must be allowed to approve (a prosthetist) and the job in review with every program and
+    /// design it needs. Records the move with a note listing what is signed, and one signature
+    /// per program and design: signer, role, time, meaning, path and SHA-256.
+    pub fn approve(
+        &mut self,
+        job: &str,
+        actor: &str,
+        password: &str,
+        note: Option<&str>,
+    ) -> Result<(Transition, Vec<Signature>), StoreError> {
+        // the role and workflow first: a tech is told it takes a prosthetist, not asked again
+        {
+            let role = self.active_role(actor)?;
+            let (_, from, hold_from) = job_row(&self.conn, job)?;
+            workflow::check(from, hold_from, Status::Approved, role).map_err(|refusal| {
+                StoreError::Refused {
+                    job: canonical(job),
+                    refusal,
+                }
+            })?;
+        }
+        self.check_password(actor, password)?;
+        self.write(|tx| {
+            let role = role_of(tx, actor)?;
+            let (id, from, hold_from) = job_row(tx, job)?;
+            workflow::check(from, hold_from, Status::Approved, role).map_err(|refusal| {
+                StoreError::Refused {
+                    job: canonical(job),
+                    refusal,
+                }
+            })?;
+            let rx = job_rx(tx, id, job)?;
+            let mut items =
+                signed_set(tx, id, &rx).map_err(|reason| StoreError::NothingToApprove {
+                    job: canonical(job),
+                    reason,
+                })?;
+            let at = now();
+            for s in &mut items {
+                s.signer = actor.to_string();
+                s.role = role;
+                s.at = at.clone();
+            }
+            set_status(tx, id, from, Status::Approved, &at)?;
+            let m = manifest(&items);
+            let note = match note {
+                Some(n) => format!("{m}; note: {n}"),
+                None => m,
+            };
+            let hid = history(
+                tx,
+                id,
+                &at,
+                actor,
+                role,
+                "status",
+                Some(from),
+                Some(Status::Approved),
+                Some(&note),
+            )?;
+            for s in &items {
+                tx.execute(
+                    "INSERT INTO signatures (job_id, history_id, signer, role, at, meaning, kind,
+                                             side, path, sha256, scan_sha256)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        id,
+                        hid,
+                        s.signer,
+                        s.role.as_str(),
+                        s.at,
+                        s.meaning,
+                        s.kind,
+                        s.side,
+                        s.path,
+                        s.sha256,
+                        s.scan_sha256
+                    ],
+                )?;
+            }
+            Ok((
+                Transition {
+                    job: canonical(job),
+                    from,
+                    to: Status::Approved,
+                    actor: actor.to_string(),
+                    role,
+                    at,
+                },
+                items.clone(),
+            ))
+        })
+    }
+
+    /// The signatures of a job's standing approval: the job must be approved or past it (not
+    /// cancelled); the signatures are those of its latest approval.
+    pub fn approved_set(&self, job: &str) -> Result<Vec<Signature>, StoreError> {
+        let (id, status, hold_from) = job_row(&self.conn, job)?;
+        let at = if status == Status::OnHold {
+            hold_from.unwrap_or(status)
+        } else {
+            status
+        };
+        if !matches!(
+            at,
+            Status::Approved | Status::Milling | Status::Finishing | Status::Qc | Status::Shipped
+        ) {
+            return Err(StoreError::NotApproved {
+                job: canonical(job),
+                reason: format!("it is {status}, not approved: nothing is signed for milling"),
+            });
+        }
+        let hid: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM history WHERE job_id = ?1 AND action = 'status'
+                 AND to_status = 'approved' ORDER BY id DESC LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let sigs = match hid {
+            Some(h) => signatures_of(&self.conn, h)?,
+            None => vec![],
+        };
+        if sigs.is_empty() {
+            return Err(StoreError::NotApproved {
+                job: canonical(job),
+                reason: "its approval carries no signature (approved before fab kept them)".into(),
+            });
+        }
+        Ok(sigs)
+    }
+
     /// Adds a note to a job's history (no status change).
     pub fn note(&mut self, job: &str, actor: &str, note: &str) -> Result<HistoryEntry, StoreError> {
         self.write(|tx| {
             let role = role_of(tx, actor)?;
             let (id, status, _) = job_row(tx, job)?;
             let at = now();
-            history(
+            let seq = history(
                 tx,
                 id,
                 &at,
@@ -683,7 +1425,7 @@ impl Store {
                 Some(note),
             )?;
             Ok(HistoryEntry {
-                seq: tx.last_insert_rowid(),
+                seq,
                 at,
                 actor: actor.to_string(),
                 role,
@@ -708,7 +1450,7 @@ impl Store {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
-                        parse_col::<Status>(r, 2)?,
+                        r.get::<_, String>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
@@ -722,13 +1464,19 @@ impl Store {
             .ok_or_else(|| StoreError::NoJob(canonical(job)))?;
         let (id, _kind, status, hold_from, rx_text, rx_json, created_at, created_by, updated_at) =
             row;
-        let rx: Prescription = serde_json::from_str(&rx_json).map_err(|e| StoreError::Corrupt {
+        let corrupt = |what: &str, message: String| StoreError::Corrupt {
             job: canonical(job),
-            message: e.to_string(),
-        })?;
+            what: what.into(),
+            message,
+        };
+        let status: Status = status
+            .parse()
+            .map_err(|_| corrupt("status", "not a status fab knows".into()))?;
+        let rx: Prescription =
+            serde_json::from_str(&rx_json).map_err(|e| corrupt("Rx", json_problem(&e)))?;
         let hold_from = hold_from.and_then(|h| h.parse().ok());
         let mut st = self.conn.prepare(
-            "SELECT kind, path, sha256, attached_at, attached_by FROM files
+            "SELECT kind, path, sha256, attached_at, attached_by, side, scan_sha256 FROM files
              WHERE job_id = ?1 ORDER BY id",
         )?;
         let files = st
@@ -739,6 +1487,8 @@ impl Store {
                     sha256: r.get(2)?,
                     attached_at: r.get(3)?,
                     attached_by: r.get(4)?,
+                    side: r.get(5)?,
+                    scan_sha256: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -756,23 +1506,83 @@ impl Store {
         })
     }
 
-    /// Jobs, oldest first, optionally only those in `status`.
+    /// Jobs, oldest first, optionally only those in `status`; fails on the first job that
+    /// cannot be read ([`Store::list`] lists the others and names it).
     pub fn jobs(&self, status: Option<Status>) -> Result<Vec<JobSummary>, StoreError> {
+        let list = self.list(status)?;
+        match list.unreadable.into_iter().next() {
+            Some(u) => Err(StoreError::Corrupt {
+                job: u.number,
+                what: u.what,
+                message: u.problem,
+            }),
+            None => Ok(list.jobs),
+        }
+    }
+
+    /// Jobs, oldest first, optionally only those in `status`: those that can be read, and each
+    /// one that cannot with what is wrong with it (its number and the column, never its
+    /// content).
+    pub fn list(&self, status: Option<Status>) -> Result<JobList, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT number, kind, status, json_extract(rx_json, '$.due'), created_at, updated_at
+            "SELECT number, kind, status, rx_json, created_at, updated_at
              FROM jobs WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
         )?;
-        let rows = st.query_map([status.map(Status::as_str)], |r| {
-            Ok(JobSummary {
-                number: r.get(0)?,
-                kind: parse_col(r, 1)?,
-                status: parse_col(r, 2)?,
-                due: r.get(3)?,
-                created_at: r.get(4)?,
-                updated_at: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = st.query([status.map(Status::as_str)])?;
+        let mut list = JobList::default();
+        while let Some(r) = rows.next()? {
+            let number: String = r
+                .get::<_, String>(0)
+                .unwrap_or_else(|_| "(no number)".into());
+            let bad = |what: &str, problem: &str| Unreadable {
+                number: number.clone(),
+                what: what.into(),
+                problem: problem.into(),
+            };
+            let kind = match r.get::<_, String>(1).ok().and_then(|k| {
+                serde_json::from_value::<DeviceKind>(serde_json::Value::String(k)).ok()
+            }) {
+                Some(k) => k,
+                None => {
+                    list.unreadable
+                        .push(bad("kind", "not a device kind fab knows"));
+                    continue;
+                }
+            };
+            let Some(st) = r
+                .get::<_, String>(2)
+                .ok()
+                .and_then(|s| s.parse::<Status>().ok())
+            else {
+                list.unreadable
+                    .push(bad("status", "not a status fab knows"));
+                continue;
+            };
+            let rx: Result<serde_json::Value, String> = match r.get::<_, String>(3) {
+                Ok(t) => serde_json::from_str(&t).map_err(|e| json_problem(&e)),
+                Err(_) => Err("not text".into()),
+            };
+            let due = match rx {
+                Ok(v) => v.get("due").and_then(|d| d.as_str()).map(str::to_string),
+                Err(p) => {
+                    list.unreadable.push(bad("Rx", &p));
+                    continue;
+                }
+            };
+            let (Ok(created_at), Ok(updated_at)) = (r.get(4), r.get(5)) else {
+                list.unreadable.push(bad("dates", "not text"));
+                continue;
+            };
+            list.jobs.push(JobSummary {
+                number,
+                kind,
+                status: st,
+                due,
+                created_at,
+                updated_at,
+            });
+        }
+        Ok(list)
     }
 
     /// A job's history, oldest first.
@@ -803,6 +1613,168 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Verifies the history's hash chain (every row, all jobs: the chain is one), the
+    /// signatures of approvals (of `job`, or all), and that each job's status is the one its
+    /// history ends in. Problems are listed in row order; the first is the first row that does
+    /// not verify.
+    pub fn audit(&self, job: Option<&str>) -> Result<AuditReport, StoreError> {
+        let only: Option<i64> = match job {
+            Some(j) => Some(job_row(&self.conn, j)?.0),
+            None => None,
+        };
+        let mut report = AuditReport {
+            rows: 0,
+            head: GENESIS.to_string(),
+            approvals: 0,
+            signatures: 0,
+            unsigned_approvals: 0,
+            problems: vec![],
+        };
+        let numbers: std::collections::HashMap<i64, String> = {
+            let mut st = self.conn.prepare("SELECT id, number FROM jobs")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let number = |id: i64| {
+            numbers
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{id}"))
+        };
+        let mut st = self.conn.prepare(
+            "SELECT id, job_id, at, actor, role, action, from_status, to_status, note,
+                    prev_hash, hash
+             FROM history ORDER BY id",
+        )?;
+        let mut rows = st.query([])?;
+        let mut prev = GENESIS.to_string();
+        // the last status each job's history gives it
+        let mut last_status: std::collections::HashMap<i64, Option<String>> = Default::default();
+        let mut approvals: Vec<(i64, i64, String, String, String, Option<String>)> = vec![];
+        while let Some(r) = rows.next()? {
+            report.rows += 1;
+            let row = ChainRow {
+                id: r.get(0)?,
+                job_id: r.get(1)?,
+                at: r.get(2)?,
+                actor: r.get(3)?,
+                role: r.get(4)?,
+                action: r.get(5)?,
+                from: r.get(6)?,
+                to: r.get(7)?,
+                note: r.get(8)?,
+            };
+            let prev_hash: Option<String> = r.get(9)?;
+            let hash: Option<String> = r.get(10)?;
+            let problem = |what: String| AuditProblem {
+                row: row.id,
+                job: number(row.job_id),
+                what,
+            };
+            if prev_hash.as_deref() != Some(prev.as_str()) {
+                report.problems.push(problem(
+                    "its link to the row before does not match (a row before it was removed, \
+                     added or changed outside fab)"
+                        .into(),
+                ));
+            }
+            let expected = row.hash(prev_hash.as_deref().unwrap_or(GENESIS));
+            if hash.as_deref() != Some(expected.as_str()) {
+                report.problems.push(problem(
+                    "its content does not match its hash (changed outside fab)".into(),
+                ));
+            }
+            prev = hash.unwrap_or_default();
+            if matches!(row.action.as_str(), "created" | "status") {
+                last_status.insert(row.job_id, row.to.clone());
+            }
+            if row.action == "status"
+                && row.to.as_deref() == Some("approved")
+                && only.is_none_or(|j| j == row.job_id)
+            {
+                approvals.push((row.id, row.job_id, row.at, row.actor, row.role, row.note));
+            }
+        }
+        report.head = prev;
+        // each approval's signatures are the ones its (chained) history row lists
+        for (hid, job_id, at, actor, role, note) in approvals {
+            report.approvals += 1;
+            let sigs = signatures_of(&self.conn, hid)?;
+            report.signatures += sigs.len();
+            let note = note.unwrap_or_default();
+            let signed = note.starts_with(MANIFEST_PREFIX);
+            let problem = |what: &str| AuditProblem {
+                row: hid,
+                job: number(job_id),
+                what: what.into(),
+            };
+            if !signed && sigs.is_empty() {
+                report.unsigned_approvals += 1;
+                continue;
+            }
+            let m = manifest(&sigs);
+            let listed = note == m || note.starts_with(&format!("{m}; note: "));
+            let by_signer = sigs
+                .iter()
+                .all(|s| s.signer == actor && s.at == at && s.role.as_str() == role);
+            if sigs.is_empty() {
+                report
+                    .problems
+                    .push(problem("the approval's signatures are missing"));
+            } else if !listed {
+                report.problems.push(problem(
+                    "the approval's signatures are not the programs and designs its history \
+                     row lists (changed outside fab)",
+                ));
+            } else if !by_signer {
+                report.problems.push(problem(
+                    "a signature names another signer or time than the approval",
+                ));
+            }
+        }
+        // signatures that belong to no approval, and jobs whose status is not their history's
+        let mut st = self.conn.prepare(
+            "SELECT s.id, s.job_id FROM signatures s LEFT JOIN history h ON h.id = s.history_id
+             WHERE h.id IS NULL OR h.job_id != s.job_id OR h.action != 'status'
+                OR h.to_status IS NOT 'approved'",
+        )?;
+        let stray: Vec<(i64, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (sid, job_id) in stray {
+            if only.is_none_or(|j| j == job_id) {
+                report.problems.push(AuditProblem {
+                    row: 0,
+                    job: number(job_id),
+                    what: format!("signature {sid} belongs to no approval in the history"),
+                });
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT id, status FROM jobs ORDER BY id")?;
+        let statuses: Vec<(i64, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, status) in statuses {
+            if only.is_some_and(|j| j != id) {
+                continue;
+            }
+            let said = last_status.get(&id).cloned().flatten();
+            if said.as_deref() != Some(status.as_str()) {
+                report.problems.push(AuditProblem {
+                    row: 0,
+                    job: number(id),
+                    what: format!(
+                        "its status is not the one its history ends in ({})",
+                        said.as_deref().unwrap_or("none")
+                    ),
+                });
+            }
+        }
+        Ok(report)
     }
 
     // ----- lab tables kept in the database -----
@@ -858,36 +1830,71 @@ impl Store {
     }
 }
 
-fn role_of(tx: &Transaction, actor: &str) -> Result<Role, StoreError> {
-    let role: Option<String> = tx
-        .query_row("SELECT role FROM users WHERE name = ?1", [actor], |r| {
-            r.get(0)
-        })
+fn check_user_name(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::BadUserName(name.to_string()))
+    }
+}
+
+/// The role of an existing, active user.
+fn user_role(conn: &Connection, actor: &str) -> Result<Role, StoreError> {
+    let row: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT role, disabled_at FROM users WHERE name = ?1",
+            [actor],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let role = role.ok_or_else(|| StoreError::NoUser(actor.to_string()))?;
-    role.parse().map_err(|m: String| StoreError::Corrupt {
+    let (role, disabled) = row.ok_or_else(|| StoreError::NoUser(actor.to_string()))?;
+    if disabled.is_some() {
+        return Err(StoreError::Disabled(actor.to_string()));
+    }
+    role.parse().map_err(|_| StoreError::Corrupt {
         job: "-".into(),
-        message: m,
+        what: format!("role of user {actor}"),
+        message: "not a role fab knows".into(),
     })
 }
 
-/// `approved program PATH sha256 H, design PATH sha256 H` for the latest of each, if any.
-fn approved_files(tx: &Transaction, job_id: i64) -> Result<Option<String>, StoreError> {
-    let mut parts = Vec::new();
-    for kind in DESIGN_KINDS {
-        let f: Option<(String, String)> = tx
-            .query_row(
-                "SELECT path, sha256 FROM files WHERE job_id = ?1 AND kind = ?2
-                 ORDER BY id DESC LIMIT 1",
-                params![job_id, kind],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((path, sha)) = f {
-            parts.push(format!("{kind} {path} sha256 {sha}"));
-        }
+fn role_of(tx: &Transaction, actor: &str) -> Result<Role, StoreError> {
+    user_role(tx, actor)
+}
+
+fn require_admin(tx: &Transaction, actor: &str, what: &str) -> Result<(), StoreError> {
+    let role = role_of(tx, actor)?;
+    if role != Role::Admin {
+        return Err(StoreError::Forbidden {
+            actor: actor.to_string(),
+            role,
+            what: what.into(),
+            allowed: "admin".into(),
+        });
     }
-    Ok((!parts.is_empty()).then(|| format!("approved {}", parts.join(", "))))
+    Ok(())
+}
+
+/// An argon2id hash of a password nobody has, checked when a login names no user so a failed
+/// login takes the same time either way.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    auth::hash_password("no user has this password").unwrap_or_default()
+});
+
+/// What a serde_json error says, without the text it was reading.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "cannot be read",
+        Category::Syntax | Category::Eof => "not valid JSON",
+        Category::Data => "not a prescription fab can read",
+    };
+    format!("{what}, at line {} column {}", e.line(), e.column())
 }
 
 /// A job number as stored: numbers are made upper-case (`J2026-0001`), and an operator typing
@@ -896,16 +1903,280 @@ fn canonical(job: &str) -> String {
     job.trim().to_ascii_uppercase()
 }
 
-fn job_row(tx: &Transaction, job: &str) -> Result<(i64, Status, Option<Status>), StoreError> {
-    tx.query_row(
-        "SELECT id, status, hold_from FROM jobs WHERE number = ?1",
-        [canonical(job)],
-        |r| Ok((r.get(0)?, parse_col::<Status>(r, 1)?, opt_status(r.get(2)?))),
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::NoJob(canonical(job)))
+fn job_row(conn: &Connection, job: &str) -> Result<(i64, Status, Option<Status>), StoreError> {
+    let row: Option<(i64, String, Option<String>)> = conn
+        .query_row(
+            "SELECT id, status, hold_from FROM jobs WHERE number = ?1",
+            [canonical(job)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (id, status, hold) = row.ok_or_else(|| StoreError::NoJob(canonical(job)))?;
+    let status = status.parse().map_err(|_| StoreError::Corrupt {
+        job: canonical(job),
+        what: "status".into(),
+        message: "not a status fab knows".into(),
+    })?;
+    Ok((id, status, opt_status(hold)))
 }
 
+/// The job's Rx as stored.
+fn job_rx(conn: &Connection, id: i64, job: &str) -> Result<Prescription, StoreError> {
+    let text: String =
+        conn.query_row("SELECT rx_json FROM jobs WHERE id = ?1", [id], |r| r.get(0))?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        job: canonical(job),
+        what: "Rx".into(),
+        message: json_problem(&e),
+    })
+}
+
+/// The job's id if it takes a file of `kind` now: not closed, and programs and designs only
+/// while received or designing.
+fn attachable(conn: &Connection, job: &str, kind: &str) -> Result<i64, StoreError> {
+    let (id, status, hold_from) = job_row(conn, job)?;
+    let effective = if status == Status::OnHold {
+        hold_from.unwrap_or(status)
+    } else {
+        status
+    };
+    if status.is_closed() {
+        return Err(StoreError::Locked {
+            job: canonical(job),
+            reason: format!("it is {status}; a closed job takes no more files"),
+        });
+    }
+    if DESIGN_KINDS.contains(&kind) && !matches!(effective, Status::Received | Status::Designing) {
+        return Err(StoreError::Locked {
+            job: canonical(job),
+            reason: format!(
+                "it is {status}; a {kind} may only be attached while received or designing \
+                 (move it back to designing to change the design)"
+            ),
+        });
+    }
+    Ok(id)
+}
+
+fn next_batch(tx: &Transaction) -> Result<i64, StoreError> {
+    Ok(
+        tx.query_row("SELECT coalesce(max(batch), 0) + 1 FROM files", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn set_status(
+    tx: &Transaction,
+    id: i64,
+    from: Status,
+    to: Status,
+    at: &str,
+) -> Result<(), StoreError> {
+    let new_hold = (to == Status::OnHold).then_some(from);
+    let n = tx.execute(
+        "UPDATE jobs SET status = ?1, hold_from = ?2, updated_at = ?3
+         WHERE id = ?4 AND status = ?5",
+        params![
+            to.as_str(),
+            new_hold.map(Status::as_str),
+            at,
+            id,
+            from.as_str()
+        ],
+    )?;
+    debug_assert_eq!(
+        n, 1,
+        "the write lock is held: the status cannot have changed"
+    );
+    Ok(())
+}
+
+/// Where an attached file came from: the side it is for, the plan (batch) it was made in, the
+/// scan it was made from.
+#[derive(Default)]
+struct Origin {
+    side: Option<String>,
+    batch: Option<i64>,
+    scan_sha256: Option<String>,
+}
+
+/// The programs and designs an approval signs: for each side the Rx asks for (left and right
+/// for a bilateral Rx, else whichever was planned), the programs of the latest plan and its
+/// design. Signer, role and time are left for the approval to fill.
+fn signed_set(conn: &Connection, job_id: i64, rx: &Prescription) -> Result<Vec<Signature>, String> {
+    struct F {
+        kind: String,
+        side: Option<String>,
+        batch: Option<i64>,
+        path: String,
+        sha256: String,
+        scan_sha256: Option<String>,
+    }
+    let files: Vec<F> = (|| {
+        let mut st = conn.prepare(
+            "SELECT kind, side, batch, path, sha256, scan_sha256 FROM files
+             WHERE job_id = ?1 AND kind IN ('program', 'design') ORDER BY id",
+        )?;
+        st.query_map([job_id], |r| {
+            Ok(F {
+                kind: r.get(0)?,
+                side: r.get(1)?,
+                batch: r.get(2)?,
+                path: r.get(3)?,
+                sha256: r.get(4)?,
+                scan_sha256: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<F>>>()
+    })()
+    .map_err(|e| format!("its files cannot be read: {e}"))?;
+    let sides: Vec<Option<&str>> = if rx.side == Some(RxSide::Bilateral) {
+        vec![Some("left"), Some("right")]
+    } else {
+        vec![None]
+    };
+    let mut out = Vec::new();
+    for side in sides {
+        let for_side = |f: &&F| side.is_none() || f.side.as_deref() == side;
+        let words = side
+            .map(|s| format!(" for the {s} foot"))
+            .unwrap_or_default();
+        let Some(last) = files
+            .iter()
+            .rev()
+            .filter(for_side)
+            .find(|f| f.kind == "program")
+        else {
+            return Err(format!(
+                "no program{words} is attached: plan one with `fab plan SCAN --job JOB`"
+            ));
+        };
+        let same_plan = |f: &&F| f.side == last.side && f.batch.is_some() && f.batch == last.batch;
+        let mut programs: Vec<&F> = files
+            .iter()
+            .filter(|f| f.kind == "program")
+            .filter(same_plan)
+            .collect();
+        if programs.is_empty() {
+            programs.push(last);
+        }
+        let design = files
+            .iter()
+            .rev()
+            .filter(|f| f.kind == "design")
+            .find(same_plan)
+            .or_else(|| {
+                files
+                    .iter()
+                    .rev()
+                    .filter(for_side)
+                    .find(|f| f.kind == "design")
+            });
+        let Some(design) = design else {
+            return Err(format!(
+                "no design{words} is attached: plan it with `fab plan SCAN --job JOB`, or \
+                 attach it with `--kind design`"
+            ));
+        };
+        for f in programs.into_iter().chain([design]) {
+            out.push(Signature {
+                kind: f.kind.clone(),
+                side: f.side.clone(),
+                path: f.path.clone(),
+                sha256: f.sha256.clone(),
+                scan_sha256: f.scan_sha256.clone(),
+                signer: String::new(),
+                role: Role::Prosthetist,
+                at: String::new(),
+                meaning: APPROVAL_MEANING.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How a signed approval's history note begins.
+const MANIFEST_PREFIX: &str = "signed, ";
+
+/// The approval's history note: what is signed, one item per program and design.
+fn manifest(items: &[Signature]) -> String {
+    let meaning = items
+        .first()
+        .map_or(APPROVAL_MEANING, |s| s.meaning.as_str());
+    let list: Vec<String> = items
+        .iter()
+        .map(|s| {
+            let side = s
+                .side
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let scan = s
+                .scan_sha256
+                .as_deref()
+                .map(|h| format!(", from scan sha256 {h}"))
+                .unwrap_or_default();
+            format!("{}{side} {} sha256 {}{scan}", s.kind, s.path, s.sha256)
+        })
+        .collect();
+    format!("{MANIFEST_PREFIX}{meaning}: {}", list.join("; "))
+}
+
+fn signatures_of(conn: &Connection, history_id: i64) -> Result<Vec<Signature>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT kind, side, path, sha256, scan_sha256, signer, role, at, meaning
+         FROM signatures WHERE history_id = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map([history_id], |r| {
+        Ok(Signature {
+            kind: r.get(0)?,
+            side: r.get(1)?,
+            path: r.get(2)?,
+            sha256: r.get(3)?,
+            scan_sha256: r.get(4)?,
+            signer: r.get(5)?,
+            role: parse_col(r, 6)?,
+            at: r.get(7)?,
+            meaning: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One history row as the chain hashes it.
+struct ChainRow {
+    id: i64,
+    job_id: i64,
+    at: String,
+    actor: String,
+    role: String,
+    action: String,
+    from: Option<String>,
+    to: Option<String>,
+    note: Option<String>,
+}
+
+impl ChainRow {
+    /// SHA-256 of the previous row's hash and this row's content, as a JSON array.
+    fn hash(&self, prev: &str) -> String {
+        let v = serde_json::json!([
+            prev,
+            self.id,
+            self.job_id,
+            self.at,
+            self.actor,
+            self.role,
+            self.action,
+            self.from,
+            self.to,
+            self.note
+        ]);
+        auth::sha256_hex(v.to_string().as_bytes())
+    }
+}
+
+/// Appends a history row, chained to the last one; returns its id.
 #[allow(clippy::too_many_arguments)]
 fn history(
     tx: &Transaction,
@@ -917,21 +2188,75 @@ fn history(
     from: Option<Status>,
     to: Option<Status>,
     note: Option<&str>,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
+    let (last, prev): (i64, Option<String>) = tx
+        .query_row(
+            "SELECT id, hash FROM history ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+    let row = ChainRow {
+        id: last + 1,
+        job_id,
+        at: at.to_string(),
+        actor: actor.to_string(),
+        role: role.as_str().to_string(),
+        action: action.to_string(),
+        from: from.map(|s| s.as_str().to_string()),
+        to: to.map(|s| s.as_str().to_string()),
+        note: note.map(str::to_string),
+    };
+    let hash = row.hash(&prev);
     tx.execute(
-        "INSERT INTO history (job_id, at, actor, role, action, from_status, to_status, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO history (id, job_id, at, actor, role, action, from_status, to_status, note,
+                              prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            job_id,
-            at,
-            actor,
-            role.as_str(),
-            action,
-            from.map(Status::as_str),
-            to.map(Status::as_str),
-            note
+            row.id, job_id, at, actor, row.role, action, row.from, row.to, note, prev, hash
         ],
     )?;
+    Ok(row.id)
+}
+
+/// Work a migration needs beyond its SQL: after migration 3 (index 2), the chain over the rows
+/// already there, then the append-only triggers again.
+fn after_migration(tx: &Transaction, index: usize) -> Result<(), StoreError> {
+    if index != 2 {
+        return Ok(());
+    }
+    let rows: Vec<ChainRow> = {
+        let mut st = tx.prepare(
+            "SELECT id, job_id, at, actor, role, action, from_status, to_status, note
+             FROM history ORDER BY id",
+        )?;
+        st.query_map([], |r| {
+            Ok(ChainRow {
+                id: r.get(0)?,
+                job_id: r.get(1)?,
+                at: r.get(2)?,
+                actor: r.get(3)?,
+                role: r.get(4)?,
+                action: r.get(5)?,
+                from: r.get(6)?,
+                to: r.get(7)?,
+                note: r.get(8)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    let mut prev = GENESIS.to_string();
+    for row in rows {
+        let hash = row.hash(&prev);
+        tx.execute(
+            "UPDATE history SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
+            params![prev, hash, row.id],
+        )?;
+        prev = hash;
+    }
+    tx.execute_batch(HISTORY_TRIGGERS)?;
     Ok(())
 }
 
@@ -942,14 +2267,36 @@ fn insert_file(
     actor: &str,
     role: Role,
     f: &NewFile,
-) -> Result<(), StoreError> {
+    origin: &Origin,
+) -> Result<FileRecord, StoreError> {
     let path = f.path.display().to_string();
     tx.execute(
-        "INSERT INTO files (job_id, kind, path, sha256, attached_at, attached_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![job_id, f.kind, path, f.sha256, at, actor],
+        "INSERT INTO files (job_id, kind, path, sha256, attached_at, attached_by, side, batch,
+                            scan_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            job_id,
+            f.kind,
+            path,
+            f.sha256,
+            at,
+            actor,
+            origin.side,
+            origin.batch,
+            origin.scan_sha256
+        ],
     )?;
-    let note = format!("{} {} sha256 {}", f.kind, path, f.sha256);
+    let side = origin
+        .side
+        .as_deref()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    let scan = origin
+        .scan_sha256
+        .as_deref()
+        .map(|h| format!(", from scan sha256 {h}"))
+        .unwrap_or_default();
+    let note = format!("{}{side} {} sha256 {}{scan}", f.kind, path, f.sha256);
     history(
         tx,
         job_id,
@@ -960,7 +2307,16 @@ fn insert_file(
         None,
         None,
         Some(&note),
-    )
+    )?;
+    Ok(FileRecord {
+        kind: f.kind.to_string(),
+        path,
+        sha256: f.sha256.to_string(),
+        attached_at: at.to_string(),
+        attached_by: actor.to_string(),
+        side: origin.side.clone(),
+        scan_sha256: origin.scan_sha256.clone(),
+    })
 }
 
 fn opt_status(s: Option<String>) -> Option<Status> {
@@ -977,9 +2333,12 @@ fn parse_col<T: serde::de::DeserializeOwned>(r: &rusqlite::Row, i: usize) -> rus
 
 /// Now, as an RFC 3339 UTC timestamp with milliseconds.
 pub fn now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    timestamp(SystemTime::now())
+}
+
+/// A time as an RFC 3339 UTC timestamp with milliseconds.
+pub fn timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

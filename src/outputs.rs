@@ -95,6 +95,32 @@ pub fn write_all(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
     result
 }
 
+/// Writes one file all or nothing as `body` streams it (for outputs too large to hold in memory):
+/// into a new temporary file beside `path` (created exclusively), synced, then renamed over it;
+/// on failure the temporary file is removed and `path` is untouched. Call [`check`] first.
+pub fn write_streamed(
+    path: &Path,
+    body: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let tmp = temp_beside(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let result = (|| {
+        // created here, exclusively (never an existing file or a planted link), or not at all
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let mut w = std::io::BufWriter::new(file);
+        body(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A fresh name for a temporary file in `path`'s folder: hidden, with the process and a random
 /// part, so no other process can have planted it (open it with `create_new`).
 pub fn temp_beside(path: &Path) -> std::io::Result<PathBuf> {

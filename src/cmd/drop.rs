@@ -7,7 +7,6 @@
 //! other point its exact drop, which near the outline may be lower than that (the cutter's side
 //! touching a low edge).
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -69,6 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.step
         );
     }
+    if let Some(out) = &args.output {
+        crate::outputs::check(&[out.as_path()], &[args.file.as_path()])?;
+    }
     eprintln!("fab drop: loading {}", args.file.display());
     let loaded = load_path(&args.file, args.units)?;
     let mesh = &loaded.mesh;
@@ -104,8 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
             crate::cmd::create_parent_dir(path)?;
-            write_atomic(path, |w| write_csv(w, &grid, &z))
-                .with_context(|| format!("cannot write {}", path.display()))?
+            crate::outputs::write_streamed(path, |w| write_csv(w, &grid, &z))?
         }
         None => {
             let stdout = std::io::stdout();
@@ -206,31 +207,6 @@ fn fixed6(out: &mut Vec<u8>, v: f64) {
         frac /= 10;
     }
     out.extend_from_slice(&f);
-}
-
-/// Writes through a fresh temp file in the same directory (`outputs::temp_beside`), renamed over
-/// `path` only once complete: a failure never leaves a half-written file.
-fn write_atomic(
-    path: &Path,
-    body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let tmp = crate::outputs::temp_beside(path)?;
-    // created here, exclusively (never an existing file or a planted link), or not at all
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    let result = (|| {
-        let mut w = BufWriter::new(file);
-        body(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -575,6 +575,10 @@ pub enum WriteError {
     Io { path: String, cause: std::io::Error },
     #[error("cannot write {path}: {triangles} triangles is more than binary STL can hold")]
     TooLarge { path: String, triangles: usize },
+    #[error("cannot write {path}: it exists and is read-only (not replaced)")]
+    ReadOnly { path: String },
+    #[error("cannot write {path}: it is a folder")]
+    Folder { path: String },
 }
 
 /// Binary STL bytes of a mesh (coordinates in mm, f32 as the format holds them).
@@ -599,8 +603,7 @@ pub fn to_binary(mesh: &Mesh) -> Vec<u8> {
     out
 }
 
-/// Writes `mesh` as binary STL to `path` atomically: a temp file in the same directory, then a
-/// rename, so a failure never leaves a half-written file.
+/// Writes `mesh` as binary STL to `path` atomically (see [`write_atomic`]).
 pub fn write_stl(path: &Path, mesh: &Mesh) -> Result<(), WriteError> {
     if mesh.triangles.len() > u32::MAX as usize {
         return Err(WriteError::TooLarge {
@@ -611,37 +614,138 @@ pub fn write_stl(path: &Path, mesh: &Mesh) -> Result<(), WriteError> {
     write_atomic(path, &to_binary(mesh))
 }
 
-/// Writes bytes to `path` through a temp file in the same directory and a rename.
+/// Writes bytes to `path` all or nothing: into a new temporary file in the same folder (a random
+/// name, created exclusively, so never an existing file nor through a planted symlink), synced,
+/// then renamed over `path`. On failure the temporary file is removed and `path` is untouched.
+/// An existing `path` that is read-only or a folder is refused, not replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let shown = || path.display().to_string();
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if m.is_dir() {
+            return Err(WriteError::Folder { path: shown() });
+        }
+        if m.permissions().readonly() {
+            return Err(WriteError::ReadOnly { path: shown() });
+        }
+    }
     let io = |cause| WriteError::Io {
-        path: path.display().to_string(),
+        path: shown(),
         cause,
     };
     let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // an output file as any other the user makes (the umask applies), not tempfile's 0600
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    // on failure the temporary file is removed when `persist`'s error is dropped
+    tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The files in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn write_atomic_replaces_whole_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.stl");
+        std::fs::write(&out, b"old").unwrap();
+        write_atomic(&out, b"new bytes").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new bytes");
+        assert_eq!(listing(dir.path()), ["out.stl"]);
+        #[cfg(unix)]
+        {
+            // readable by others as any file the user makes (umask 022 here), not 0600
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            let umask = umask_of_files_in(dir.path());
+            assert_eq!(mode & 0o777, 0o666 & !umask, "{mode:o}");
+        }
+    }
+
+    /// The process's umask, read from a file made the ordinary way.
+    #[cfg(unix)]
+    fn umask_of_files_in(dir: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        let probe = dir.join("probe");
+        std::fs::write(&probe, b"").unwrap();
+        let mode = std::fs::metadata(&probe).unwrap().permissions().mode();
+        std::fs::remove_file(&probe).unwrap();
+        0o666 & !(mode & 0o777)
+    }
+
+    #[test]
+    fn write_atomic_refuses_read_only_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("old.stl");
+        std::fs::write(&out, b"approved").unwrap();
+        let mut perm = std::fs::metadata(&out).unwrap().permissions();
+        perm.set_readonly(true);
+        std::fs::set_permissions(&out, perm).unwrap();
+        let e = write_atomic(&out, b"new").unwrap_err();
+        assert!(matches!(e, WriteError::ReadOnly { .. }), "{e}");
+        assert!(e.to_string().contains("read-only"), "{e}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"approved");
+        let e = write_atomic(dir.path(), b"new").unwrap_err();
+        assert!(matches!(e, WriteError::Folder { .. }), "{e}");
+        assert_eq!(listing(dir.path()), ["old.stl"]);
+    }
+
+    /// The temporary name is not predictable: links planted under every name the old writer
+    /// would have used (process id) are left alone, and so are their targets.
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_never_writes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, b"precious").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".out.stl.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let out = dir.path().join("out.stl");
+        write_atomic(&out, b"mesh").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&out).unwrap(), b"mesh");
+        assert!(
+            std::fs::symlink_metadata(&planted)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn write_atomic_into_a_missing_folder_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("no/such/out.stl");
+        let e = write_atomic(&out, b"x").unwrap_err();
+        assert!(e.to_string().contains("out.stl"), "{e}");
+        assert!(listing(dir.path()).is_empty());
+    }
 
     fn binary(n_claimed: u32, tris: &[[[f32; 3]; 3]]) -> Vec<u8> {
         let mut b = vec![0u8; 80];

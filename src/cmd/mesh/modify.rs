@@ -2,7 +2,9 @@
 //!
 //! A foot scan is oriented into the lab frame first (heel at the origin, toes +Y, floor Z = 0)
 //! and written in it; the prescription must be for that foot. A residual limb stays in scan
-//! coordinates (where the Rx's landmarks are). The output is written atomically.
+//! coordinates (where the Rx's landmarks are). The output is written atomically; an output that
+//! is one of the inputs (scan, Rx, tables; under any name) or a read-only file is refused before
+//! any work.
 
 use std::path::PathBuf;
 
@@ -59,6 +61,9 @@ struct Summary {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let mut inputs = vec![args.file.as_path(), args.rx.as_path()];
+    inputs.extend(args.tables.as_deref());
+    crate::outputs::check(&[args.output.as_path()], &inputs)?;
     let text = std::fs::read_to_string(&args.rx)
         .with_context(|| format!("cannot read the prescription {}", args.rx.display()))?;
     let rx =

@@ -2,7 +2,8 @@
 //! true offset surface of a scan, every point at distance |D| mm from it (D > 0 outward, D < 0
 //! inward). A closed scan is offset as a solid; an open one (a limb open at its proximal cut) as a
 //! two-sided sheet at unsigned distance |D|, and the command says so. The output is written
-//! atomically (temporary file in the same directory, then renamed). With `--check`, the surface
+//! atomically (a new temporary file in the same directory, then renamed); an output that is the
+//! scan (under any name) or a read-only file is refused before any work. With `--check`, the surface
 //! is measured against the scan before it is written (exact distance at 8 points of every
 //! triangle, side, closedness, self-intersections), and a surface that fails is not written.
 //! The check also runs unasked where the offset says the method is unsure of its result (creases
@@ -122,6 +123,7 @@ pub fn run(args: Args) -> Result<()> {
             args.max_error
         );
     }
+    crate::outputs::check(&[args.output.as_path()], &[args.file.as_path()])?;
     let loaded = load_path(&args.file, args.units)?;
     let mesh = loaded.mesh;
     if !args.json {
@@ -196,6 +198,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         );
     }
+    crate::cmd::create_parent_dir(&args.output)?;
     fab_geometry::write_stl(&args.output, &out)?;
     let (mode, method) = match report.mode {
         OffsetMode::Solid => (

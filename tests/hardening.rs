@@ -1,0 +1,291 @@
+//! Hostile input to the writers and parsers, from the command line: each refusal exits 1 with a
+//! message naming the file or option and what is wrong, writes nothing, and leaves every input
+//! byte for byte as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fab() -> Command {
+    let mut c = Command::cargo_bin("fab").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Every file under `dir` (not following links) with its bytes, or its link target.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        let v = if m.file_type().is_symlink() {
+            let mut v = b"-> ".to_vec();
+            v.extend(std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes());
+            v
+        } else if m.is_dir() {
+            b"<dir>".to_vec()
+        } else {
+            std::fs::read(&p).unwrap()
+        };
+        out.insert(p, v);
+    }
+    out
+}
+
+/// A working folder holding copies of the left foot scan (`foot.stl`) and the left-foot Rx
+/// (`foot.rx`).
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("fixtures/scans/foot-left-m.stl"),
+        dir.path().join("foot.stl"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("fixtures/rx/foot-left-eva.rx"),
+        dir.path().join("foot.rx"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs `fab ARGS` in `dir` and asserts a refusal: exit 1, one `error:` line mentioning every
+/// `needles` (case-insensitive), no panic, and the folder exactly as before.
+fn refused(dir: &Path, args: &[&str], needles: &[&str]) -> String {
+    let before = snapshot(dir);
+    let o = fab().current_dir(dir).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    let lower = err.to_lowercase();
+    for n in needles {
+        assert!(
+            lower.contains(&n.to_lowercase()),
+            "{args:?}: no `{n}` in: {err}"
+        );
+    }
+    assert!(
+        err.lines().any(|l| l.starts_with("error: ")),
+        "{args:?}: {err}"
+    );
+    assert_eq!(snapshot(dir), before, "{args:?} changed the folder: {err}");
+    err
+}
+
+fn set_read_only(p: &Path) {
+    let mut perm = std::fs::metadata(p).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(p, perm).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs: never an input, never a read-only file, never through a link, all or nothing.
+
+#[test]
+fn drop_refuses_to_write_over_its_input() {
+    let dir = workdir();
+    refused(
+        dir.path(),
+        &["drop", "foot.stl", "--step", "5", "-o", "foot.stl"],
+        &["foot.stl", "is the input"],
+    );
+    // the same file under another name: a hard link and a symbolic link
+    std::fs::hard_link(dir.path().join("foot.stl"), dir.path().join("hard.stl")).unwrap();
+    refused(
+        dir.path(),
+        &["drop", "foot.stl", "--step", "5", "-o", "hard.stl"],
+        &["hard.stl", "is the input"],
+    );
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("foot.stl", dir.path().join("soft.stl")).unwrap();
+        refused(
+            dir.path(),
+            &["drop", "foot.stl", "--step", "5", "-o", "soft.stl"],
+            &["soft.stl", "is the input"],
+        );
+        refused(
+            dir.path(),
+            &["drop", "soft.stl", "--step", "5", "-o", "./foot.stl"],
+            &["foot.stl", "is the input"],
+        );
+    }
+}
+
+#[test]
+fn mesh_offset_refuses_to_write_over_its_input() {
+    let dir = workdir();
+    refused(
+        dir.path(),
+        &[
+            "mesh",
+            "offset",
+            "foot.stl",
+            "--distance",
+            "3",
+            "-o",
+            "foot.stl",
+        ],
+        &["foot.stl", "is the input"],
+    );
+    std::fs::hard_link(dir.path().join("foot.stl"), dir.path().join("hard.stl")).unwrap();
+    refused(
+        dir.path(),
+        &["mesh", "offset", "foot.stl", "-d", "-3", "-o", "hard.stl"],
+        &["hard.stl", "is the input"],
+    );
+}
+
+#[test]
+fn mesh_modify_refuses_to_write_over_the_scan_or_the_rx() {
+    let dir = workdir();
+    for out in ["foot.stl", "foot.rx", "./foot.rx"] {
+        refused(
+            dir.path(),
+            &["mesh", "modify", "foot.stl", "--rx", "foot.rx", "-o", out],
+            &[out.trim_start_matches("./"), "is the input"],
+        );
+    }
+    std::fs::copy(
+        root().join("fixtures/tables/materials.toml"),
+        dir.path().join("materials.toml"),
+    )
+    .unwrap();
+    refused(
+        dir.path(),
+        &[
+            "mesh",
+            "modify",
+            "foot.stl",
+            "--rx",
+            "foot.rx",
+            "--tables",
+            "materials.toml",
+            "-o",
+            "materials.toml",
+        ],
+        &["materials.toml", "is the input"],
+    );
+}
+
+#[test]
+fn writers_never_replace_a_read_only_file() {
+    let dir = workdir();
+    for name in ["old.csv", "old.stl"] {
+        std::fs::write(dir.path().join(name), b"an approved file").unwrap();
+        set_read_only(&dir.path().join(name));
+    }
+    refused(
+        dir.path(),
+        &["drop", "foot.stl", "--step", "5", "-o", "old.csv"],
+        &["old.csv", "read-only"],
+    );
+    refused(
+        dir.path(),
+        &["mesh", "offset", "foot.stl", "-d", "2", "-o", "old.stl"],
+        &["old.stl", "read-only"],
+    );
+    refused(
+        dir.path(),
+        &[
+            "mesh", "modify", "foot.stl", "--rx", "foot.rx", "-o", "old.stl",
+        ],
+        &["old.stl", "read-only"],
+    );
+    // a folder is no output either
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    refused(
+        dir.path(),
+        &["drop", "foot.stl", "--step", "5", "-o", "out"],
+        &["out", "folder"],
+    );
+}
+
+/// An output name that is a symbolic link is replaced by the new file; the file it pointed to is
+/// never written through it. No temporary file is left behind.
+#[cfg(unix)]
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn writers_replace_a_link_not_write_through_it() {
+    let dir = workdir();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"someone else's file").unwrap();
+    for (name, args) in [
+        (
+            "cl.csv",
+            &["drop", "foot.stl", "--step", "5", "-o", "cl.csv"][..],
+        ),
+        (
+            "offset.stl",
+            &["mesh", "offset", "foot.stl", "-d", "2", "-o", "offset.stl"][..],
+        ),
+        (
+            "modified.stl",
+            &[
+                "mesh",
+                "modify",
+                "foot.stl",
+                "--rx",
+                "foot.rx",
+                "-o",
+                "modified.stl",
+            ][..],
+        ),
+    ] {
+        std::os::unix::fs::symlink(&victim, dir.path().join(name)).unwrap();
+        let o = fab().current_dir(dir.path()).args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"someone else's file");
+        let m = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(m.is_file(), "{name} is still a link");
+    }
+    let names: Vec<String> = snapshot(dir.path())
+        .keys()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cl.csv",
+            "foot.rx",
+            "foot.stl",
+            "modified.stl",
+            "offset.stl",
+            "victim.txt"
+        ]
+    );
+}
+
+/// A failure after the work has started leaves neither an output nor a temporary file.
+#[test]
+fn a_failed_write_leaves_nothing() {
+    let dir = workdir();
+    // the output's folder cannot be made: a file stands where it should be
+    std::fs::write(dir.path().join("blocker"), b"x").unwrap();
+    refused(
+        dir.path(),
+        &["drop", "foot.stl", "--step", "5", "-o", "blocker/cl.csv"],
+        &["blocker"],
+    );
+    refused(
+        dir.path(),
+        &[
+            "mesh",
+            "offset",
+            "foot.stl",
+            "-d",
+            "2",
+            "-o",
+            "blocker/o.stl",
+        ],
+        &["blocker"],
+    );
+}

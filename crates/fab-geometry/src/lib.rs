@@ -12,6 +12,7 @@
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`design`]: the foot orthosis positive to mill, in the machine frame (for `fab plan`).
+//! - [`socket`]: the socket positive to carve on a rotary carver, along X with a stem.
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
 //! - [`offset`]: true offset surfaces (exact distance, sparse narrow band, refinement).
@@ -33,6 +34,7 @@ pub mod principal;
 pub mod query;
 pub mod repair;
 pub mod section;
+pub mod socket;
 pub mod stl;
 pub mod topology;
 pub mod units;

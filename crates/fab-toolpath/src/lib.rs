@@ -4,7 +4,8 @@
 //! runs: the exact drop-cutter CL surface for ball, flat and bull-nose cutters (`cutter`, `drop`),
 //! fields and level lines on a grid (`contour`), roughing, finishing, waterline and profile
 //! strategies (`strategy`), linking, and G-code in the dialect of
-//! the lab's controller (`gcode`), plus a parser and checker for programs (`gcode::parse`).
+//! the lab's controller (`gcode`); rotary carving (A about X) of socket positives with the exact
+//! radial drop-cutter (`rotary`, written by `gcode::rotary`), plus a parser and checker for programs (`gcode::parse`).
 //!
 //! It knows nothing of meshes' repair or of prescriptions: the `fab` binary composes it with
 //! `fab-geometry` and `fab-ticket`.
@@ -17,6 +18,7 @@ pub mod gcode;
 pub mod link;
 pub mod machine;
 pub mod path;
+pub mod rotary;
 pub mod simplify;
 pub mod strategy;
 

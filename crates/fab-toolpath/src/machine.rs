@@ -121,6 +121,38 @@ pub struct Machine {
     pub program_number: u32,
     #[serde(default)]
     pub tools: Vec<ToolEntry>,
+    /// The rotary axis of a rotary carver (A about X); none on a 3-axis router.
+    #[serde(default)]
+    pub rotary: Option<RotaryAxis>,
+}
+
+/// A rotary carver's A axis: it turns the blank about the machine's X axis.
+///
+/// Programs for it put work zero on the rotation axis at the chuck's face: X along the axis
+/// (away from the chuck), Y and Z of zero on the axis, the tool vertical. `blank_origin` is then
+/// where that point is in the machine frame, so a program point `p` is at `blank_origin + p`.
+///
+/// ```toml
+/// [rotary]
+/// a_max_rate = 36000.0      # deg/min, the fastest the A axis turns
+/// a_acceleration = 720.0    # deg/s^2
+/// a_travel = { min = -99999.0, max = 99999.0 }   # deg, as the controller counts them
+/// max_radius = 120.0        # mm, the largest blank the carver swings
+/// max_length = 600.0        # mm, the longest blank between the chuck and the tail
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotaryAxis {
+    /// Fastest rotation, degrees per minute.
+    pub a_max_rate: f64,
+    /// Angular acceleration, degrees per s^2.
+    pub a_acceleration: f64,
+    /// The range of A the controller takes, degrees; programs reset A (G92) to stay inside.
+    pub a_travel: AxisRange,
+    /// Largest blank radius the carver swings, mm.
+    pub max_radius: f64,
+    /// Longest blank it holds, mm.
+    pub max_length: f64,
 }
 
 fn default_tool_change_s() -> f64 {
@@ -151,7 +183,14 @@ const BUNDLED: &[(&str, &str)] = &[
         "mach3-router",
         include_str!("../../../fixtures/machines/mach3-router.toml"),
     ),
+    (
+        "linuxcnc-rotary",
+        include_str!("../../../fixtures/machines/linuxcnc-rotary.toml"),
+    ),
 ];
+
+/// Longest profile name, characters: it is written into programs' comments.
+const MAX_NAME: usize = 64;
 
 impl Machine {
     /// Names of the bundled profiles.
@@ -200,10 +239,33 @@ impl Machine {
 
     /// Parses and validates a profile; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Machine, MachineError> {
-        let m: Machine = toml::from_str(text).map_err(|e| MachineError::Parse {
+        let parse = |e: toml::de::Error| MachineError::Parse {
             origin: origin.to_string(),
             message: e.to_string().trim().replace('\n', " "),
-        })?;
+        };
+        // tables must be tables: serde would also take a struct from an array
+        let raw: toml::Table = toml::from_str(text).map_err(parse)?;
+        for key in ["travel", "rotary"] {
+            if let Some(v) = raw.get(key)
+                && !v.is_table()
+            {
+                return Err(MachineError::Invalid {
+                    origin: origin.to_string(),
+                    message: format!("{key} must be a table ([{key}] with named entries)"),
+                });
+            }
+        }
+        if let Some(t) = raw.get("travel").and_then(|v| v.as_table()) {
+            for (axis, v) in t {
+                if !v.is_table() {
+                    return Err(MachineError::Invalid {
+                        origin: origin.to_string(),
+                        message: format!("travel.{axis} must be {{ min = .., max = .. }}"),
+                    });
+                }
+            }
+        }
+        let m: Machine = raw.try_into().map_err(parse)?;
         m.validate(origin)?;
         Ok(m)
     }
@@ -213,39 +275,75 @@ impl Machine {
             origin: origin.to_string(),
             message,
         };
+        let chars = self.name.chars().count();
+        if chars == 0 || chars > MAX_NAME {
+            return Err(bad(format!(
+                "name must be 1 to {MAX_NAME} characters, got {chars}"
+            )));
+        }
+        if let Some(c) = self
+            .name
+            .chars()
+            .find(|c| c.is_control() || matches!(c, '(' | ')' | ';' | '%'))
+        {
+            return Err(bad(format!(
+                "name must not hold {c:?}: it is written into programs' comments"
+            )));
+        }
+        if self.description.chars().count() > 200 {
+            return Err(bad("description must be at most 200 characters".into()));
+        }
+        let in_range = |what: &str, v: f64, lo: f64, hi: f64, unit: &str| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(bad(format!("{what} must be {lo} to {hi} {unit}, got {v}")))
+            }
+        };
         for (axis, r) in [
             ("x", self.travel.x),
             ("y", self.travel.y),
             ("z", self.travel.z),
         ] {
-            if !(r.min.is_finite() && r.max.is_finite() && r.min < r.max) {
+            in_range(&format!("travel.{axis}.min"), r.min, -1e5, 1e5, "mm")?;
+            in_range(&format!("travel.{axis}.max"), r.max, -1e5, 1e5, "mm")?;
+            if r.min >= r.max {
                 return Err(bad(format!(
                     "travel.{axis}: min {} must be below max {}",
                     r.min, r.max
                 )));
             }
         }
-        for (what, v) in [
-            ("max_feed", self.max_feed),
-            ("max_spindle_rpm", self.max_spindle_rpm),
-            ("rapid_rate", self.rapid_rate),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(bad(format!("{what} must be a positive number, got {v}")));
-            }
+        in_range("max_feed", self.max_feed, 1.0, 1e5, "mm/min")?;
+        in_range("max_spindle_rpm", self.max_spindle_rpm, 1.0, 2e5, "rpm")?;
+        in_range("rapid_rate", self.rapid_rate, 1.0, 2e5, "mm/min")?;
+        if let Some(a) = self.acceleration {
+            in_range("acceleration", a, 1.0, 1e5, "mm/s^2")?;
         }
-        if let Some(a) = self.acceleration
-            && !(a.is_finite() && a > 0.0)
-        {
+        in_range("tool_change_s", self.tool_change_s, 0.0, 3600.0, "s")?;
+        in_range("max_below_blank", self.max_below_blank, 0.0, 50.0, "mm")?;
+        for (i, v) in self.blank_origin.iter().enumerate() {
+            in_range(&format!("blank_origin[{i}]"), *v, -1e5, 1e5, "mm")?;
+        }
+        if let Some(r) = &self.rotary {
+            in_range("rotary.a_max_rate", r.a_max_rate, 1.0, 1e6, "deg/min")?;
+            in_range(
+                "rotary.a_acceleration",
+                r.a_acceleration,
+                1.0,
+                1e6,
+                "deg/s^2",
+            )?;
+            in_range("rotary.a_travel.min", r.a_travel.min, -1e6, 0.0, "deg")?;
+            in_range("rotary.a_travel.max", r.a_travel.max, 360.0, 1e6, "deg")?;
+            in_range("rotary.max_radius", r.max_radius, 1.0, 1000.0, "mm")?;
+            in_range("rotary.max_length", r.max_length, 1.0, 5000.0, "mm")?;
+        }
+        if self.tools.len() > 1000 {
             return Err(bad(format!(
-                "acceleration must be a positive number, got {a}"
+                "[[tools]] lists {} tools; at most 1000",
+                self.tools.len()
             )));
-        }
-        if !(self.tool_change_s.is_finite() && self.tool_change_s >= 0.0) {
-            return Err(bad("tool_change_s must be zero or more".into()));
-        }
-        if !(self.max_below_blank.is_finite() && self.max_below_blank >= 0.0) {
-            return Err(bad("max_below_blank must be zero or more".into()));
         }
         if !(1..=9999).contains(&self.program_number) {
             return Err(bad(format!(
@@ -263,9 +361,21 @@ impl Machine {
             }
             let d = t.cutter.diameter();
             let cr = t.cutter.corner_radius();
-            if !(d.is_finite() && d > 0.0 && cr >= 0.0 && cr <= d / 2.0 + 1e-12) {
+            if !(1..=99999).contains(&t.number) {
                 return Err(bad(format!(
-                    "tool T{}: diameter must be positive and corner radius at most half of it",
+                    "tool number must be 1 to 99999, got {}",
+                    t.number
+                )));
+            }
+            if t.description.chars().count() > 200 {
+                return Err(bad(format!(
+                    "tool T{}: description must be at most 200 characters",
+                    t.number
+                )));
+            }
+            if !(d.is_finite() && d > 0.0 && d <= 200.0 && cr >= 0.0 && cr <= d / 2.0 + 1e-12) {
+                return Err(bad(format!(
+                    "tool T{}: diameter must be above 0 and at most 200 mm, the corner radius at most half of it",
                     t.number
                 )));
             }

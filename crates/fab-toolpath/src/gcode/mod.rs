@@ -6,6 +6,7 @@ pub mod check;
 pub mod dialect;
 pub mod number;
 pub mod parse;
+pub mod rotary;
 pub mod sim;
 pub mod write;
 
@@ -14,6 +15,7 @@ pub use check::{
 };
 pub use dialect::{Dialect, UnknownDialect};
 pub use parse::{ParseError, parse_program};
+pub use rotary::{RotaryHeader, check_rotary, estimate_rotary, write_rotary_program};
 pub use sim::{CarveReport, SimError, SimOptions, simulate_carve};
 pub use write::{Blank, ProgramFile, ProgramHeader, check_moves, check_travel, write_program};
 

@@ -4,10 +4,14 @@
 //! see "database is locked", and the history must hold each status change exactly once, chained
 //! as the workflow allows.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
+
+mod lab;
 
 struct Run {
     start: Instant,
@@ -18,15 +22,38 @@ struct Run {
     stderr: String,
 }
 
-fn fab(db: &Path, who: &str, args: &[&str]) -> Run {
+/// The database and each user's session token, for the worker threads.
+#[derive(Clone)]
+struct Db {
+    path: PathBuf,
+    tokens: HashMap<String, String>,
+}
+
+/// `fab ARGS` in `who`'s session; an approval signs with `who`'s password on stdin.
+fn fab(db: &Db, who: &str, args: &[&str]) -> Run {
+    let approving = args.contains(&"approved");
+    let mut args: Vec<&str> = args.to_vec();
+    if approving {
+        args.push("--password-stdin");
+    }
     let start = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_fab"))
-        .env("FAB_DB", db)
-        .env("FAB_USER", who)
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fab"))
+        .env("FAB_DB", &db.path)
+        .env("FAB_TOKEN", &db.tokens[who])
+        .env_remove("FAB_USER")
         .env_remove("FAB_TABLES")
-        .args(args)
-        .output()
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if approving {
+        let _ = writeln!(stdin, "{}", lab::password(who));
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
     Run {
         start,
         end: Instant::now(),
@@ -37,7 +64,7 @@ fn fab(db: &Path, who: &str, args: &[&str]) -> Run {
     }
 }
 
-fn must(db: &Path, who: &str, args: &[&str]) -> String {
+fn must(db: &Db, who: &str, args: &[&str]) -> String {
     let r = fab(db, who, args);
     assert_eq!(r.code, Some(0), "fab {args:?}: {}", r.stderr);
     r.stdout.trim().to_string()
@@ -53,7 +80,7 @@ const PATH: [(&str, &str); 7] = [
     ("tina", "shipped"),
 ];
 
-fn history(db: &Path, job: &str) -> Vec<serde_json::Value> {
+fn history(db: &Db, job: &str) -> Vec<serde_json::Value> {
     let h = must(db, "ada", &["job", "history", job, "--json"]);
     serde_json::from_str::<serde_json::Value>(&h)
         .unwrap()
@@ -64,28 +91,38 @@ fn history(db: &Path, job: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn eight_processes_at_once_no_lost_update_no_lock_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let db: PathBuf = dir.path().join("jobs.db");
-    must(&db, "ada", &["user", "add", "ada", "--role", "admin"]);
-    for (u, r) in [
+    let lab = lab::Lab::new(&[
         ("tom", "tech"),
         ("tina", "tech"),
         ("pat", "prosthetist"),
         ("oli", "operator"),
-    ] {
-        must(&db, "ada", &["user", "add", u, "--role", r]);
-    }
-    let new = |rx: &str| must(&db, "tom", &["job", "new", "--rx", rx]);
+    ]);
+    let db = Db {
+        path: lab.db.clone(),
+        tokens: ["ada", "tom", "tina", "pat", "oli"]
+            .iter()
+            .map(|u| (u.to_string(), lab.token(u).to_string()))
+            .collect(),
+    };
+    let db = &db;
+    let new = |rx: &str| must(db, "tom", &["job", "new", "--rx", rx]);
     let shared = new("fixtures/rx/foot-bilateral.rx");
     let own = [
         new("fixtures/rx/transtibial-ptb.rx"),
         new("fixtures/rx/foot-left-eva.rx"),
     ];
+    // what the approvals sign: both feet of the bilateral job, the others' one program each
+    lab.attach_design("tom", &shared, Some("left"), "l");
+    lab.attach_design("tom", &shared, Some("right"), "r");
+    for job in &own {
+        lab.attach_design("tom", job, None, "p");
+    }
 
     let barrier = Arc::new(Barrier::new(8));
     let mut handles = Vec::new();
     for w in 0..8usize {
-        let (db, barrier, shared, own) = (db.clone(), barrier.clone(), shared.clone(), own.clone());
+        let (db, barrier, shared, own) =
+            ((*db).clone(), barrier.clone(), shared.clone(), own.clone());
         handles.push(std::thread::spawn(move || {
             barrier.wait();
             let mut runs = Vec::new();
@@ -178,7 +215,12 @@ fn eight_processes_at_once_no_lost_update_no_lock_errors() {
                 (0..=3, Some(1)) => {
                     // A clean refusal: someone else already made (or passed) this move, or the job is
                     // now where this role cannot move it.
-                    let line = r.stderr.lines().next().unwrap_or("");
+                    // (an approval lists what it would sign before the error)
+                    let line = r
+                        .stderr
+                        .lines()
+                        .find(|l| l.starts_with("error: "))
+                        .unwrap_or("");
                     assert!(
                         line.starts_with(&format!("error: job {shared}: ")),
                         "{what}"
@@ -190,7 +232,11 @@ fn eight_processes_at_once_no_lost_update_no_lock_errors() {
                             || line.contains("a closed job does not move"),
                         "{what}"
                     );
-                    assert_eq!(r.stderr.lines().count(), 1, "one clear line: {what}");
+                    assert_eq!(
+                        r.stderr.lines().filter(|l| l.starts_with("error")).count(),
+                        1,
+                        "one clear line: {what}"
+                    );
                 }
                 (4 | 5, Some(0)) => created.push(r.stdout.trim().to_string()),
                 (6 | 7, Some(0)) => {}

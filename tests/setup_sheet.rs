@@ -21,13 +21,17 @@ const RIGHT: &str = "fixtures/scans/foot-right-m.stl";
 /// A4 at 150 dpi, the size the screenshots are taken at.
 const WINDOW: (u32, u32) = (1240, 1754);
 
-fn fab(db: Option<&Path>) -> Command {
+mod lab;
+
+/// `fab`, on a lab's database in ana's session where given.
+fn fab(lab: Option<&lab::Lab>) -> Command {
     let mut c = Command::cargo_bin("fab").unwrap();
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .env_remove("FAB_USER");
-    if let Some(db) = db {
-        c.env("FAB_DB", db);
+        .env_remove("FAB_USER")
+        .env_remove("FAB_TOKEN");
+    if let Some(lab) = lab {
+        c.env("FAB_DB", &lab.db).env("FAB_TOKEN", lab.token("ana"));
     }
     c
 }
@@ -273,7 +277,7 @@ struct Planned {
     design: PathBuf,
 }
 
-fn plan(scan: &str, extra: &[&str], db: Option<&Path>) -> Planned {
+fn plan(scan: &str, extra: &[&str], db: Option<&lab::Lab>) -> Planned {
     let dir = tempfile::tempdir().unwrap();
     let nc = dir.path().join("J-sheet.nc");
     let out = ok(fab(db)
@@ -529,37 +533,21 @@ fn the_sheet_renders_with_its_picture_and_tables_and_prints_on_one_a4_page() {
 
 #[test]
 fn a_grbl_sheet_for_a_job_gives_each_manual_tool_change_and_the_jobs_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("jobs.db");
-    let adm = |args: &[&str]| ok(fab(Some(&db)).args(args));
-    adm(&["user", "add", "boss", "--role", "admin"]);
-    adm(&["user", "add", "ana", "--role", "tech", "--as", "boss"]);
-    adm(&[
-        "user",
-        "add",
-        "pat",
-        "--role",
-        "prosthetist",
-        "--as",
-        "boss",
-    ]);
-    let job = adm(&[
-        "job",
-        "new",
-        "--rx",
-        "fixtures/rx/foot-bilateral.rx",
-        "--as",
-        "ana",
-    ])
-    .trim()
-    .to_string();
-    adm(&["job", "advance", &job, "--to", "designing", "--as", "ana"]);
-    adm(&["job", "advance", &job, "--to", "review", "--as", "ana"]);
-    adm(&["job", "advance", &job, "--to", "designing", "--as", "pat"]);
+    let lab = lab::Lab::new(&[("ana", "tech"), ("pat", "prosthetist")]);
+    let job = lab
+        .ok(
+            "ana",
+            &["job", "new", "--rx", "fixtures/rx/foot-bilateral.rx"],
+        )
+        .trim()
+        .to_string();
+    lab.ok("ana", &["job", "advance", &job, "--to", "designing"]);
+    lab.ok("ana", &["job", "advance", &job, "--to", "review"]);
+    lab.ok("pat", &["job", "advance", &job, "--to", "designing"]);
     let p = plan(
         RIGHT,
-        &["--machine", "grbl-hobby", "--job", &job, "--as", "ana"],
-        Some(&db),
+        &["--machine", "grbl-hobby", "--job", &job],
+        Some(&lab),
     );
     let d = check_render(&p);
 

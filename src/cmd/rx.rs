@@ -126,14 +126,19 @@ pub(crate) fn read_rx(file: &Path) -> anyhow::Result<Prescription> {
     parse_text(&text).map_err(|e| located(file, &text, e))
 }
 
-/// `FILE:LINE:COL: message`, then the offending line with a caret under the column.
+/// `FILE:LINE:COL: message`, then the offending line with a caret under the column. The line is
+/// shown without a patient reference, clinical note or comment ([`rx::shown_line`]); a JSON Rx's
+/// line is not shown (it is often the whole file).
 pub(crate) fn located(file: &Path, text: &str, e: RxError) -> anyhow::Error {
     let mut msg = format!("{}:{}:{}: {}", file.display(), e.line, e.column, e.message);
-    if let Some(line) = text.lines().nth(e.line.saturating_sub(1)) {
+    let json = text.trim_start().starts_with('{');
+    if let Some(line) = text.lines().nth(e.line.saturating_sub(1))
+        && !json
+    {
         let no = e.line.to_string();
         let pad = " ".repeat(no.len());
         let caret = " ".repeat(e.column.saturating_sub(1));
-        let shown: String = line.chars().take(120).collect();
+        let shown: String = rx::shown_line(line).chars().take(120).collect();
         msg.push_str(&format!("\n  {no} | {shown}\n  {pad} | {caret}^"));
     }
     anyhow::anyhow!(msg)

@@ -6,7 +6,6 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fab_ticket::order::WorkOrder;
 use fab_ticket::store::Store;
-use fab_ticket::workflow::Role;
 use fab_ticket::{Tables, rx};
 
 fn fixture(name: &str) -> String {
@@ -38,8 +37,7 @@ fn rx_and_order(c: &mut Criterion) {
 
 fn store(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("bench.db")).unwrap();
-    s.add_user(None, "ada", Role::Admin).unwrap();
+    let mut s = Store::create(&dir.path().join("bench.db"), "ada", "a long password").unwrap();
     let text = fixture("foot-left-eva.rx");
     let job = s.create_job("ada", &text, &[]).unwrap().number;
     let mut group = c.benchmark_group("store");

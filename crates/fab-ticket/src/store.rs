@@ -538,7 +538,18 @@ impl Store {
                 why: "not an SQLite file".into(),
             });
         }
-        let read_only = !writable(path);
+        Store::open_as(path, !writable(path))
+    }
+
+    /// Opens the existing fab database at `path` read-only, as [`Store::open`] does for a file
+    /// it cannot write: everything can be read, nothing changed.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        Store::open(path)?; // the same refusals (missing, empty, foreign) first
+        Store::open_as(path, true)
+    }
+
+    fn open_as(path: &Path, read_only: bool) -> Result<Store, StoreError> {
+        let p = || path.to_path_buf();
         let mut store = Store::connect(path, read_only)?;
         store.check_identity()?;
         if read_only {
@@ -622,7 +633,25 @@ impl Store {
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        if read_only
+            && conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .is_err()
+        {
+            // a WAL database in a folder where its shared-memory file cannot be made: read
+            // the file as it stands
+            let mut uri = std::ffi::OsString::from("file:");
+            uri.push(path.as_os_str());
+            uri.push("?immutable=1");
+            conn = Connection::open_with_flags(
+                std::path::Path::new(&uri),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(open_err)?;
+        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;

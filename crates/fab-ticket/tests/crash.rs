@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fab_ticket::store::Store;
-use fab_ticket::workflow::Role;
 
 const RX: &str = "rx: foot-orthotic\npatient: MRN-000001\npractitioner: A. Tester\nside: left\n\
                   shell: polypropylene 3 mm\nheel-cup: 12 mm\narch-fill: medium\n";
@@ -44,10 +43,7 @@ fn child_writer() {
 fn sigkill_mid_write_keeps_every_reported_change() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("jobs.db");
-    Store::open(&db)
-        .unwrap()
-        .add_user(None, "ada", Role::Admin)
-        .unwrap();
+    Store::create(&db, "ada", "a long password").unwrap();
 
     let mut reported: Vec<String> = Vec::new();
     for round in 0..3u32 {

@@ -308,3 +308,35 @@ fn byte_order_mark_from_a_windows_editor_is_not_an_error() {
     let e = err(&format!("{FOOT_HEAD}\u{feff}heel-cup: 5 mm\n"));
     assert_eq!(e.line, 4);
 }
+
+#[test]
+fn errors_never_repeat_a_patient_reference_or_a_note() {
+    let text = "rx: foot-orthotic\npatient: MRN-771234 \"x\npractitioner: A\n";
+    let e = rx::parse(text).unwrap_err();
+    assert_eq!((e.line, e.found.as_str()), (2, "(not shown)"));
+    assert!(
+        e.message
+            .starts_with("the `patient` value is not valid: expected"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("MRN-771234"), "{e}");
+    let e = rx::parse(&format!("{FOOT_HEAD}left.notes: knee pain\n")).unwrap_err();
+    assert!(!e.to_string().contains("knee"), "{e}");
+    assert_eq!(
+        rx::shown_line("patient: MRN-771234"),
+        "patient: (not shown)"
+    );
+    assert_eq!(
+        rx::shown_line("heel-cup: 40 mm # hurts after walking"),
+        "heel-cup: 40 mm # (comment not shown)"
+    );
+    // serde's words would quote the value: only the field names remain
+    let e = Prescription::from_json(
+        r#"{"patient": "MRN-771234", "practitioner": "A", "notes": ["knee pain"], "device": "MRN-771234"}"#,
+    )
+    .unwrap_err();
+    assert!(!e.to_string().contains("MRN-771234"), "{e}");
+    let e =
+        Prescription::from_json(r#"{"patient": "MRN 771234", "practitioner": "A"}"#).unwrap_err();
+    assert!(!e.to_string().contains("771234"), "{e}");
+}

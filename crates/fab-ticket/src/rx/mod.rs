@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{RxError, RxErrorKind};
 pub use fmt::fmt;
 pub use keys::{COMMON_KEYS, FOOT_KEYS, SOCKET_KEYS};
-pub use parse::parse;
+pub use parse::{PRIVATE_KEYS, parse, private_key, shown_line};
 
 /// Which device a prescription is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -425,16 +425,41 @@ impl Prescription {
     /// keys, overrides), so a JSON Rx is never looser than a text one.
     pub fn from_json(json: &str) -> Result<Prescription, RxError> {
         let rx: Prescription = serde_json::from_str(json).map_err(|e| {
+            use serde_json::error::Category;
+            // serde's own words may quote a value (a patient reference): only the field names
+            let what = match e.classify() {
+                Category::Syntax => "not valid JSON".to_string(),
+                Category::Eof => "the JSON ends early".to_string(),
+                Category::Io => "the JSON cannot be read".to_string(),
+                Category::Data => {
+                    let m = e.to_string();
+                    let m = m.split(" at line ").next().unwrap_or("");
+                    if m.starts_with("unknown field") || m.starts_with("missing field") {
+                        m.split(", expected").next().unwrap_or(m).to_string()
+                    } else {
+                        "a value is not of a kind the prescription takes there".to_string()
+                    }
+                }
+            };
             RxError::new(
                 RxErrorKind::Json,
                 e.line(),
                 e.column(),
                 "",
                 "a prescription in JSON",
-                format!("invalid JSON prescription: {e}"),
+                format!("invalid JSON prescription: {what}"),
             )
         })?;
-        let reparsed = parse(&fmt(&rx))?;
+        let reparsed = parse(&fmt(&rx)).map_err(|e| {
+            RxError::new(
+                e.kind,
+                1,
+                1,
+                "",
+                e.expected,
+                format!("the JSON prescription is not valid: {}", e.message),
+            )
+        })?;
         if reparsed != rx {
             return Err(RxError::new(
                 RxErrorKind::Json,

@@ -17,8 +17,61 @@ use super::*;
 /// Parses the text of a prescription.
 ///
 /// Errors name the line and column, what was found and what was expected; the first error stops
-/// the parse. Never panics, whatever the input.
+/// the parse. Never panics, whatever the input. An error on a line that carries a patient
+/// reference or a clinical note (`patient:`, `notes:`) does not repeat its value.
 pub fn parse(text: &str) -> Result<Prescription, RxError> {
+    parse_text(text).map_err(|e| {
+        let line = text.lines().nth(e.line.saturating_sub(1)).unwrap_or("");
+        match private_key(line) {
+            Some(key) => RxError {
+                found: "(not shown)".into(),
+                message: format!(
+                    "the `{key}` value is not valid: expected {} (the value is not repeated \
+                     here)",
+                    e.expected
+                ),
+                ..e
+            },
+            None => e,
+        }
+    })
+}
+
+/// Keys whose values identify a patient or say something clinical: never repeated in an error.
+pub const PRIVATE_KEYS: &[&str] = &["patient", "notes"];
+
+/// The key of a line that carries a private value (`patient`, `notes`), if it is one.
+pub fn private_key(line: &str) -> Option<&'static str> {
+    let content = strip_comment(line);
+    let key = content.split(':').next()?.trim();
+    let key = key
+        .strip_prefix("left.")
+        .or_else(|| key.strip_prefix("right."))
+        .unwrap_or(key);
+    PRIVATE_KEYS
+        .iter()
+        .copied()
+        .find(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// A line of an Rx as an error may show it: the value of a private key and any comment (free
+/// text) left out.
+pub fn shown_line(line: &str) -> String {
+    let content = strip_comment(line);
+    let mut shown = match private_key(line) {
+        Some(_) => format!(
+            "{}: (not shown)",
+            content.split(':').next().unwrap_or("").trim_end()
+        ),
+        None => content.trim_end().to_string(),
+    };
+    if content.len() < line.len() {
+        shown.push_str(" # (comment not shown)");
+    }
+    shown
+}
+
+fn parse_text(text: &str) -> Result<Prescription, RxError> {
     // a UTF-8 byte order mark, as Windows editors write one, is not part of the first line
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut st = State::default();

@@ -347,3 +347,69 @@ pub fn anterior_landmark(rx: &Prescription) -> Option<Point3<f64>> {
     .find_map(|r| s.landmarks.iter().find(|l| l.region == *r))
     .map(|l| Point3::from(l.point_mm))
 }
+
+/// A landmark on the front of the limb among the work order's modifications (tibial crest,
+/// tibial tubercle or patellar tendon, in that order of preference).
+pub fn anterior_of_order(order: &WorkOrder) -> Option<Point3<f64>> {
+    [
+        Region::TibialCrest,
+        Region::TibialTubercle,
+        Region::PatellarTendon,
+    ]
+    .iter()
+    .find_map(|want| {
+        order.modifications.iter().find_map(|m| match m {
+            Modification::Relief {
+                region,
+                landmark: Some(p),
+                ..
+            }
+            | Modification::Load {
+                region,
+                landmark: Some(p),
+                ..
+            } if region == want => Some(Point3::from(*p)),
+            _ => None,
+        })
+    })
+}
+
+/// A residual limb rectified as its work order asks (none: as scanned), in scan coordinates.
+pub struct SocketScan {
+    pub mesh: Mesh,
+    pub lm: LimbMeasurements,
+    /// The operations applied, in words.
+    pub applied: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Rectifies a residual limb for a socket positive: what `fab mesh modify` writes and `fab plan`
+/// carves. `name` names the scan in errors. `anterior` (a point on the front of the limb, scan
+/// coordinates) fixes the anterior direction; else the order's landmarks, else the sections.
+pub fn socket_scan(
+    order: Option<&WorkOrder>,
+    scan: &Mesh,
+    anterior: Option<Point3<f64>>,
+    name: &str,
+) -> Result<SocketScan> {
+    let anterior = anterior.or_else(|| order.and_then(anterior_of_order));
+    let lm = fab_geometry::measure::limb(scan, &[], anterior)
+        .with_context(|| format!("{name}: cannot measure the limb"))?;
+    let mut notes = vec![format!("anterior direction: from {}", lm.anterior_from)];
+    let mut mesh = scan.clone();
+    let mut applied = Vec::new();
+    if let Some(o) = order {
+        let (ops, n) = socket_ops(o, scan, &lm, o.sides.first().copied())
+            .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+        notes.extend(n);
+        let a = fab_geometry::modify::apply(&mut mesh, &ops)
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        applied = a.lines;
+    }
+    Ok(SocketScan {
+        mesh,
+        lm,
+        applied,
+        notes,
+    })
+}

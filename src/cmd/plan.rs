@@ -22,7 +22,7 @@ use crate::plan::{self, Settings, preview, setup_sheet};
 /// Arguments of `fab plan`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Scan of the foot: STL, binary or ASCII
+    /// Scan of the foot or residual limb: STL (binary or ASCII), OBJ or PLY
     pub scan: PathBuf,
     /// Job number: plan with the job's work order and attach the program and design to it
     #[arg(long, conflicts_with = "rx")]
@@ -30,10 +30,11 @@ pub struct Args {
     /// Prescription file: plan with its modifications (no job is touched)
     #[arg(long)]
     pub rx: Option<PathBuf>,
-    /// Machine profile: a bundled name (linuxcnc-router, grbl-hobby, fanuc-mill, mach3-router)
-    /// or a TOML file
-    #[arg(long, default_value = "linuxcnc-router")]
-    pub machine: String,
+    /// Machine profile: a bundled name (linuxcnc-router, grbl-hobby, fanuc-mill, mach3-router,
+    /// linuxcnc-rotary) or a TOML file [default: linuxcnc-router for a foot, linuxcnc-rotary for
+    /// a socket positive]
+    #[arg(long)]
+    pub machine: Option<String>,
     /// G-code dialect (default: the machine's): linuxcnc, grbl, fanuc, mach3
     #[arg(long)]
     pub dialect: Option<Dialect>,
@@ -159,8 +160,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ],
         &inputs,
     )?;
-    let machine = Machine::resolve(&args.machine)?;
-    let dialect = args.dialect.unwrap_or(machine.dialect);
 
     // the work order: from the job, from an Rx file, or none (an unmodified positive)
     let mut store = None;
@@ -194,14 +193,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    if let Some(o) = &order
-        && o.kind != DeviceKind::FootOrthotic
-    {
-        bail!(
-            "fab plan mills foot orthosis positives on a 3-axis router; this work order is for a {} (socket positives need a rotary carver, not built yet)",
-            o.kind
+    // a socket positive (the work order says so, or a limb scan with none) goes to the carver
+    let scan_bytes = std::fs::read(&args.scan)
+        .with_context(|| format!("cannot read scan {}", args.scan.display()))?;
+    let socket = match &order {
+        Some(o) => o.kind == DeviceKind::TranstibialSocket,
+        None => {
+            let loaded = fab_geometry::load_bytes(&scan_bytes, args.units)
+                .with_context(|| format!("scan {}", args.scan.display()))?;
+            let topo = fab_geometry::topology::report(&loaded.mesh);
+            fab_geometry::kind::classify(&loaded.mesh, &topo).kind
+                == fab_geometry::kind::ScanKind::Limb
+        }
+    };
+    if socket {
+        let anterior = match (&args.job, &args.rx, &store) {
+            (Some(job), _, Some(st)) => crate::rectify::anterior_landmark(&st.job(job)?.rx),
+            (None, Some(rx), _) => std::fs::read_to_string(rx)
+                .ok()
+                .and_then(|t| fab_ticket::rx::parse(&t).ok())
+                .and_then(|rx| crate::rectify::anterior_landmark(&rx)),
+            _ => None,
+        };
+        return crate::cmd::plan_socket::run(
+            &args,
+            order.as_ref(),
+            store,
+            &out,
+            &inputs,
+            scan_bytes,
+            anterior,
         );
     }
+    let machine = Machine::resolve(args.machine.as_deref().unwrap_or("linuxcnc-router"))?;
+    let dialect = args.dialect.unwrap_or(machine.dialect);
     // the lab's material row: the work order's, else the bundled table's for a foot positive
     let bundled = fab_ticket::Tables::bundled();
     let (row, row_source) = match &order {
@@ -367,8 +392,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let pb = progress();
     pb.set_message("loading the scan");
-    let bytes = std::fs::read(&args.scan)
-        .with_context(|| format!("cannot read scan {}", args.scan.display()))?;
+    let bytes = scan_bytes;
     let scan_sha = hex(&Sha256::digest(&bytes));
     let loaded = fab_geometry::load_bytes(&bytes, args.units)
         .with_context(|| format!("scan {}", args.scan.display()))?;

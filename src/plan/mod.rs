@@ -7,6 +7,7 @@
 //! are in `cmd::plan`.
 
 pub mod preview;
+pub mod rotary_sheet;
 pub mod setup_sheet;
 
 use fab_geometry::Mesh;

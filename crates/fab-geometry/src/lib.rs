@@ -9,6 +9,7 @@
 //!
 //! - [`load`]: file -> repaired mesh in mm, with a report ([`stl`], [`obj`], [`ply`],
 //!   [`units`], [`repair`]).
+//! - [`kind`]: what a scan is, a foot or a residual limb (one rule for every command).
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`design`]: the foot orthosis positive to mill, in the machine frame (for `fab plan`).
@@ -21,6 +22,7 @@
 
 pub mod design;
 pub mod fasthash;
+pub mod kind;
 pub mod load;
 pub mod measure;
 pub mod mesh;

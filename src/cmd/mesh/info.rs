@@ -99,7 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     let mesh = &loaded.mesh;
     bar.set_message("topology and measurements");
     let topo = topology::report(mesh);
-    let kind = resolve_kind(args.kind, &topo);
+    let kind = resolve_kind(args.kind, mesh, &topo);
     let name = args.file.display().to_string();
     let mut info = Info {
         file: name.clone(),

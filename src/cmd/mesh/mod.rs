@@ -40,21 +40,18 @@ pub enum Kind {
     Limb,
 }
 
-/// Resolves `Auto`: a scan open at a cut longer than 100 mm is a residual limb (the proximal
-/// cut); anything else is tried as a foot.
-pub fn resolve_kind(kind: Kind, topo: &fab_geometry::topology::TopologyReport) -> Kind {
+/// Resolves `Auto` by `fab_geometry::kind::classify`, the rule `fab plan` follows too: open
+/// at a cut across the end of its long axis is a residual limb; anything else is a foot.
+pub fn resolve_kind(
+    kind: Kind,
+    mesh: &fab_geometry::Mesh,
+    topo: &fab_geometry::topology::TopologyReport,
+) -> Kind {
     match kind {
-        Kind::Auto => {
-            if topo
-                .boundary_loops
-                .first()
-                .is_some_and(|l| l.perimeter > 100.0)
-            {
-                Kind::Limb
-            } else {
-                Kind::Foot
-            }
-        }
+        Kind::Auto => match fab_geometry::kind::classify(mesh, topo).kind {
+            fab_geometry::kind::ScanKind::Limb => Kind::Limb,
+            fab_geometry::kind::ScanKind::Foot => Kind::Foot,
+        },
         k => k,
     }
 }

@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut notes = order.remarks.clone();
     let (kind, side, frame, ops) = match order.kind {
         DeviceKind::FootOrthotic => {
-            if resolve_kind(Kind::Auto, &topo) == Kind::Limb {
+            if resolve_kind(Kind::Auto, &mesh, &topo) == Kind::Limb {
                 notes.push("the scan is open at a large cut, like a limb; treating it as a foot as the Rx says".into());
             }
             let f = orient::foot(&mesh)

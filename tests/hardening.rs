@@ -289,3 +289,147 @@ fn a_failed_write_leaves_nothing() {
         &["blocker"],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Numbers from options: finite, in a stated range, checked before anything is allocated.
+
+/// `plan --stepover 1e-9` (and the like) used to abort allocating terabytes; now the toolpath
+/// library refuses the grid or the levels from their counts, and nothing is written.
+#[test]
+fn plan_refuses_steps_that_would_exhaust_memory() {
+    let dir = workdir();
+    for (opt, v, what) in [
+        ("--stepover", "1e-9", "finishing cl grid"),
+        ("--scallop", "1e-300", "finishing cl grid"),
+        ("--stepdown", "1e-9", "roughing levels"),
+    ] {
+        refused(
+            dir.path(),
+            &["plan", "foot.stl", opt, v, "-o", "x.nc"],
+            &[what, "larger step"],
+        );
+    }
+    // a feed a program would write as F0
+    refused(
+        dir.path(),
+        &["plan", "foot.stl", "--feed", "1e-300", "-o", "x.nc"],
+        &["feed", "1 to 1000000 mm/min"],
+    );
+}
+
+#[test]
+fn drop_refuses_a_grid_too_large_before_allocating() {
+    let dir = workdir();
+    for step in ["1e-9", "1e-300"] {
+        refused(
+            dir.path(),
+            &["drop", "foot.stl", "--step", step, "-o", "cl.csv"],
+            &["--step", "too large", "larger step"],
+        );
+    }
+    for step in ["0", "nan", "inf", "-1"] {
+        refused(
+            dir.path(),
+            &["drop", "foot.stl", "--step", step, "-o", "cl.csv"],
+            &["--step"],
+        );
+    }
+}
+
+/// `--tolerance 0` never converged (memory exhausted at 4 GB) and `nan` wrote an unrefined
+/// surface: both are refused with the range.
+#[test]
+fn mesh_offset_refuses_a_tolerance_out_of_range() {
+    let dir = workdir();
+    for t in ["0", "1e-9", "nan", "inf", "-0.01", "5"] {
+        refused(
+            dir.path(),
+            &[
+                "mesh",
+                "offset",
+                "foot.stl",
+                "-d",
+                "3",
+                "--tolerance",
+                t,
+                "-o",
+                "o.stl",
+            ],
+            &["foot.stl", "--tolerance", "from 0.001 to 1 mm"],
+        );
+    }
+    for m in ["0", "nan", "-1"] {
+        refused(
+            dir.path(),
+            &[
+                "mesh",
+                "offset",
+                "foot.stl",
+                "-d",
+                "3",
+                "--max-error",
+                m,
+                "-o",
+                "o.stl",
+            ],
+            &["--max-error"],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open scans: no inside, so no outward or inward offset.
+
+/// `--distance 3` and `--distance -3` of an open scan used to give the same file. Now an open
+/// scan is refused (close it first) unless a two-sided sheet is asked for, and a two-sided sheet
+/// takes a positive distance only.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fixture-scale: run with --release (as CI does)"
+)]
+fn an_open_scan_is_not_offset_the_same_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("fixtures/scans/limb-transtibial.stl"),
+        dir.path().join("limb.stl"),
+    )
+    .unwrap();
+    for d in ["3", "-3"] {
+        refused(
+            dir.path(),
+            &["mesh", "offset", "limb.stl", "-d", d, "-o", "o.stl"],
+            &["limb.stl", "open", "close the scan first", "--two-sided"],
+        );
+    }
+    refused(
+        dir.path(),
+        &[
+            "mesh",
+            "offset",
+            "limb.stl",
+            "-d",
+            "-3",
+            "--two-sided",
+            "-o",
+            "o.stl",
+        ],
+        &["limb.stl", "two-sided", "must be positive"],
+    );
+    let o = fab()
+        .current_dir(dir.path())
+        .args([
+            "mesh",
+            "offset",
+            "limb.stl",
+            "-d",
+            "3",
+            "--two-sided",
+            "-o",
+            "o.stl",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("two-sided sheet"));
+}

@@ -92,7 +92,7 @@ fn open_limb_is_offset_as_a_sheet_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("limb.stl");
     let scan = root().join("fixtures/scans/limb-transtibial.stl");
-    let o = offset(&["-d", "-2"], &scan, &out);
+    let o = offset(&["-d", "2", "--two-sided"], &scan, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("two-sided sheet"), "{text}");

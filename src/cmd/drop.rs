@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value = "ball:6")]
     pub tool: String,
     /// Grid step in mm
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.5)]
     pub step: f64,
     /// Output CSV (x,y,z with a header); without it the CSV goes to stdout
     #[arg(short, long)]
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cutter: Cutter = args.tool.parse().context("bad --tool")?;
     if !(args.step.is_finite() && args.step > 0.0) {
         anyhow::bail!(
-            "bad --step {}: expected a grid step in mm greater than 0",
+            "bad --step {:?}: expected a grid step in mm greater than 0",
             args.step
         );
     }
@@ -83,8 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (lo, hi) = mesh
         .bounds()
         .context("the mesh has no vertices after loading")?;
-    let grid = Grid::try_over(lo.x, hi.x, lo.y, hi.y, args.step)
-        .with_context(|| format!("cannot make a {} mm grid over the mesh", args.step))?;
+    let grid = Grid::try_over(lo.x, hi.x, lo.y, hi.y, args.step).with_context(|| {
+        format!(
+            "bad --step {:?}: no grid of that step over the mesh",
+            args.step
+        )
+    })?;
     eprintln!(
         "fab drop: {} x {} grid ({} points), {cutter}",
         grid.nx,

@@ -74,7 +74,7 @@ pub struct Design {
 /// Why a design could not be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DesignError {
-    #[error("design parameter {what} must be {expected}, got {found}")]
+    #[error("design parameter {what} must be {expected}, got {found:?}")]
     Parameter {
         what: &'static str,
         expected: &'static str,

@@ -118,6 +118,8 @@ impl Measured {
 fn measure(input: &Mesh, d: f64) -> Measured {
     let t = Instant::now();
     let mut opts = OffsetOptions::new(d);
+    // the limb is open: offset as a two-sided sheet (no effect on the closed feet)
+    opts.two_sided = true;
     if let Some(c) = std::env::var("FAB_TEST_CELL")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -310,7 +312,9 @@ fn a_surface_that_misses_the_targets_is_flagged() {
 )]
 fn open_limb_is_offset_as_a_two_sided_sheet() {
     let limb = fixture("limb-transtibial.stl", 1.0);
-    let (_, report) = offset(&limb, &OffsetOptions::new(3.0)).unwrap();
+    let mut opts = OffsetOptions::new(3.0);
+    opts.two_sided = true;
+    let (_, report) = offset(&limb, &opts).unwrap();
     assert!(matches!(report.mode, OffsetMode::Sheet { boundary_edges } if boundary_edges > 0));
     // Open: the faceted rim needs the finer default grid, also outward.
     assert_eq!(report.cell, DEFAULT_CELL);
@@ -320,6 +324,67 @@ fn open_limb_is_offset_as_a_two_sided_sheet() {
     // And at other distances, where other corners of the rim meet the grid.
     check(&limb, 2.0);
     check(&limb, 4.5);
+}
+
+/// An open mesh has no inside: an outward or inward offset of it is refused, and a two-sided
+/// sheet takes a positive distance only, so `+D` and `-D` never give the same surface.
+#[test]
+fn an_open_mesh_is_refused_unless_a_two_sided_sheet_is_asked_for() {
+    // a cube without its top: open along four edges
+    let mut open = cube(10.0);
+    open.triangles.truncate(open.triangles.len() - 2);
+    for d in [2.0, -2.0] {
+        let e = offset(&open, &OffsetOptions::new(d)).unwrap_err();
+        assert!(matches!(e, OffsetError::Open(_)), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("open") && text.contains("close the scan first"),
+            "{text}"
+        );
+    }
+    let mut opts = OffsetOptions::new(-2.0);
+    opts.two_sided = true;
+    assert_eq!(
+        offset(&open, &opts).unwrap_err(),
+        OffsetError::TwoSidedInward(-2.0)
+    );
+    opts.distance = 2.0;
+    let (sheet, report) = offset(&open, &opts).unwrap();
+    assert!(matches!(
+        report.mode,
+        OffsetMode::Sheet { boundary_edges: 4 }
+    ));
+    assert!(!sheet.triangles.is_empty());
+    // no effect on a closed mesh: +D and -D are the outward and inward solids
+    let mut o = OffsetOptions::new(2.0);
+    o.two_sided = true;
+    let out = offset(&cube(10.0), &o).unwrap().0;
+    o.distance = -2.0;
+    let inn = offset(&cube(10.0), &o).unwrap().0;
+    assert!(volume(&out) > 1000.0 && volume(&inn) < 1000.0);
+}
+
+#[test]
+fn a_tolerance_refinement_cannot_meet_is_refused() {
+    let c = cube(10.0);
+    for t in [0.0, 1e-9, -0.01, f64::NAN, f64::INFINITY, 2.0] {
+        let mut o = OffsetOptions::new(1.0);
+        o.tolerance = t;
+        let e = offset(&c, &o).unwrap_err();
+        assert!(matches!(e, OffsetError::BadTolerance(_)), "{t}: {e}");
+        assert!(e.to_string().contains("from 0.001 to 1 mm"), "{e}");
+    }
+    for m in [0.0, -1.0, f64::NAN] {
+        let mut o = OffsetOptions::new(1.0);
+        o.max_error = m;
+        assert!(matches!(offset(&c, &o), Err(OffsetError::BadMaxError(_))));
+    }
+    // the ends of the range are taken
+    for t in [0.001, 1.0] {
+        let mut o = OffsetOptions::new(1.0);
+        o.tolerance = t;
+        assert!(offset(&c, &o).is_ok(), "{t}");
+    }
 }
 
 /// An axis-aligned cube of side `s` at the origin, outward triangles.
@@ -387,6 +452,10 @@ fn bad_options_are_refused() {
         offset(&c, &OffsetOptions::new(f64::NAN)),
         Err(OffsetError::BadDistance(_))
     ));
+    for d in [f64::INFINITY, -201.0, 1e300] {
+        let e = offset(&c, &OffsetOptions::new(d)).unwrap_err();
+        assert!(e.to_string().contains("from -200 to 200"), "{e}");
+    }
     assert!(matches!(
         offset(&Mesh::default(), &OffsetOptions::new(1.0)),
         Err(OffsetError::Empty)

@@ -1,7 +1,9 @@
 //! `fab mesh offset FILE --distance D -o OUT.stl [--units U] [--cell MM] [--check|--no-check] [--json]`: the
 //! true offset surface of a scan, every point at distance |D| mm from it (D > 0 outward, D < 0
-//! inward). A closed scan is offset as a solid; an open one (a limb open at its proximal cut) as a
-//! two-sided sheet at unsigned distance |D|, and the command says so. The output is written
+//! inward). A closed scan is offset as a solid. An open one (a limb open at its proximal cut) has
+//! no inside: it is refused, with a word to close it first, unless `--two-sided` asks for a
+//! two-sided sheet at unsigned distance D (D > 0; a negative D is refused), and the command says
+//! which was made. The output is written
 //! atomically (a new temporary file in the same directory, then renamed); an output that is the
 //! scan (under any name) or a read-only file is refused before any work. With `--check`, the surface
 //! is measured against the scan before it is written (exact distance at 8 points of every
@@ -14,7 +16,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fab_geometry::load::{Units, load_path};
 use fab_geometry::offset::{self, OffsetMode, OffsetOptions};
 use serde::Serialize;
@@ -36,11 +38,11 @@ pub struct Args {
     /// Grid cell in mm (default 1.5 for an outward offset of a closed scan, made again at 1 if
     /// its surface is flagged as for --check; 1 otherwise; at most |D|/2); refinement brings the
     /// accuracy
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     cell: Option<f64>,
     /// Largest distance error refinement allows where it measures (edge midpoints, where an edge
     /// crosses a crease, inside triangles across a crease), mm
-    #[arg(long, default_value_t = offset::DEFAULT_TOLERANCE)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = offset::DEFAULT_TOLERANCE)]
     tolerance: f64,
     /// Measure the surface against the scan before writing it (exact distance at every corner,
     /// edge midpoint and 4 inner points of every triangle; side; closed; self-intersections);
@@ -53,8 +55,13 @@ pub struct Args {
     #[arg(long, conflicts_with = "check")]
     no_check: bool,
     /// The largest distance error the check accepts, mm
-    #[arg(long, default_value_t = offset::MAX_ERROR, conflicts_with = "no_check")]
+    #[arg(long, allow_hyphen_values = true, default_value_t = offset::MAX_ERROR, conflicts_with = "no_check")]
     max_error: f64,
+    /// For an open scan (no inside, so no outward or inward): offset it as a two-sided sheet,
+    /// every point D mm from the scan on both sides and around its open rim (D must be positive).
+    /// Without it an open scan is refused. No effect on a closed scan
+    #[arg(long)]
+    two_sided: bool,
     /// Print JSON instead of text
     #[arg(long)]
     json: bool,
@@ -134,15 +141,23 @@ pub fn run(args: Args) -> Result<()> {
             loaded.report.units.units,
             loaded.report.units.reason
         );
-        eprintln!("offsetting by {} mm ...", args.distance);
+        eprintln!("offsetting by {:?} mm ...", args.distance);
     }
     let mut opts = OffsetOptions::new(args.distance);
     opts.cell = args.cell;
     opts.tolerance = args.tolerance;
     opts.max_error = args.max_error;
+    opts.two_sided = args.two_sided;
     let offset_start = Instant::now();
-    let (out, report) = offset::offset(&mesh, &opts)
-        .with_context(|| format!("cannot offset {}", args.file.display()))?;
+    let (out, report) = offset::offset(&mesh, &opts).map_err(|e| {
+        let hint = match e {
+            offset::OffsetError::Open(_) => " (--two-sided)",
+            offset::OffsetError::BadTolerance(_) => " (--tolerance)",
+            offset::OffsetError::BadCell(_) | offset::OffsetError::TooFine { .. } => " (--cell)",
+            _ => "",
+        };
+        anyhow::anyhow!("cannot offset {}: {e}{hint}", args.file.display())
+    })?;
     let offset_seconds = offset_start.elapsed().as_secs_f64();
     let unsure = report.needs_check(args.max_error);
     let check_run = match (args.check, args.no_check, unsure) {

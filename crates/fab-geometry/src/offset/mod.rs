@@ -8,13 +8,15 @@
 //!    (every edge shared by two opposite triangles) gets a sign from angle-weighted
 //!    pseudo-normals, and the output is the level set `signed distance = D`: outward for `D > 0`,
 //!    inward for `D < 0`.
-//! 2. **Open meshes are offset as a two-sided sheet.** A scan open at a cut (a residual limb at
-//!    its proximal trim) has no inside, so the output is the level set `unsigned distance = |D|`:
-//!    one closed surface wrapping the scan on both sides and rounding its open rim with a
-//!    half-torus of radius `|D|`. Every point is still exactly `|D|` from the scan and the result is
-//!    watertight; the sign of `D` then does not matter. [`OffsetReport::mode`] says which was
-//!    done, and `fab mesh offset` prints it. (Closing the scan first would invent geometry at the
-//!    cut; the lab trims there anyway.)
+//! 2. **Open meshes have no inside**, so an outward or inward offset of one is not defined: it is
+//!    refused ([`OffsetError::Open`]) unless [`OffsetOptions::two_sided`] asks for a two-sided
+//!    sheet. A scan open at a cut (a residual limb at its proximal trim) is then offset as the
+//!    level set `unsigned distance = D` (`D > 0`; a negative `D` is refused, so `+D` and `-D`
+//!    never give the same surface): one closed surface wrapping the scan on both sides and
+//!    rounding its open rim with a half-torus of radius `D`. Every point is exactly `D` from the
+//!    scan and the result is watertight. [`OffsetReport::mode`] says which was done, and
+//!    `fab mesh offset` prints it. (Closing the scan first would invent geometry at the cut; the
+//!    lab trims there anyway.)
 //! 3. **Sparse narrow band by scan conversion** (`scan`, `band`). Each face, edge and vertex of
 //!    the input has a convex region holding every point whose nearest point lies on it (a prism,
 //!    a wedge, a cone, from its neighbours alone). Scanning each region over the grid of cell `h`
@@ -120,6 +122,13 @@ pub const MAX_ERROR: f64 = 0.05;
 /// worst over 202 offsets (the 90-offset sweep, and 112 outward offsets of the feet in 8 poses),
 /// where 0.015 gave about 0.014 with ~12 % more triangles and ~7 % more time.
 pub const DEFAULT_TOLERANCE: f64 = 0.018;
+/// The largest offset distance, mm, either way: far beyond any shell, liner or socket wall.
+pub const MAX_DISTANCE: f64 = 200.0;
+/// The range of [`OffsetOptions::tolerance`], mm: finer than 1 um is below what refinement can
+/// resolve at scan scale (each round would split nearly every edge, about 4x the triangles a
+/// round: 1.5 M triangles at 0.001 mm on a foot, memory exhausted at 0); coarser than 1 mm is no
+/// offset to machine.
+pub const TOLERANCE_RANGE: std::ops::RangeInclusive<f64> = 1e-3..=1.0;
 /// Shortest edge left in the output, mm: well above `f32` rounding at scan scale and the 1e-3 mm
 /// weld tolerance of [`crate::load`].
 const MIN_EDGE: f64 = 2e-3;
@@ -161,6 +170,10 @@ pub struct OffsetOptions {
     /// The largest distance error a surface may be suspected of ([`OffsetReport::needs_check`])
     /// before a surface made at the default [`OUTWARD_CELL`] is made again at [`DEFAULT_CELL`], mm.
     pub max_error: f64,
+    /// For an open mesh: offset it as a two-sided sheet at unsigned distance `D`, which must then
+    /// be positive. Without it an open mesh is refused ([`OffsetError::Open`]). No effect on a
+    /// closed mesh.
+    pub two_sided: bool,
 }
 
 impl OffsetOptions {
@@ -172,6 +185,7 @@ impl OffsetOptions {
             tolerance: DEFAULT_TOLERANCE,
             max_rounds: 8,
             max_error: MAX_ERROR,
+            two_sided: false,
         }
     }
 }
@@ -181,7 +195,8 @@ impl OffsetOptions {
 pub enum OffsetMode {
     /// Closed input: signed distance, outward or inward as `D`'s sign says.
     Solid,
-    /// Open input: the two-sided sheet at unsigned distance `|D|` (sign of `D` ignored).
+    /// Open input, asked for ([`OffsetOptions::two_sided`]): the two-sided sheet at unsigned
+    /// distance `D`.
     Sheet {
         /// Boundary edges of the input (why it is open).
         boundary_edges: usize,
@@ -263,10 +278,23 @@ impl OffsetReport {
 pub enum OffsetError {
     #[error("the mesh has no triangles")]
     Empty,
-    #[error("offset distance must be a finite, non-zero number of mm (got {0})")]
+    #[error(
+        "offset distance must be a non-zero number of mm from -{max} to {max} (got {0:?})",
+        max = MAX_DISTANCE
+    )]
     BadDistance(f64),
-    #[error("grid cell must be a finite positive number of mm (got {0})")]
+    #[error("grid cell must be a finite positive number of mm (got {0:?})")]
     BadCell(f64),
+    #[error(
+        "refinement tolerance must be from {lo} to {hi} mm (got {0:?})",
+        lo = TOLERANCE_RANGE.start(),
+        hi = TOLERANCE_RANGE.end()
+    )]
+    BadTolerance(f64),
+    #[error(
+        "the largest distance error allowed must be a finite positive number of mm (got {0:?})"
+    )]
+    BadMaxError(f64),
     #[error("the mesh has non-finite coordinates")]
     NonFinite,
     #[error(
@@ -275,6 +303,18 @@ pub enum OffsetError {
     TooFine { cell: f64, cells: f64, limit: f64 },
     #[error("the offset surface is empty: an inward offset of {0} mm removes the whole part")]
     Vanished(f64),
+    /// The mesh bounds no solid and no two-sided sheet was asked for.
+    #[error(
+        "{0}, so it has no inside and an offset outward or inward is not defined: close the scan \
+         first (cap its open cut), or offset it as a two-sided sheet"
+    )]
+    Open(crate::query::NotClosed),
+    /// A two-sided sheet was asked for with a negative distance.
+    #[error(
+        "a two-sided sheet offset wraps both sides of the open mesh at the distance given: it \
+         must be positive (got {0} mm; there is no inward side)"
+    )]
+    TwoSidedInward(f64),
 }
 
 fn surface_area(mesh: &Mesh) -> f64 {
@@ -293,8 +333,14 @@ pub fn offset(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport),
 
 fn offset_in_pool(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetReport), OffsetError> {
     let d = opts.distance;
-    if !d.is_finite() || d == 0.0 {
+    if !(d != 0.0 && d.abs() <= MAX_DISTANCE) {
         return Err(OffsetError::BadDistance(d));
+    }
+    if !TOLERANCE_RANGE.contains(&opts.tolerance) {
+        return Err(OffsetError::BadTolerance(opts.tolerance));
+    }
+    if !(opts.max_error.is_finite() && opts.max_error > 0.0) {
+        return Err(OffsetError::BadMaxError(opts.max_error));
     }
     if mesh.triangles.is_empty() {
         return Err(OffsetError::Empty);
@@ -330,6 +376,14 @@ fn offset_in_pool(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetRepo
     let trace = std::env::var_os("FAB_OFFSET_TRACE").is_some();
     let clock = std::time::Instant::now();
     let (bvh, normals) = rayon::join(|| Bvh::new(mesh), || PseudoNormals::new(mesh));
+    if let Err(why) = &normals {
+        if !opts.two_sided {
+            return Err(OffsetError::Open(*why));
+        }
+        if d < 0.0 {
+            return Err(OffsetError::TwoSidedInward(d));
+        }
+    }
     let input = Input {
         mesh,
         bvh: &bvh,

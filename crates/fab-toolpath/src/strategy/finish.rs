@@ -86,8 +86,8 @@ impl FinishParams {
         check_positive("finishing gouge tolerance", self.gouge_tolerance, 1.0)?;
         check_positive("finishing leave tolerance", self.leave_tolerance, 1.0)?;
         check_positive("finishing minimum segment", self.min_segment, 10.0)?;
-        check_positive("finishing feed", self.feed, 1e6)?;
-        check_positive("finishing plunge feed", self.plunge_feed, 1e6)?;
+        super::check_feed("finishing feed", self.feed)?;
+        super::check_feed("finishing plunge feed", self.plunge_feed)?;
         if !self.angle_deg.is_finite() {
             return Err(StrategyError::Parameter {
                 what: "raster angle",
@@ -123,24 +123,34 @@ pub fn finish_pass(
         bmin = bmin.min(b);
         bmax = bmax.max(b);
     }
-    let k = (p.stepover / p.max_sample).ceil().max(1.0) as usize;
-    let g = p.stepover / k as f64;
-    let nrows = ((bmax - bmin) / p.stepover + 1e-9).floor() as usize + 1;
+    if ![amin, amax, bmin, bmax].iter().all(|v| v.is_finite()) {
+        return Err(StrategyError::Parameter {
+            what: "finishing area",
+            expected: "finite bounds in mm",
+            found: amax - amin + bmax - bmin,
+        });
+    }
+    // the grid's size, counted in floating point and checked before anything is allocated
+    let kf = (p.stepover / p.max_sample).ceil().max(1.0);
+    let g = p.stepover / kf;
+    let nrows_f = ((bmax - bmin) / p.stepover + 1e-9).floor() + 1.0;
+    let nx_f = ((amax - amin) / g).ceil() + 1.0;
+    let ny_f = (nrows_f - 1.0) * kf + 1.0;
+    let needed_f = nx_f * ny_f * 2.0;
+    if !(needed_f <= MAX_GRID_POINTS as f64) {
+        return Err(StrategyError::TooLarge {
+            what: "finishing CL grid",
+            needed: needed_f.min(usize::MAX as f64) as usize,
+            limit: MAX_GRID_POINTS,
+        });
+    }
+    let (k, nrows, nx) = (kf as usize, nrows_f as usize, nx_f as usize);
+    let ny = (nrows - 1) * k + 1;
     let mut rows: Vec<(f64, Option<usize>)> = (0..nrows)
         .map(|j| (bmin + j as f64 * p.stepover, Some(j * k)))
         .collect();
     if bmax - rows[nrows - 1].0 > 1e-6 {
         rows.push((bmax, None));
-    }
-    let nx = ((amax - amin) / g).ceil() as usize + 1;
-    let ny = (nrows - 1) * k + 1;
-    let needed = nx.saturating_mul(ny).saturating_mul(2);
-    if needed > MAX_GRID_POINTS {
-        return Err(StrategyError::TooLarge {
-            what: "finishing CL grid",
-            needed,
-            limit: MAX_GRID_POINTS,
-        });
     }
     let main = surface.grid(amin, bmin, g, nx, ny);
     let mids = surface.grid(amin + g / 2.0, bmin, g, nx - 1, ny);
@@ -603,6 +613,30 @@ mod tests {
             finish_pass(&s, 0.0, s.rect, -30.0, &p),
             Err(StrategyError::TooLarge { .. })
         ));
+    }
+
+    /// A stepover so fine its grid would need terabytes (or more rows than `usize` counts) is
+    /// refused from the counts alone, before anything is allocated; so is a feed that would be
+    /// written as F0.
+    #[test]
+    fn a_vanishing_stepover_is_refused_before_allocating() {
+        let s = dome();
+        for stepover in [1e-9, 1e-300, f64::MIN_POSITIVE] {
+            let mut p = params();
+            p.stepover = stepover;
+            let e = finish_pass(&s, 0.0, s.rect, -30.0, &p).unwrap_err();
+            assert!(matches!(e, StrategyError::TooLarge { .. }), "{e}");
+            assert!(e.to_string().contains("larger step"), "{e}");
+        }
+        let mut p = params();
+        p.stepover = FinishParams::stepover_for_scallop(3.0, 1e-300);
+        assert!(finish_pass(&s, 0.0, s.rect, -30.0, &p).is_err());
+        for feed in [1e-300, 0.5, f64::NAN, 1e7] {
+            let mut p = params();
+            p.feed = feed;
+            let e = finish_pass(&s, 0.0, s.rect, -30.0, &p).unwrap_err();
+            assert!(e.to_string().contains("mm/min"), "{e}");
+        }
     }
 
     /// The dome seen in a frame turned by -angle (what DropSurface gives for an angled raster).

@@ -70,7 +70,7 @@ impl Rect {
 /// Why a strategy could not produce a toolpath.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StrategyError {
-    #[error("{what} must be {expected}, got {found}")]
+    #[error("{what} must be {expected}, got {found:?}")]
     Parameter {
         what: &'static str,
         expected: &'static str,
@@ -78,12 +78,56 @@ pub enum StrategyError {
     },
     #[error("{0}: the cutter touches no part of the design inside the machining area")]
     NothingToCut(&'static str),
-    #[error("{what}: the toolpath would need {needed} points, more than the limit of {limit}")]
+    #[error(
+        "{what}: the toolpath would need {needed} points, more than the limit of {limit}; use a \
+         larger step"
+    )]
     TooLarge {
         what: &'static str,
         needed: usize,
         limit: usize,
     },
+    #[error("{what}: {needed} would be needed, more than the limit of {limit}; use a larger step")]
+    TooMany {
+        what: &'static str,
+        needed: String,
+        limit: usize,
+    },
+}
+
+/// Most levels or laps one operation makes (roughing levels, waterline levels, cut-out laps):
+/// 10 000 is a 100 mm deep part at 0.01 mm per level.
+pub const MAX_LEVELS: usize = 10_000;
+
+/// Refuses, before anything is allocated, `span / step` levels (or laps) of `what` beyond
+/// [`MAX_LEVELS`].
+pub(crate) fn check_levels(what: &'static str, span: f64, step: f64) -> Result<(), StrategyError> {
+    let n = (span / step).ceil();
+    if n <= MAX_LEVELS as f64 {
+        return Ok(());
+    }
+    Err(StrategyError::TooMany {
+        what,
+        needed: if n.is_finite() {
+            format!("{n:.0}")
+        } else {
+            "unboundedly many".into()
+        },
+        limit: MAX_LEVELS,
+    })
+}
+
+/// A feed in mm/min: from 1 (slower is no cut, and a program's F would round to 0) to 1 000 000.
+pub(crate) fn check_feed(what: &'static str, v: f64) -> Result<(), StrategyError> {
+    if v.is_finite() && (1.0..=1e6).contains(&v) {
+        Ok(())
+    } else {
+        Err(StrategyError::Parameter {
+            what,
+            expected: "a feed from 1 to 1000000 mm/min",
+            found: v,
+        })
+    }
 }
 
 pub(crate) fn check_positive(what: &'static str, v: f64, max: f64) -> Result<(), StrategyError> {

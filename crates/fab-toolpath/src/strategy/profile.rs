@@ -160,6 +160,8 @@ pub fn profile(
     linker: &Linker,
 ) -> Result<Operation, StrategyError> {
     check_positive("profile stepdown", p.stepdown, 1000.0)?;
+    super::check_feed("profile feed", p.feed)?;
+    super::check_feed("profile plunge feed", p.plunge_feed)?;
     check_positive("profile ramp angle", p.ramp_angle_deg, 45.0)?;
     check_positive("profile depth", top_z - bottom_z, 10_000.0)?;
     if !(p.tab_width >= 0.0 && p.tab_height >= 0.0 && p.clearance >= 0.0) {
@@ -203,6 +205,12 @@ pub fn profile(
     let depth = top_z - bottom_z;
     // laps of at most one stepdown each, never steeper than the ramp angle
     let ramp_tan = p.ramp_angle_deg.to_radians().tan();
+    super::check_levels("cut-out laps (depth / stepdown)", depth, p.stepdown)?;
+    super::check_levels(
+        "cut-out laps (depth / descent along one lap at the ramp angle)",
+        depth,
+        lap * ramp_tan,
+    )?;
     let laps = (depth / p.stepdown)
         .ceil()
         .max((depth / (lap * ramp_tan)).ceil())

@@ -168,8 +168,8 @@ impl RoughParams {
         )?;
         check_positive("roughing grid", self.grid, 10.0)?;
         check_positive("roughing ramp angle", self.ramp_angle_deg, 45.0)?;
-        check_positive("roughing feed", self.feed, 1e6)?;
-        check_positive("roughing plunge feed", self.plunge_feed, 1e6)?;
+        super::check_feed("roughing feed", self.feed)?;
+        super::check_feed("roughing plunge feed", self.plunge_feed)?;
         if !(self.allowance.is_finite() && self.allowance >= 0.0) {
             return Err(StrategyError::Parameter {
                 what: "stock allowance",
@@ -254,15 +254,19 @@ pub fn rough(
     p.validate()?;
     let g = p.grid;
     let area = zone.bounds().grown(2.0 * g);
-    let nx = (area.width() / g).ceil() as usize + 1;
-    let ny = (area.height() / g).ceil() as usize + 1;
-    if nx.saturating_mul(ny) > super::finish::MAX_GRID_POINTS {
+    // counted in floating point, so that no size overflows before it is checked
+    let (nx_f, ny_f) = (
+        (area.width() / g).ceil() + 1.0,
+        (area.height() / g).ceil() + 1.0,
+    );
+    if !(nx_f * ny_f <= super::finish::MAX_GRID_POINTS as f64) {
         return Err(StrategyError::TooLarge {
             what: "roughing floor grid",
-            needed: nx.saturating_mul(ny),
+            needed: (nx_f * ny_f).min(usize::MAX as f64) as usize,
             limit: super::finish::MAX_GRID_POINTS,
         });
     }
+    let (nx, ny) = (nx_f as usize, ny_f as usize);
     // the floor each node may go down to; nodes outside the zone never
     let raw = floor.grid(area.xmin, area.ymin, g, nx, ny);
     let fl: Vec<f64> = raw
@@ -305,6 +309,11 @@ pub fn rough(
             .map(|(&c, &f)| if f.is_finite() { c } else { f64::INFINITY })
             .collect()
     });
+    super::check_levels(
+        "roughing levels (depth / smaller of stepdown and step-up)",
+        stock_top - zmin,
+        p.stepdown.min(p.step_up),
+    )?;
     let mut plan = levels(stock_top, zmin, p.stepdown, p.step_up, &flats);
     if let Some(sd) = &sd {
         plan.extend(
@@ -718,6 +727,26 @@ mod tests {
 
     fn zone(rect: &Rect) -> Vec<[f64; 2]> {
         rect.polygon()
+    }
+
+    /// A stepdown or step-up that would make billions of levels is refused before any level is
+    /// made (it used to run out of memory making them).
+    #[test]
+    fn a_vanishing_stepdown_is_refused_before_allocating() {
+        let (s, p0, l) = setup();
+        let outline = zone(&s.rect);
+        let z = Zone {
+            outline: &outline,
+            reach: 0.0,
+        };
+        for (stepdown, step_up) in [(1e-9, 3.0), (10.0, 1e-9), (1e-300, 1e-300)] {
+            let mut p = p0.clone();
+            p.stepdown = stepdown;
+            p.step_up = step_up;
+            let e = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap_err();
+            assert!(matches!(e, StrategyError::TooMany { .. }), "{e}");
+            assert!(e.to_string().contains("roughing levels"), "{e}");
+        }
     }
 
     #[test]

@@ -103,15 +103,24 @@ pub fn waterline(
     p.validate()?;
     let g = p.grid;
     let area = area.grown(2.0 * g);
-    let nx = (area.width() / g).ceil() as usize + 1;
-    let ny = (area.height() / g).ceil() as usize + 1;
-    if nx.saturating_mul(ny) > MAX_GRID {
+    // counted in floating point, so that no size overflows before it is checked
+    let (nx_f, ny_f) = (
+        (area.width() / g).ceil() + 1.0,
+        (area.height() / g).ceil() + 1.0,
+    );
+    if !(nx_f * ny_f <= MAX_GRID as f64) {
         return Err(StrategyError::TooLarge {
             what: "waterline CL grid",
-            needed: nx.saturating_mul(ny),
+            needed: (nx_f * ny_f).min(usize::MAX as f64) as usize,
             limit: MAX_GRID,
         });
     }
+    let (nx, ny) = (nx_f as usize, ny_f as usize);
+    super::check_levels(
+        "waterline levels (height / stepover at the steep angle)",
+        z_hi - z_lo,
+        p.stepover * p.steep_deg.to_radians().sin(),
+    )?;
     let cl = surface.grid(area.xmin, area.ymin, g, nx, ny);
     let field = Field {
         x0: area.xmin,

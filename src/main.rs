@@ -38,6 +38,8 @@ enum Command {
     Login(cmd::login::LoginArgs),
     /// End the session
     Logout(cmd::login::LogoutArgs),
+    /// Serve the review pages (login, queue, job, approve) on loopback
+    Serve(cmd::serve::Args),
     /// Prescriptions: check and format Rx files
     Rx(cmd::rx::Args),
     /// Lab users and their roles
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::login::init(a),
         Command::Login(a) => cmd::login::login(a),
         Command::Logout(a) => cmd::login::logout(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Rx(a) => cmd::rx::run(a),
         Command::User(a) => cmd::user::run(a),
         Command::Job(a) => cmd::job::run(a),

@@ -19,7 +19,9 @@ use super::job::Db;
 #[derive(clap::Args)]
 #[command(
     after_help = "Makes a new job database (mode 0600) with its first user, an admin, and asks \
-                  for that admin's password. No other command makes a database or a first user."
+                  for that admin's password. No other command makes a database or a first user. \
+                  On a database from a fab before passwords (no user has one), gives its admin \
+                  NAME a password instead."
 )]
 pub struct InitArgs {
     #[command(flatten)]
@@ -66,13 +68,27 @@ pub fn init(args: InitArgs) -> anyhow::Result<()> {
     let path = args.db.path()?;
     super::create_parent_dir(&path)?;
     let password = new_password(&format!("password for {}", args.admin), args.password_stdin)?;
-    Store::create(&path, &args.admin, &password)?;
-    println!(
-        "made the job database {} with admin {}; log in with `fab login {}`",
-        path.display(),
-        args.admin,
-        args.admin
-    );
+    match Store::create(&path, &args.admin, &password) {
+        Ok(_) => println!(
+            "made the job database {} with admin {}; log in with `fab login {}`",
+            path.display(),
+            args.admin,
+            args.admin
+        ),
+        Err(fab_ticket::store::StoreError::Exists { .. }) => {
+            // a database from before passwords: its admin takes it into use, once
+            let mut store = Store::open(&path)?;
+            store.claim_admin(&args.admin, &password)?;
+            println!(
+                "{} had no passwords yet: admin {} now has one; log in with `fab login {}` and \
+                 set the others' with `fab user passwd NAME`",
+                path.display(),
+                args.admin,
+                args.admin
+            );
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(())
 }
 

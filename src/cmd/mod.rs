@@ -9,6 +9,7 @@ pub mod mesh;
 pub mod plan;
 pub mod plan_socket;
 pub mod rx;
+pub mod serve;
 pub mod user;
 
 /// Prints an error as one clear line, then its causes as detail lines. Never a backtrace.

@@ -854,6 +854,38 @@ impl Store {
         })
     }
 
+    /// Sets the password of admin `name` in a database made before fab kept passwords (no user
+    /// has one yet): how such a database is taken into use by `fab init`. Refused once any
+    /// user has a password.
+    pub fn claim_admin(&mut self, name: &str, password: &str) -> Result<(), StoreError> {
+        let hash = auth::hash_password(password)?;
+        let path = self.path.clone();
+        self.write(|tx| {
+            let with_password: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE password IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            if with_password > 0 {
+                return Err(StoreError::Exists { path: path.clone() });
+            }
+            let role = role_of(tx, name)?;
+            if role != Role::Admin {
+                return Err(StoreError::Forbidden {
+                    actor: name.to_string(),
+                    role,
+                    what: "taking an existing database into use".into(),
+                    allowed: "admin".into(),
+                });
+            }
+            tx.execute(
+                "UPDATE users SET password = ?1 WHERE name = ?2",
+                params![hash, name],
+            )?;
+            Ok(())
+        })
+    }
+
     /// All users, by name.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
         let mut st = self.conn.prepare(

@@ -584,10 +584,35 @@ fn upgrading_from_schema_1_keeps_the_data() {
         [],
     )
     .unwrap();
+    conn.execute_batch(
+        "INSERT INTO jobs (number, kind, status, patient, rx_text, rx_json, created_at,
+                           created_by, updated_at)
+         VALUES ('J2025-0001', 'foot-orthotic', 'designing', 'MRN-1', 'x', '{}', '2025-01-01',
+                 'ada', '2025-01-01');
+         INSERT INTO history (job_id, at, actor, role, action, to_status)
+         VALUES (1, '2025-01-01', 'ada', 'admin', 'created', 'received');
+         INSERT INTO history (job_id, at, actor, role, action, from_status, to_status)
+         VALUES (1, '2025-01-02', 'ada', 'admin', 'status', 'received', 'designing');",
+    )
+    .unwrap();
     drop(conn);
     let mut s = Store::open(&p).unwrap();
     assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
     assert_eq!(s.users().unwrap()[0].name, "ada");
+    // the rows already there are chained, and stay append-only
+    let r = s.audit(None).unwrap();
+    assert_eq!((r.rows, r.problems.len()), (2, 0), "{:?}", r.problems);
+    // nobody has a password yet: the admin takes the database into use, once
+    assert!(matches!(
+        s.login("ada", PW, 1),
+        Err(StoreError::LoginFailed)
+    ));
+    s.claim_admin("ada", PW).unwrap();
+    s.login("ada", PW, 1).unwrap();
+    assert!(matches!(
+        s.claim_admin("ada", "another password"),
+        Err(StoreError::Exists { .. })
+    ));
     s.set_tables("ada", Some("[[hcpcs]]\ncode = \"L3000\"\ndevice = \"foot-orthotic\"\nwhen = [\"any\"]\nquantity = \"one\"\ndescription = \"UCB\"\n")).unwrap();
     assert_eq!(s.tables().unwrap().hcpcs.len(), 1);
 }

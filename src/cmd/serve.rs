@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let db = args.db.path()?;
     Store::open(&db)?; // refuse a missing, empty or foreign database before listening
+    // a client gone mid-response, or a closed stderr, is an error to handle, not a signal
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to ignore, before the runtime's threads start
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     let app = Arc::new(App {
         db,
         failures: Mutex::new(HashMap::new()),
@@ -131,7 +138,8 @@ async fn secure(mut r: Response) -> Response {
 async fn log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let r = next.run(req).await;
-    eprintln!("{method} {path} {}", r.status().as_u16());
+    // a closed stderr does not stop the server
+    let _ = writeln!(std::io::stderr(), "{method} {path} {}", r.status().as_u16());
     r
 }
 

@@ -433,3 +433,66 @@ fn an_open_scan_is_not_offset_the_same_both_ways() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("two-sided sheet"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Strict parsers.
+
+/// A tetrahedron as ASCII PLY whose header declares `faces` of its four faces.
+fn tetra_ply(faces: usize) -> String {
+    format!(
+        "ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\n\
+         property float z\nelement face {faces}\nproperty list uchar int vertex_indices\n\
+         end_header\n0 0 0\n100 0 0\n0 100 0\n0 0 100\n3 0 2 1\n3 0 1 3\n3 1 2 3\n3 0 3 2\n"
+    )
+}
+
+/// A PLY whose header declares fewer faces than the file holds was read silently, the rest
+/// dropped; it is refused, naming the file and the line where the undeclared data starts.
+#[test]
+fn a_ply_holding_more_than_its_header_declares_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ok.ply"), tetra_ply(4)).unwrap();
+    let o = fab()
+        .current_dir(dir.path())
+        .args(["mesh", "info", "ok.ply"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(dir.path().join("short.ply"), tetra_ply(3)).unwrap();
+    refused(
+        dir.path(),
+        &["mesh", "info", "short.ply"],
+        &["short.ply", "line 17", "header's counts are fewer"],
+    );
+    refused(
+        dir.path(),
+        &["drop", "short.ply", "-o", "cl.csv"],
+        &["short.ply", "line 17"],
+    );
+}
+
+/// A lab's tables file with a number out of its stated range is refused with the row and line.
+#[test]
+fn tables_numbers_out_of_range_are_refused_with_the_line() {
+    let dir = workdir();
+    let text = std::fs::read_to_string(root().join("fixtures/tables/materials.toml"))
+        .unwrap()
+        .replacen("stepover_mm = 1.0", "stepover_mm = 1e-300", 1);
+    let line = text
+        .lines()
+        .position(|l| l == "[[material]]")
+        .map(|i| i + 1)
+        .unwrap();
+    std::fs::write(dir.path().join("lab.toml"), text).unwrap();
+    refused(
+        dir.path(),
+        &[
+            "mesh", "modify", "foot.stl", "--rx", "foot.rx", "--tables", "lab.toml", "-o", "m.stl",
+        ],
+        &[
+            "lab.toml",
+            &format!("material row 1 (line {line})"),
+            "stepover_mm = 1e-300 must be from 0.01 to 50",
+        ],
+    );
+}

@@ -69,7 +69,7 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
                     })?;
                     *c = w.parse::<f64>().map_err(|_| ObjError::Line {
                         line,
-                        what: format!("found `{w}`, expected a number"),
+                        what: format!("found `{}`, expected a number", shown(w)),
                     })?;
                     if !c.is_finite() {
                         return Err(ObjError::NonFinite {
@@ -87,7 +87,7 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
                     let idx = w.split('/').next().unwrap_or("");
                     let n: i64 = idx.parse().map_err(|_| ObjError::Line {
                         line,
-                        what: format!("found `{w}`, expected a vertex index"),
+                        what: format!("found `{}`, expected a vertex index", shown(w)),
                     })?;
                     let resolved = if n > 0 {
                         n - 1
@@ -123,6 +123,15 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
     Ok(Soup { triangles: tris })
 }
 
+/// A word of the file as an error shows it: at most 40 characters.
+fn shown(w: &str) -> String {
+    let mut s: String = w.chars().take(40).collect();
+    if s.len() < w.len() {
+        s.push_str("...");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +157,12 @@ mod tests {
             "OBJ, line 3: vertex index 3 is outside the 2 vertices defined so far"
         );
         assert!(!looks_like_obj(b"solid x\n"));
+    }
+
+    #[test]
+    fn a_long_bad_word_is_shown_cut_short() {
+        let text = format!("v 0 0 {}\n", "9".repeat(100_000) + "x");
+        let e = parse(text.as_bytes()).unwrap_err().to_string();
+        assert!(e.len() < 120 && e.contains("line 1"), "{e}");
     }
 }

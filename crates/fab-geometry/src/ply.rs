@@ -85,6 +85,49 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Where the reader is, for errors: the line of an ASCII body, the byte of a binary one.
+    fn at(&self) -> String {
+        let pos = self.pos.min(self.bytes.len());
+        if self.format == Format::Ascii {
+            let line = 1 + self.bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+            format!("line {line}")
+        } else {
+            format!("byte {pos}")
+        }
+    }
+
+    /// A whole number for a count or an index: integer types in binary always are; in ASCII a
+    /// `2.5` or `1e400` is refused rather than truncated.
+    fn whole(&mut self, t: Scalar) -> Result<f64, PlyError> {
+        let v = self.value(t)?;
+        if v.fract() != 0.0 || !v.is_finite() {
+            return Err(PlyError::Data(format!(
+                "{}: found `{v}`, expected a whole number",
+                self.at()
+            )));
+        }
+        Ok(v)
+    }
+
+    /// Refuses anything after the last element the header declares but whitespace (ASCII):
+    /// a header that declares fewer rows than the file holds would otherwise drop the rest.
+    fn finish(&mut self) -> Result<(), PlyError> {
+        if self.format == Format::Ascii {
+            while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+        }
+        let rest = self.bytes.len().saturating_sub(self.pos);
+        if rest > 0 {
+            return Err(PlyError::Data(format!(
+                "{}: {rest} more bytes after the last element the header declares: the \
+                 header's counts are fewer than the file holds",
+                self.at(),
+            )));
+        }
+        Ok(())
+    }
+
     fn value(&mut self, t: Scalar) -> Result<f64, PlyError> {
         if self.format == Format::Ascii {
             while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
@@ -100,9 +143,10 @@ impl Reader<'_> {
                 ));
             }
             let w = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("?");
-            return w
-                .parse::<f64>()
-                .map_err(|_| PlyError::Data(format!("found `{w}`, expected a number")));
+            let shown: String = w.chars().take(40).collect();
+            return w.parse::<f64>().map_err(|_| {
+                PlyError::Data(format!("{}: found `{shown}`, expected a number", self.at()))
+            });
         }
         let n = t.size();
         if self.pos + n > self.bytes.len() {
@@ -249,18 +293,21 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, PlyError> {
                         }
                     }
                     Prop::List(name, c, t) => {
-                        let n = r.value(*c)?;
+                        let n = r.whole(*c)?;
                         if !(0.0..=1e6).contains(&n) {
                             return Err(PlyError::Data(format!(
-                                "{} {row}: a list of {n} items",
+                                "{}: {} {row}: a list of {n} items",
+                                r.at(),
                                 e.name
                             )));
                         }
+                        let indices =
+                            is_face && (name == "vertex_indices" || name == "vertex_index");
                         list.clear();
                         for _ in 0..n as usize {
-                            list.push(r.value(*t)?);
+                            list.push(if indices { r.whole(*t)? } else { r.value(*t)? });
                         }
-                        if is_face && (name == "vertex_indices" || name == "vertex_index") {
+                        if indices {
                             if list.len() < 3 {
                                 return Err(PlyError::Data(format!(
                                     "face {row} has {} corners",
@@ -302,6 +349,7 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, PlyError> {
             }
         }
     }
+    r.finish()?;
     Ok(Soup { triangles: tris })
 }
 
@@ -343,6 +391,41 @@ mod tests {
                 s.triangles,
                 vec![[[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0]]]
             );
+        }
+    }
+
+    /// A header that declares fewer faces (or vertices) than the file holds: the rest would be
+    /// dropped silently, so the file is refused, naming where the extra data starts.
+    #[test]
+    fn more_rows_than_the_header_declares_are_refused() {
+        let text = ASCII.replace("element face 1", "element face 0");
+        let e = parse(text.as_bytes()).unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("line 16") && m.contains("header"), "{m}");
+        // trailing whitespace is no data
+        assert!(parse(format!("{ASCII}\n \n").as_bytes()).is_ok());
+        // binary: one byte too many
+        let mut b = b"ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n".to_vec();
+        for x in [0f32, 0., 0., 1., 0., 0., 0., 1., 0.] {
+            b.extend(x.to_le_bytes());
+        }
+        b.push(3);
+        for i in [0i32, 1, 2] {
+            b.extend(i.to_le_bytes());
+        }
+        assert_eq!(parse(&b).unwrap().triangles.len(), 1);
+        b.push(0);
+        let e = parse(&b).unwrap_err();
+        assert!(e.to_string().contains("1 more bytes"), "{e}");
+    }
+
+    #[test]
+    fn indices_and_counts_must_be_whole() {
+        for (from, to) in [("4 0 1 2 3", "4 0 1.5 2 3"), ("4 0 1 2 3", "3.5 0 1 2 3")] {
+            let text = ASCII.replace(from, to);
+            let e = parse(text.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("whole number"), "{e}");
+            assert!(e.to_string().contains("line 16"), "{e}");
         }
     }
 

@@ -45,11 +45,13 @@ pub enum TablesError {
     },
     #[error("tables file {origin}: {message}")]
     Parse { origin: String, message: String },
-    #[error("tables file {origin}, {section} row {row}: {message}")]
+    #[error("tables file {origin}, {section} row {row}{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     Invalid {
         origin: String,
         section: &'static str,
         row: usize,
+        /// The line of the row's `[[section]]` header in the file, where it has one.
+        line: Option<usize>,
         message: String,
     },
 }
@@ -150,7 +152,22 @@ impl Tables {
         if let Some(h) = f.hcpcs {
             t.hcpcs = h;
         }
-        t.validate(origin)?;
+        t.validate(origin).map_err(|e| match e {
+            TablesError::Invalid {
+                origin,
+                section,
+                row,
+                message,
+                ..
+            } => TablesError::Invalid {
+                line: row_line(text, section, row),
+                origin,
+                section,
+                row,
+                message,
+            },
+            e => e,
+        })?;
         Ok(t)
     }
 
@@ -185,32 +202,29 @@ impl Tables {
             origin: origin.to_string(),
             section,
             row: row + 1,
+            line: None,
             message,
         };
         for (i, r) in self.materials.iter().enumerate() {
-            for (name, v) in [
-                ("margin_xy_mm", r.margin_xy_mm),
-                ("margin_z_mm", r.margin_z_mm),
-                ("stepover_mm", r.stepover_mm),
-                ("stock_mm", r.stock_mm),
-                ("feed_mm_min", r.feed_mm_min),
-                ("plunge_mm_min", r.plunge_mm_min),
-                ("stepdown_mm", r.stepdown_mm),
+            // (name, value, least, most): a stepover under 0.01 mm or a stepdown under 0.1 mm
+            // would take the machine days, a feed under 1 mm/min is written F0
+            for (name, v, lo, hi) in [
+                ("margin_xy_mm", r.margin_xy_mm, 0.0, 500.0),
+                ("margin_z_mm", r.margin_z_mm, 0.0, 500.0),
+                ("stepover_mm", r.stepover_mm, 0.01, 50.0),
+                ("stock_mm", r.stock_mm, 0.0, 50.0),
+                ("feed_mm_min", r.feed_mm_min, 1.0, 1e6),
+                ("plunge_mm_min", r.plunge_mm_min, 1.0, 1e6),
+                ("stepdown_mm", r.stepdown_mm, 0.1, 200.0),
+                ("spindle_rpm", r.spindle_rpm as f64, 0.0, 200_000.0),
             ] {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(bad("material", i, format!("{name} = {v} must be >= 0")));
+                if !(v.is_finite() && v >= lo && v <= hi) {
+                    return Err(bad(
+                        "material",
+                        i,
+                        format!("{name} = {v:?} must be from {lo} to {hi}"),
+                    ));
                 }
-            }
-            if r.stepover_mm <= 0.0
-                || r.feed_mm_min <= 0.0
-                || r.plunge_mm_min <= 0.0
-                || r.stepdown_mm <= 0.0
-            {
-                return Err(bad(
-                    "material",
-                    i,
-                    "stepover and feeds must be greater than 0".into(),
-                ));
             }
             for (name, t) in [
                 ("rough_tool", &r.rough_tool),
@@ -261,6 +275,21 @@ impl Tables {
         }
         Ok(())
     }
+}
+
+/// The line of the `row`th (from 1) `[[section]]` header of `text`, if it is written so.
+fn row_line(text: &str, section: &str, row: usize) -> Option<usize> {
+    let header = format!("[[{section}]]");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim_start();
+            l.strip_prefix(header.as_str()).is_some_and(|rest| {
+                rest.trim_start().is_empty() || rest.trim_start().starts_with('#')
+            })
+        })
+        .nth(row.checked_sub(1)?)
+        .map(|(i, _)| i + 1)
 }
 
 fn parse_file(text: &str, origin: &str) -> Result<File, TablesError> {
@@ -326,14 +355,54 @@ description = "UCB"
         let text =
             BUNDLED_MATERIALS.replacen("finish_tool = \"ball:6\"", "finish_tool = \"ball\"", 1);
         let e = Tables::from_toml(&text, "lab.toml").unwrap_err();
+        let line = BUNDLED_MATERIALS
+            .lines()
+            .position(|l| l == "[[material]]")
+            .unwrap()
+            + 1;
         assert_eq!(
             e.to_string(),
-            "tables file lab.toml, material row 1: finish_tool = `ball`: expected ball:D, \
-             flat:D or bull:D:CR (mm)"
+            format!(
+                "tables file lab.toml, material row 1 (line {line}): finish_tool = `ball`: \
+                 expected ball:D, flat:D or bull:D:CR (mm)"
+            )
         );
         let text = BUNDLED_HCPCS.replacen("[\"met-pad\"]", "[\"metpad\"]", 1);
         let e = Tables::from_toml(&text, "lab.toml").unwrap_err();
         assert!(e.to_string().contains("unknown feature `metpad`"), "{e}");
+        // numbers out of their stated range, with the row and its line
+        for (from, to, what) in [
+            (
+                "stepover_mm = 1.0",
+                "stepover_mm = 1e-300",
+                "stepover_mm = 1e-300 must be from 0.01 to 50",
+            ),
+            (
+                "stepover_mm = 1.0",
+                "stepover_mm = nan",
+                "stepover_mm = NaN",
+            ),
+            (
+                "feed_mm_min = 10000.0",
+                "feed_mm_min = 0.5",
+                "feed_mm_min = 0.5 must be from 1 to 1000000",
+            ),
+            ("stock_mm = 0.5", "stock_mm = inf", "stock_mm = inf"),
+            ("margin_z_mm = 1.0", "margin_z_mm = 1e308", "from 0 to 500"),
+        ] {
+            assert!(BUNDLED_MATERIALS.contains(from), "{from}");
+            let text = BUNDLED_MATERIALS.replacen(from, to, 1);
+            let e = Tables::from_toml(&text, "lab.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(what) && e.contains("(line "), "{to}: {e}");
+        }
+        // an unknown key is refused, not ignored
+        let text = BUNDLED_MATERIALS.replacen("stock_mm", "stok_mm = 1.0\nstock_mm", 1);
+        let e = Tables::from_toml(&text, "lab.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stok_mm") && e.contains("line"), "{e}");
         let e = Tables::load(Path::new("/nonexistent/tables.toml")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/tables.toml"), "{e}");
     }

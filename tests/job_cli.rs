@@ -851,6 +851,11 @@ fn verify_checks_a_program_against_the_approved_one() {
     );
     assert!(e.contains("is NOT a program signed for job"), "{e}");
     assert!(e.contains(v["sha256"].as_str().unwrap()), "{e}");
+    // The file alone: the job that signed it is found.
+    let out = lab.ok(&["job", "verify", prog], Some("oli"));
+    assert!(out.contains(&format!("job {job}: ")), "{out}");
+    let e = lab.refused(&["job", "verify", edited.to_str().unwrap()], Some("oli"));
+    assert!(e.contains("is not a program signed for any job"), "{e}");
     // The program is not the design.
     let e = lab.refused(&["job", "verify", &job, prog, "--kind", "design"], None);
     assert!(e.contains("is NOT a design signed"), "{e}");

@@ -221,11 +221,13 @@ enum Cmd {
     },
     /// Check a file against what was signed: exit 0 only if the job stands approved and the
     /// file is, byte for byte (SHA-256), one of the programs (or designs) its approval signed
+    ///
+    /// With the file alone, finds the approved job that signed it.
     Verify {
-        /// Job number
+        /// Job number (or, alone, the file: any job that stands approved)
         job: String,
         /// The file to check, e.g. the program on the machine's controller
-        file: PathBuf,
+        file: Option<PathBuf>,
         /// Which approved file to compare with
         #[arg(long, default_value = "program", value_parser = ["program", "design"])]
         kind: String,
@@ -511,7 +513,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             file,
             kind,
             json,
-        } => verify(&store, &job, &file, &kind, json)?,
+        } => match file {
+            Some(file) => verify(&store, &job, &file, &kind, json)?,
+            None => verify_any(&store, Path::new(&job), &kind, json)?,
+        },
         Cmd::Note { job, text, json } => {
             let actor = db.actor()?;
             if text.trim().is_empty() {
@@ -619,6 +624,23 @@ struct Verified<'a> {
     matches: bool,
     signed: Option<&'a fab_ticket::store::Signature>,
     signed_sha256: Vec<&'a str>,
+}
+
+/// `fab job verify FILE`: the jobs standing approved whose approval signed this file.
+fn verify_any(store: &Store, file: &Path, kind: &str, json: bool) -> anyhow::Result<()> {
+    let sha = sha256_file(file)?;
+    let found: Vec<_> = store
+        .signed_with(&sha)?
+        .into_iter()
+        .filter(|(_, s)| s.kind == kind)
+        .collect();
+    let Some((job, _)) = found.first() else {
+        bail!(
+            "{} (sha256 {sha}) is not a {kind} signed for any job that stands approved",
+            file.display()
+        );
+    };
+    verify(store, job, file, kind, json)
 }
 
 /// `fab job verify`: the file against the programs (or designs) the job's standing approval

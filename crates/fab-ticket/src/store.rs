@@ -1468,6 +1468,29 @@ impl Store {
         Ok(sigs)
     }
 
+    /// The jobs standing approved whose approval signed a file with this SHA-256, with the
+    /// signature.
+    pub fn signed_with(&self, sha256: &str) -> Result<Vec<(String, Signature)>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT j.number FROM signatures s JOIN jobs j ON j.id = s.job_id
+             WHERE s.sha256 = ?1 ORDER BY j.id",
+        )?;
+        let jobs: Vec<String> = st
+            .query_map([sha256], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for job in jobs {
+            if let Ok(sigs) = self.approved_set(&job) {
+                out.extend(
+                    sigs.into_iter()
+                        .filter(|s| s.sha256 == sha256)
+                        .map(|s| (job.clone(), s)),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds a note to a job's history (no status change).
     pub fn note(&mut self, job: &str, actor: &str, note: &str) -> Result<HistoryEntry, StoreError> {
         self.write(|tx| {

@@ -93,7 +93,7 @@ pub struct UnitsDecision {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UnitsError {
     #[error(
-        "cannot tell the units: the largest extent is {extent} file units, which is a plausible body part ({lo}-{hi} mm) in none of mm, cm, m, in; pass --units"
+        "cannot tell the units: the largest extent is {} file units, which is a plausible body part ({lo}-{hi} mm) in none of mm, cm, m, in; pass --units", shown_size(*extent)
     )]
     FitsNone { extent: f64, lo: f64, hi: f64 },
     #[error(
@@ -105,6 +105,17 @@ pub enum UnitsError {
     },
 }
 
+/// A size as a person reads it: up to 4 decimals where that is short, else 4 significant digits
+/// with an exponent (a 1e300 extent is not 300 digits).
+pub fn shown_size(v: f64) -> String {
+    if v == 0.0 || (v.abs() >= 1e-3 && v.abs() < 1e7) {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 /// Decides the units of a scan whose largest bounding-box extent is `extent` in file units.
 pub fn decide(requested: Units, extent: f64) -> Result<UnitsDecision, UnitsError> {
     let (lo, hi) = PLAUSIBLE_EXTENT_MM;
@@ -113,7 +124,8 @@ pub fn decide(requested: Units, extent: f64) -> Result<UnitsDecision, UnitsError
         let mut reason = format!("--units {requested} was given");
         if !(lo..=hi).contains(&mm) {
             reason += &format!(
-                " (warning: that makes it {mm:.1} mm, not a plausible body part of {lo}-{hi} mm)"
+                " (warning: that makes it {} mm, not a plausible body part of {lo}-{hi} mm)",
+                shown_size(mm)
             );
         }
         return Ok(UnitsDecision {

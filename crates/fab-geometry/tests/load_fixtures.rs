@@ -69,7 +69,7 @@ fn explicit_units_override_auto() {
         l.report
             .units
             .reason
-            .starts_with("--units mm was given (warning: that makes it 0.3 mm"),
+            .starts_with("--units mm was given (warning: that makes it 0.2763 mm"),
         "{}",
         l.report.units.reason
     );

@@ -298,7 +298,7 @@ pub enum OffsetError {
     #[error("the mesh has non-finite coordinates")]
     NonFinite,
     #[error(
-        "a {cell} mm grid over this mesh would need about {cells:.0} band cells (limit {limit:.0}); use a larger cell"
+        "a {cell} mm grid over this mesh would need about {} band cells (limit {limit:.0}); use a larger cell", crate::units::shown_size(*cells)
     )]
     TooFine { cell: f64, cells: f64, limit: f64 },
     #[error("the offset surface is empty: an inward offset of {0} mm removes the whole part")]

@@ -29,11 +29,22 @@ pub enum GridError {
         ymax: f64,
     },
     #[error(
-        "a {nx} x {ny} grid ({points} points) is too large: at most {max} points; use a larger step",
-        points = *nx * *ny,
+        "a {} x {} grid ({} points) is too large: at most {max} points; use a larger step",
+        count_shown(*nx),
+        count_shown(*ny),
+        count_shown(*nx * *ny),
         max = MAX_GRID_POINTS
     )]
     TooLarge { nx: f64, ny: f64 },
+}
+
+/// A count as a person reads it: whole up to a billion, else with an exponent.
+fn count_shown(n: f64) -> String {
+    if n < 1e9 {
+        format!("{n:.0}")
+    } else {
+        format!("{n:.2e}")
+    }
 }
 
 /// Number of points `floor((max - min) / step) + 1`, with a relative slack of 1e-9 step so that a

@@ -262,7 +262,7 @@ pub fn run(
         blank_x,
         allowance,
         stepdown,
-        rough_pitch: rough_tool.cutter.radius(),
+        rough_pitch: 1.5 * rough_tool.cutter.radius(),
         finish_pitch: pitch,
         feed,
         plunge_feed: plunge,

@@ -289,6 +289,8 @@ pub fn write_rotary_program(
     let mut tool = None;
     let mut buf = String::new();
     let mut inverse = false;
+    // X and Z as last written (None: unknown, only Z known after the first lines)
+    let mut at: Option<(String, String)> = None;
     for (k, op) in ops.iter().enumerate() {
         if op.moves.is_empty() {
             continue;
@@ -317,11 +319,17 @@ pub fn write_rotary_program(
             buf.clear();
             match *m {
                 RotaryMove::Rapid { x, z } => {
+                    let to = (fixed(x, 3), fixed(z, 3));
+                    // a rapid to where the tool is would be a move of A alone to a checker
+                    if at.as_ref() == Some(&to) {
+                        continue;
+                    }
                     if inverse {
                         line("G94");
                         inverse = false;
                     }
-                    let _ = write!(buf, "G0 X{} Y0 Z{}", fixed(x, 3), fixed(z, 3));
+                    let _ = write!(buf, "G0 X{} Y0 Z{}", to.0, to.1);
+                    at = Some(to);
                 }
                 RotaryMove::ResetA { a } => {
                     let _ = write!(buf, "G92 A{}", fixed(a, 4));
@@ -331,14 +339,16 @@ pub fn write_rotary_program(
                         line("G93");
                         inverse = true;
                     }
+                    let to = (fixed(x, 3), fixed(z, 3));
                     let _ = write!(
                         buf,
                         "G1 X{} Z{} A{} F{}",
-                        fixed(x, 3),
-                        fixed(z, 3),
+                        to.0,
+                        to.1,
                         fixed(a, 4),
                         fixed(1.0 / minutes, 3)
                     );
+                    at = Some(to);
                 }
             }
             line(&buf);

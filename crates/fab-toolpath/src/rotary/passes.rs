@@ -2,8 +2,9 @@
 //!
 //! Roughing: a ball grown by the stock allowance is dropped radially; level `k` holds the ball's
 //! bottom `k` stepdowns under the blank's surface (or on the grown design where that is higher)
-//! and runs only over the stations where material is left under the level above. The last level
-//! reaches the axis, so beyond the distal end nothing is left. Finishing: one helix of the
+//! and runs only over the stations where the level above would leave the finishing ball more
+//! than a stepdown to cut: where the blank is within a stepdown of the design, the finishing
+//! helix cuts it alone. Finishing: one helix of the
 //! finishing ball from beyond the distal end to the blank's proximal face, its pitch from the
 //! scallop target and shortened on steep ground (`helix`).
 //!
@@ -100,9 +101,11 @@ pub fn carve(design: &[[[f64; 3]; 3]], p: &CarveParams) -> Result<CarvePlan, Hel
     loop {
         let bottom = (p.blank_radius - k as f64 * p.stepdown).max(0.0);
         let level = bottom + rr;
-        // the stations with material under the level above
+        // the stations where more than a stepdown would be left over the design for the
+        // finishing ball under the level above (`lowest` is the grown ball's centre: the
+        // design's radius + the allowance + the ball's)
         let work: Vec<usize> = (0..stations)
-            .filter(|&i| lowest[i] < above_level - 1e-6)
+            .filter(|&i| above_level - lowest[i] + p.allowance > p.stepdown + 1e-6)
             .collect();
         if let Some(&last) = work.iter().max() {
             let x_lo = (x_start - last as f64 * step - p.rough_pitch).max(x_end);
@@ -112,8 +115,8 @@ pub fn carve(design: &[[[f64; 3]; 3]], p: &CarveParams) -> Result<CarvePlan, Hel
                 x_start,
                 x_end: x_lo,
                 floor: level,
-                step_deg: 3.0,
-                max_chord: 3.0,
+                step_deg: 4.0,
+                max_chord: 5.0,
                 tolerance: p.allowance * 0.5,
                 excess: 1.0,
                 a_start_deg: a_now,
@@ -139,10 +142,10 @@ pub fn carve(design: &[[[f64; 3]; 3]], p: &CarveParams) -> Result<CarvePlan, Hel
         x_start: tip + rf + 0.5,
         x_end,
         floor: 0.0,
-        step_deg: 2.0,
-        max_chord: 1.5,
-        tolerance: 0.002,
-        excess: 0.01,
+        step_deg: 3.0,
+        max_chord: 3.0,
+        tolerance: 0.006,
+        excess: 0.03,
         a_start_deg: a_now,
     };
     let pts = helix(&finish_idx, &hp)?;

@@ -29,6 +29,8 @@ pub struct RadialIndex {
     /// `starts[b]..starts[b + 1]` indexes `items` for bin `b = ix * nt + it`.
     starts: Vec<u32>,
     items: Vec<u32>,
+    /// Per triangle: lowest and highest X, largest distance from the axis.
+    bounds: Vec<[f64; 3]>,
     x_range: (f64, f64),
 }
 
@@ -76,6 +78,7 @@ impl RadialIndex {
                 nt: SECTORS,
                 starts: vec![0],
                 items: Vec::new(),
+                bounds: Vec::new(),
                 x_range: (0.0, 0.0),
             };
         }
@@ -116,6 +119,16 @@ impl RadialIndex {
                 }
             }
         }
+        let bounds: Vec<[f64; 3]> = (0..count)
+            .map(|k| {
+                let t = &tris[k * STRIDE..k * STRIDE + 9];
+                [
+                    t[0].min(t[3]).min(t[6]),
+                    t[0].max(t[3]).max(t[6]),
+                    t[1].hypot(t[2]).max(t[4].hypot(t[5])).max(t[7].hypot(t[8])),
+                ]
+            })
+            .collect();
         let mut starts = vec![0u32; nx * nt + 1];
         for b in 0..nx * nt {
             starts[b + 1] = starts[b] + counts[b];
@@ -132,6 +145,13 @@ impl RadialIndex {
                 }
             }
         }
+        // each bin's triangles from the farthest from the axis in: a query stops at the first
+        // that cannot reach past the contact found so far
+        for b in 0..nx * nt {
+            let (s0, s1) = (starts[b] as usize, starts[b + 1] as usize);
+            items[s0..s1]
+                .sort_unstable_by(|&p, &q| bounds[q as usize][2].total_cmp(&bounds[p as usize][2]));
+        }
         RadialIndex {
             radius,
             tris,
@@ -141,6 +161,7 @@ impl RadialIndex {
             nt,
             starts,
             items,
+            bounds,
             x_range: (xlo, xhi),
         }
     }
@@ -182,7 +203,16 @@ impl RadialIndex {
         let (s, e) = (self.starts[b] as usize, self.starts[b + 1] as usize);
         let (c, sn) = (theta.cos(), theta.sin());
         let mut best = f64::NEG_INFINITY;
+        let r = self.radius;
         for &k in &self.items[s..e] {
+            let [lo, hi, far] = self.bounds[k as usize];
+            // no contact can lie beyond the triangle's farthest point plus the ball
+            if far + r <= best {
+                break;
+            }
+            if x < lo - r || x > hi + r {
+                continue;
+            }
             let t = &self.tris[k as usize * STRIDE..(k as usize + 1) * STRIDE];
             let r = contact(t, x, c, sn, self.radius);
             if r > best {

@@ -1158,6 +1158,8 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            // the Rx as received and as read are in the chain: changed later, the audit says so
+            let sealed = rx_seal(rx_text, &rx_json);
             history(
                 tx,
                 id,
@@ -1167,7 +1169,7 @@ impl Store {
                 "created",
                 None,
                 Some(Status::Received),
-                None,
+                Some(&sealed),
             )?;
             for f in files {
                 insert_file(tx, id, &at, actor, role, f, &Origin::default())?;
@@ -1836,15 +1838,32 @@ impl Store {
                 });
             }
         }
-        let mut st = self
-            .conn
-            .prepare("SELECT id, status FROM jobs ORDER BY id")?;
-        let statuses: Vec<(i64, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let mut st = self.conn.prepare(
+            "SELECT j.id, j.status, j.rx_text, j.rx_json, h.note FROM jobs j
+             LEFT JOIN history h ON h.job_id = j.id AND h.action = 'created'
+             ORDER BY j.id",
+        )?;
+        type JobCheck = (i64, String, String, String, Option<String>);
+        let statuses: Vec<JobCheck> = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<Result<_, _>>()?;
-        for (id, status) in statuses {
+        for (id, status, rx_text, rx_json, created) in statuses {
             if only.is_some_and(|j| j != id) {
                 continue;
+            }
+            // jobs created before the seal have none to check
+            if let Some(seal) = created.filter(|n| n.starts_with(RX_SEAL))
+                && seal != rx_seal(&rx_text, &rx_json)
+            {
+                report.problems.push(AuditProblem {
+                    row: 0,
+                    job: number(id),
+                    what: "its Rx is not the one recorded when it was created (changed outside \
+                           fab)"
+                        .into(),
+                });
             }
             let said = last_status.get(&id).cloned().flatten();
             if said.as_deref() != Some(status.as_str()) {
@@ -2178,6 +2197,18 @@ fn signed_set(conn: &Connection, job_id: i64, rx: &Prescription) -> Result<Vec<S
         }
     }
     Ok(out)
+}
+
+/// How a job's `created` history note begins: the SHA-256 of its Rx.
+const RX_SEAL: &str = "rx sha256 ";
+
+/// The `created` history note: the SHA-256 of the Rx as received and as read.
+fn rx_seal(rx_text: &str, rx_json: &str) -> String {
+    format!(
+        "{RX_SEAL}{}, read as sha256 {}",
+        auth::sha256_hex(rx_text.as_bytes()),
+        auth::sha256_hex(rx_json.as_bytes())
+    )
 }
 
 /// How a signed approval's history note begins.

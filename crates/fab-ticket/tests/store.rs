@@ -419,6 +419,37 @@ fn a_history_row_edited_outside_fab_is_found_by_the_audit() {
 }
 
 #[test]
+fn an_rx_changed_outside_fab_is_found_by_the_audit() {
+    let (d, mut s) = lab();
+    let j = s
+        .create_job("tom", &fixture("foot-left-eva.rx"), &[])
+        .unwrap()
+        .number;
+    let created = s.history(&j).unwrap()[0].note.clone().unwrap();
+    assert!(created.starts_with("rx sha256 "), "{created}");
+    assert!(s.audit(None).unwrap().problems.is_empty());
+    drop(s);
+    let conn = rusqlite::Connection::open(d.path().join("jobs.db")).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE jobs SET rx_json = replace(rx_json, '\"heel_cup_mm\":10.0', '\"heel_cup_mm\":18.0')",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let s = Store::open(&d.path().join("jobs.db")).unwrap();
+    assert_eq!(s.job(&j).unwrap().status, Status::Received);
+    let r = s.audit(Some(&j)).unwrap();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0]
+            .what
+            .contains("its Rx is not the one recorded")
+    );
+}
+
+#[test]
 fn a_status_set_outside_fab_is_found_by_the_audit() {
     let (d, mut s) = lab();
     let j = s

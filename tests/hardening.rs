@@ -327,6 +327,13 @@ fn drop_refuses_a_grid_too_large_before_allocating() {
             &["--step", "too large", "larger step"],
         );
     }
+    for tool in ["ball:1e-300", "ball:0.05", "bull:6:1e300", "bull:6:0.001"] {
+        refused(
+            dir.path(),
+            &["drop", "foot.stl", "--tool", tool, "-o", "cl.csv"],
+            &["--tool", "out of range"],
+        );
+    }
     for step in ["0", "nan", "inf", "-1"] {
         refused(
             dir.path(),
@@ -356,6 +363,15 @@ fn mesh_offset_refuses_a_tolerance_out_of_range() {
                 "o.stl",
             ],
             &["foot.stl", "--tolerance", "from 0.001 to 1 mm"],
+        );
+    }
+    for cell in ["0", "nan", "6", "1e300"] {
+        refused(
+            dir.path(),
+            &[
+                "mesh", "offset", "foot.stl", "-d", "3", "--cell", cell, "-o", "o.stl",
+            ],
+            &["foot.stl", "--cell", "at most 5"],
         );
     }
     for m in ["0", "nan", "-1"] {

@@ -463,6 +463,13 @@ fn bad_options_are_refused() {
     let mut o = OffsetOptions::new(1.0);
     o.cell = Some(0.0001);
     assert!(matches!(offset(&c, &o), Err(OffsetError::TooFine { .. })));
+    for cell in [0.0, -1.0, f64::NAN, 5.5, 1e300] {
+        o.cell = Some(cell);
+        assert!(
+            matches!(offset(&c, &o), Err(OffsetError::BadCell(_))),
+            "{cell}"
+        );
+    }
 }
 
 /// `mesh` turned by `angle` (radians) about `axis` and moved off the grid by a fraction of a

@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 
 /// Largest diameter accepted in a spec (mm): larger is certainly a typo for this lab's routers.
 pub const MAX_DIAMETER_MM: f64 = 100.0;
+/// Smallest diameter accepted (mm): the finest engraving bits; smaller is a typo (and a grid or
+/// a scallop computed for it would be absurd).
+pub const MIN_DIAMETER_MM: f64 = 0.1;
+/// Smallest corner radius of a bull-nose cutter (mm); a sharper corner is a flat end mill.
+pub const MIN_CORNER_RADIUS_MM: f64 = 0.01;
 
 /// A rotationally symmetric end mill. Z of a cutter location is its tip (lowest point).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,11 +48,11 @@ pub enum CutterError {
         expected: &'static str,
     },
     #[error(
-        "cutter diameter {0} mm is out of range: expected more than 0 and at most {MAX_DIAMETER_MM} mm"
+        "cutter diameter {0:?} mm is out of range: expected {MIN_DIAMETER_MM} to {MAX_DIAMETER_MM} mm"
     )]
     Diameter(f64),
     #[error(
-        "corner radius {corner_radius} mm is out of range for a {diameter} mm bull-nose cutter: expected more than 0 and at most half the diameter ({} mm)",
+        "corner radius {corner_radius} mm is out of range for a {diameter} mm bull-nose cutter: expected at least {MIN_CORNER_RADIUS_MM} mm and at most half the diameter ({} mm)",
         diameter / 2.0
     )]
     CornerRadius { diameter: f64, corner_radius: f64 },
@@ -80,11 +85,11 @@ impl Cutter {
         self.radius() - self.corner_radius()
     }
 
-    /// Checks the dimensions: a finite diameter in (0, [`MAX_DIAMETER_MM`]], and for a bull-nose
-    /// a corner radius in (0, diameter / 2].
+    /// Checks the dimensions: a diameter in [[`MIN_DIAMETER_MM`], [`MAX_DIAMETER_MM`]], and for a
+    /// bull-nose a corner radius in [[`MIN_CORNER_RADIUS_MM`], diameter / 2].
     pub fn validate(&self) -> Result<(), CutterError> {
         let d = self.diameter();
-        if !(d.is_finite() && d > 0.0 && d <= MAX_DIAMETER_MM) {
+        if !(d.is_finite() && (MIN_DIAMETER_MM..=MAX_DIAMETER_MM).contains(&d)) {
             return Err(CutterError::Diameter(d));
         }
         if let Cutter::Bull {
@@ -92,7 +97,7 @@ impl Cutter {
             corner_radius,
         } = *self
             && !(corner_radius.is_finite()
-                && corner_radius > 0.0
+                && corner_radius >= MIN_CORNER_RADIUS_MM
                 && corner_radius <= diameter / 2.0)
         {
             return Err(CutterError::CornerRadius {
@@ -229,6 +234,9 @@ mod tests {
         assert!(err("bull:12:7").contains("at most half the diameter (6 mm)"));
         assert!(err("bull:12:0").contains("corner radius 0 mm is out of range"));
         assert!(err("bull:12:x").contains("corner radius 'x'"));
+        assert!(err("ball:0.05").contains("expected 0.1 to 100 mm"));
+        assert!(err("ball:1e-300").contains("diameter 1e-300 mm"));
+        assert!(err("bull:12:0.001").contains("at least 0.01 mm"));
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub const MAX_ERROR: f64 = 0.05;
 /// worst over 202 offsets (the 90-offset sweep, and 112 outward offsets of the feet in 8 poses),
 /// where 0.015 gave about 0.014 with ~12 % more triangles and ~7 % more time.
 pub const DEFAULT_TOLERANCE: f64 = 0.018;
+/// The coarsest grid cell that may be asked for, mm: coarser cannot resolve a foot's toes or a
+/// limb's rim (the surface then fails its check, or vanishes).
+pub const MAX_CELL: f64 = 5.0;
 /// The largest offset distance, mm, either way: far beyond any shell, liner or socket wall.
 pub const MAX_DISTANCE: f64 = 200.0;
 /// The range of [`OffsetOptions::tolerance`], mm: finer than 1 um is below what refinement can
@@ -283,7 +286,7 @@ pub enum OffsetError {
         max = MAX_DISTANCE
     )]
     BadDistance(f64),
-    #[error("grid cell must be a finite positive number of mm (got {0:?})")]
+    #[error("grid cell must be a positive number of mm, at most {MAX_CELL} (got {0:?})")]
     BadCell(f64),
     #[error(
         "refinement tolerance must be from {lo} to {hi} mm (got {0:?})",
@@ -351,7 +354,7 @@ fn offset_in_pool(mesh: &Mesh, opts: &OffsetOptions) -> Result<(Mesh, OffsetRepo
     }
     let radius = d.abs();
     let h = match opts.cell {
-        Some(c) if !(c.is_finite() && c > 0.0) => return Err(OffsetError::BadCell(c)),
+        Some(c) if !(c > 0.0 && c <= MAX_CELL) => return Err(OffsetError::BadCell(c)),
         Some(c) => c,
         None => DEFAULT_CELL.min(radius / 2.0),
     };

@@ -269,3 +269,56 @@ fn a_foot_is_no_limb_and_a_router_no_carver() {
     // nothing written by any of them
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// `scan: skin`: the positive is grown by the liner's thickness (a true offset of the closed
+/// positive), everywhere: its largest radius and its length grow by the liner, the stem's face
+/// stays where the carver holds it.
+#[test]
+fn a_skin_scan_is_grown_by_the_liner() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = root().join("fixtures/scans/limb-transtibial.stl");
+    let text = std::fs::read_to_string(root().join("fixtures/rx/transtibial-ptb.rx")).unwrap();
+    assert!(text.contains("liner: 6 mm\n"));
+    let skin = dir.path().join("skin.rx");
+    std::fs::write(
+        &skin,
+        text.replace("liner: 6 mm\n", "liner: 6 mm\nscan: skin\n"),
+    )
+    .unwrap();
+    let d1 = dir.path().join("a");
+    let d2 = dir.path().join("b");
+    std::fs::create_dir_all(&d1).unwrap();
+    std::fs::create_dir_all(&d2).unwrap();
+    let (_, _, over) = plan(
+        &scan,
+        Some(&root().join("fixtures/rx/transtibial-ptb.rx")),
+        &d1,
+    );
+    let (_, _, grown) = plan(&scan, Some(&skin), &d2);
+    let g = |v: &serde_json::Value, k: &str| v["design"][k].as_f64().unwrap();
+    let dr = g(&grown, "max_radius_mm") - g(&over, "max_radius_mm");
+    assert!((dr - 6.0).abs() < 0.3, "largest radius grew {dr} mm");
+    let dx = g(&grown, "distal_x_mm") - g(&over, "distal_x_mm");
+    assert!((dx - 6.0).abs() < 0.3, "distal end moved {dx} mm");
+    assert_eq!(g(&grown, "stem_face_x_mm"), g(&over, "stem_face_x_mm"));
+    assert!(
+        grown["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("grown 6 mm"))
+    );
+    // skin without a liner thickness is refused
+    let bad = dir.path().join("bad.rx");
+    std::fs::write(&bad, text.replace("liner: 6 mm\n", "scan: skin\n")).unwrap();
+    let r = fab(&[
+        "plan",
+        scan.to_str().unwrap(),
+        "--rx",
+        bad.to_str().unwrap(),
+        "-o",
+        dir.path().join("c.nc").to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("liner"));
+}

@@ -207,12 +207,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     if socket {
-        let anterior = match (&args.job, &args.rx, &store) {
-            (Some(job), _, Some(st)) => crate::rectify::anterior_landmark(&st.job(job)?.rx),
+        // the Rx itself: its landmarks and what the scan shows
+        let rx = match (&args.job, &args.rx, &store) {
+            (Some(job), _, Some(st)) => Some(st.job(job)?.rx),
             (None, Some(rx), _) => std::fs::read_to_string(rx)
                 .ok()
-                .and_then(|t| fab_ticket::rx::parse(&t).ok())
-                .and_then(|rx| crate::rectify::anterior_landmark(&rx)),
+                .and_then(|t| fab_ticket::rx::parse(&t).ok()),
             _ => None,
         };
         return crate::cmd::plan_socket::run(
@@ -222,7 +222,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &out,
             &inputs,
             scan_bytes,
-            anterior,
+            rx.as_ref(),
         );
     }
     let machine = Machine::resolve(args.machine.as_deref().unwrap_or("linuxcnc-router"))?;

@@ -41,8 +41,23 @@ pub fn run(
     out: &Outputs,
     inputs: &[&Path],
     scan_bytes: Vec<u8>,
-    anterior: Option<fab_geometry::nalgebra::Point3<f64>>,
+    rx: Option<&fab_ticket::rx::Prescription>,
 ) -> anyhow::Result<()> {
+    let anterior = rx.and_then(crate::rectify::anterior_landmark);
+    // a scan of the bare skin: the positive is grown by the liner's thickness
+    let skin_liner = match rx.map(|r| &r.device) {
+        Some(fab_ticket::rx::Device::TranstibialSocket(s))
+            if s.scan == Some(fab_ticket::rx::ScanSurface::Skin) =>
+        {
+            match s.liner_mm {
+                Some(l) if l > 0.0 => Some(l),
+                _ => bail!(
+                    "the Rx says the scan is of the skin (scan: skin) but gives no liner thickness to grow the positive by (liner: N mm)"
+                ),
+            }
+        }
+        _ => None,
+    };
     let t0 = Instant::now();
     let machine = Machine::resolve(args.machine.as_deref().unwrap_or(DEFAULT_MACHINE))?;
     let dialect = args.dialect.unwrap_or(machine.dialect);
@@ -212,17 +227,38 @@ pub fn run(
     let rect =
         crate::rectify::socket_scan(order, &scan, anterior, &args.scan.display().to_string())?;
     notes.extend(rect.notes.iter().cloned());
-    let design = socket_positive(
+    let mut design = socket_positive(
         &rect.mesh,
         &rect.lm.distal(),
         &rect.lm.axis(),
         &rect.lm.anterior(),
         &SocketParams {
-            stem_face_x: STEM_FACE_X,
+            // grown by the liner below, the stem's face comes back to STEM_FACE_X
+            stem_face_x: STEM_FACE_X + skin_liner.unwrap_or(0.0),
             ..SocketParams::default()
         },
     )
     .with_context(|| format!("laying out the positive of {}", args.scan.display()))?;
+    if let Some(l) = skin_liner {
+        let (grown, report) = fab_geometry::offset::offset(
+            &design.mesh,
+            &fab_geometry::offset::OffsetOptions::new(l),
+        )
+        .with_context(|| format!("growing the positive by the {l} mm liner"))?;
+        notes.push(format!(
+            "the scan is of the skin: the positive grown {l} mm (the liner) by a true offset ({} refinement rounds)",
+            report.refine_rounds
+        ));
+        design.mesh = grown;
+        design.stem_face_x -= l;
+        design.distal_x += l;
+        design.max_radius = design
+            .mesh
+            .vertices
+            .iter()
+            .map(|q| q.y.hypot(q.z))
+            .fold(0.0, f64::max);
+    }
     if design.holes_closed > 0 {
         notes.push(format!(
             "{} small hole(s) in the scan closed flat on the positive",

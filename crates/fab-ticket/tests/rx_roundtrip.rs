@@ -155,6 +155,10 @@ fn socket() -> impl Strategy<Value = TranstibialSocket> {
                 Suspension::Supracondylar,
             ])),
             of(mm(10.0)),
+            of(prop_oneof![
+                Just(ScanSurface::OverLiner),
+                Just(ScanSurface::Skin)
+            ]),
         ),
         (
             prop::collection::vec(rd(), 0..4),
@@ -169,10 +173,14 @@ fn socket() -> impl Strategy<Value = TranstibialSocket> {
         ),
     )
         .prop_map(
-            |((design, liner, susp, red), (reliefs, loads, landmarks, socket, material, trim))| {
+            |(
+                (design, liner, susp, red, scan),
+                (reliefs, loads, landmarks, socket, material, trim),
+            )| {
                 TranstibialSocket {
                     design,
                     liner_mm: liner,
+                    scan,
                     suspension: susp,
                     reduction_percent: red,
                     reliefs,

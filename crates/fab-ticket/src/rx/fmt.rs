@@ -157,6 +157,16 @@ fn socket(o: &mut String, s: &TranstibialSocket) {
     if let Some(v) = s.liner_mm {
         kv("liner", format!("{v} mm"));
     }
+    if let Some(v) = s.scan {
+        kv(
+            "scan",
+            match v {
+                ScanSurface::OverLiner => "over-liner",
+                ScanSurface::Skin => "skin",
+            }
+            .into(),
+        );
+    }
     if let Some(v) = s.suspension {
         kv(
             "suspension",

@@ -32,6 +32,7 @@ pub const FOOT_KEYS: &[&str] = &[
 pub const SOCKET_KEYS: &[&str] = &[
     "design",
     "liner",
+    "scan",
     "suspension",
     "reduction",
     "relief",

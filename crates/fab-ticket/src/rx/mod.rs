@@ -321,6 +321,15 @@ pub enum Suspension {
     Supracondylar,
 }
 
+/// What the limb scan shows: the limb over its liner (the usual practice) or the bare skin, in
+/// which case the positive is offset outward by the liner's thickness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanSurface {
+    OverLiner,
+    Skin,
+}
+
 /// A check (test) socket or the definitive one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -354,6 +363,9 @@ pub struct TranstibialSocket {
     pub design: Option<SocketDesign>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liner_mm: Option<f64>,
+    /// `scan: over-liner | skin` (none: over the liner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanSurface>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
     #[serde(skip_serializing_if = "Option::is_none")]

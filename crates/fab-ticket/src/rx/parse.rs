@@ -766,6 +766,12 @@ fn socket_value(cur: &mut Cur, key: &str, s: &mut TranstibialSocket) -> Result<(
             s.design = Some(cur.choice(&[("ptb", SocketDesign::Ptb), ("tsb", SocketDesign::Tsb)])?)
         }
         "liner" => s.liner_mm = Some(cur.quantity(key, "mm", 0.0, 12.0)?),
+        "scan" => {
+            s.scan = Some(cur.choice(&[
+                ("over-liner", ScanSurface::OverLiner),
+                ("skin", ScanSurface::Skin),
+            ])?)
+        }
         "suspension" => {
             s.suspension = Some(cur.choice(&[
                 ("pin-lock", Suspension::PinLock),

@@ -103,7 +103,7 @@ fn every_offset_from_minus_5_to_plus_5_of_every_closed_fixture() {
     }
     let mut cases = Vec::new();
     for (name, m) in &scans {
-        cases.push((format!("{name}"), m.clone()));
+        cases.push((name.clone(), m.clone()));
         cases.push((format!("{name} turned"), turned(m, [0.3, 0.8, -0.5], 2.2)));
         cases.push((format!("{name} subdivided"), subdivided(m)));
         cases.push((format!("{name} noise 0.1 mm"), noisy(m, 0.1)));

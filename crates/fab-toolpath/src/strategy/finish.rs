@@ -137,7 +137,7 @@ pub fn finish_pass(
     let nx_f = ((amax - amin) / g).ceil() + 1.0;
     let ny_f = (nrows_f - 1.0) * kf + 1.0;
     let needed_f = nx_f * ny_f * 2.0;
-    if !(needed_f <= MAX_GRID_POINTS as f64) {
+    if needed_f.is_nan() || needed_f > MAX_GRID_POINTS as f64 {
         return Err(StrategyError::TooLarge {
             what: "finishing CL grid",
             needed: needed_f.min(usize::MAX as f64) as usize,

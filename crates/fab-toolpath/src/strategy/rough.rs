@@ -259,7 +259,7 @@ pub fn rough(
         (area.width() / g).ceil() + 1.0,
         (area.height() / g).ceil() + 1.0,
     );
-    if !(nx_f * ny_f <= super::finish::MAX_GRID_POINTS as f64) {
+    if (nx_f * ny_f).is_nan() || nx_f * ny_f > super::finish::MAX_GRID_POINTS as f64 {
         return Err(StrategyError::TooLarge {
             what: "roughing floor grid",
             needed: (nx_f * ny_f).min(usize::MAX as f64) as usize,

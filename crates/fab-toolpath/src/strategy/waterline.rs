@@ -108,7 +108,7 @@ pub fn waterline(
         (area.width() / g).ceil() + 1.0,
         (area.height() / g).ceil() + 1.0,
     );
-    if !(nx_f * ny_f <= MAX_GRID as f64) {
+    if (nx_f * ny_f).is_nan() || nx_f * ny_f > MAX_GRID as f64 {
         return Err(StrategyError::TooLarge {
             what: "waterline CL grid",
             needed: (nx_f * ny_f).min(usize::MAX as f64) as usize,

@@ -203,7 +203,12 @@ fn an_rx_for_the_other_foot_or_a_socket_is_refused() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("foot orthosis"));
+    // a socket Rx needs a residual limb scan: this one is a foot
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("socket") && err.contains("foot") && err.contains("limb"),
+        "{err}"
+    );
     assert!(!nc.exists());
     let out = fab_bare()
         .args([

@@ -114,7 +114,8 @@ fn order_prints_the_work_order() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["modifications"][0]["op"], "reduction");
     assert_eq!(v["modifications"][0]["percent"], 4.0);
-    assert_eq!(v["milling"]["finish_tool"], "ball:12");
+    // the bundled socket row's finishing ball for the rotary carver (3/4 in)
+    assert_eq!(v["milling"]["finish_tool"], "ball:19.05");
     let text = fab()
         .args(["rx", "order", "fixtures/rx/foot-left-eva.rx"])
         .output()

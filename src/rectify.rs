@@ -235,13 +235,13 @@ pub fn socket_ops(
             Some(p) => {
                 let p = Point3::from(p);
                 let Some((_, on_surface, _, off)) = nearest::on_mesh(limb, &p) else {
-                    bail!("the limb scan has no surface to place {region:?} on");
+                    bail!("the limb scan has no surface to place {region} on");
                 };
                 if off > place.radius_mm {
                     // the modification would not reach the scan at all: the landmarks were
                     // taken on another scan or in another frame
                     bail!(
-                        "{region:?}: the Rx's landmark ({:.1}, {:.1}, {:.1}) mm is {off:.1} mm off the scan's surface, farther than the {} mm the modification reaches: are the Rx and the scan of the same limb, in the same units and frame?",
+                        "{region}: the Rx's landmark ({:.1}, {:.1}, {:.1}) mm is {off:.1} mm off the scan's surface, farther than the {} mm the modification reaches: are the Rx and the scan of the same limb, in the same units and frame?",
                         p.x,
                         p.y,
                         p.z,
@@ -250,7 +250,7 @@ pub fn socket_ops(
                 }
                 if off > 5.0 {
                     notes.push(format!(
-                        "{region:?}: the landmark is {off:.1} mm off the scan's surface; the nearest surface point is used"
+                        "{region}: the landmark is {off:.1} mm off the scan's surface; the nearest surface point is used"
                     ));
                     on_surface
                 } else {
@@ -259,10 +259,10 @@ pub fn socket_ops(
             }
             None => {
                 let p = default_place(limb, lm, place, side).with_context(|| {
-                    format!("cannot place {region:?} on the limb without a landmark")
+                    format!("cannot place {region} on the limb without a landmark")
                 })?;
                 notes.push(format!(
-                    "{region:?}: no landmark in the Rx; placed at its usual spot ({:.1}, {:.1}, {:.1})",
+                    "{region}: no landmark in the Rx; placed at its usual spot ({:.1}, {:.1}, {:.1})",
                     p.x, p.y, p.z
                 ));
                 p
@@ -412,4 +412,45 @@ pub fn socket_scan(
         applied,
         notes,
     })
+}
+
+/// Checks the leg the work order names against the limb as scanned, where fab can tell: the
+/// fibular head is lateral, so with the limb's axis (distal -> proximal) and anterior direction
+/// its landmark must lie on the leg's outer side. Returns what was found, in words; an error
+/// when the landmark is on the other side (the Rx is for the other leg, or the scan mirrored).
+pub fn check_leg_side(
+    rx: Option<&Prescription>,
+    side: Option<Side>,
+    lm: &LimbMeasurements,
+) -> Result<String> {
+    let Some(side) = side else {
+        return Ok("the Rx names no leg: the side is not checked".into());
+    };
+    let fibular = match rx.map(|r| &r.device) {
+        Some(Device::TranstibialSocket(s)) => s.landmark(Region::FibularHead),
+        _ => None,
+    };
+    let Some(p) = fibular else {
+        return Ok(format!(
+            "the {side} leg is not checked against the scan: no fibular-head landmark in the Rx"
+        ));
+    };
+    if !lm.anterior_from.contains("landmark") {
+        return Ok(format!(
+            "the {side} leg is not checked against the scan: its front was found from the sections, not from a landmark"
+        ));
+    }
+    let (u, a) = (lm.axis(), lm.anterior());
+    // the patient's right, for a limb standing on its axis and facing its anterior direction
+    let right = a.cross(&u);
+    let s = (Point3::from(p) - lm.distal()).dot(&right);
+    let lateral_is_right = side == Side::Right;
+    if (s > 0.0) != lateral_is_right && s.abs() > 5.0 {
+        bail!(
+            "the Rx is for the {side} leg, but its fibular-head landmark lies on the limb's medial side for that leg (the fibular head is lateral): is the Rx for the other leg, or the scan mirrored?"
+        );
+    }
+    Ok(format!(
+        "the {side} leg agrees with the scan: the fibular head is on its lateral side"
+    ))
 }

@@ -322,3 +322,60 @@ fn a_skin_scan_is_grown_by_the_liner() {
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("liner"));
 }
+
+/// The leg is checked against the limb where the Rx lets fab tell (a fibular-head landmark and a
+/// landmark on the front): the PTB Rx's left leg agrees with the scan, the same Rx said for the
+/// right leg is refused, and a Rx without the landmark is said to be unchecked.
+#[test]
+fn the_leg_is_checked_against_the_fibular_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = root().join("fixtures/scans/limb-transtibial.stl");
+    let ptb = root().join("fixtures/rx/transtibial-ptb.rx");
+    let text = std::fs::read_to_string(&ptb).unwrap();
+    assert!(text.contains("side: left\n"));
+    let right = dir.path().join("right.rx");
+    std::fs::write(&right, text.replace("side: left\n", "side: right\n")).unwrap();
+    let nc = dir.path().join("r.nc");
+    let r = fab(&[
+        "plan",
+        scan.to_str().unwrap(),
+        "--rx",
+        right.to_str().unwrap(),
+        "-o",
+        nc.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(e.contains("right leg") && e.contains("fibular"), "{e}");
+    assert!(!nc.exists());
+    let r = fab(&[
+        "plan",
+        scan.to_str().unwrap(),
+        "--rx",
+        ptb.to_str().unwrap(),
+        "--json",
+        "-o",
+        nc.to_str().unwrap(),
+    ]);
+    assert!(r.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("left leg agrees"), "{notes}");
+    let r = fab(&[
+        "plan",
+        scan.to_str().unwrap(),
+        "--rx",
+        "fixtures/rx/transtibial-tsb.rx",
+        "--json",
+        "-o",
+        nc.to_str().unwrap(),
+    ]);
+    assert!(r.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("not checked"), "{notes}");
+    assert!(
+        !notes.contains("DistalEnd"),
+        "regions in the Rx's words: {notes}"
+    );
+}

@@ -227,6 +227,10 @@ pub fn run(
     let rect =
         crate::rectify::socket_scan(order, &scan, anterior, &args.scan.display().to_string())?;
     notes.extend(rect.notes.iter().cloned());
+    let leg =
+        crate::rectify::check_leg_side(rx, order.and_then(|o| o.sides.first().copied()), &rect.lm)
+            .with_context(|| format!("{}", args.scan.display()))?;
+    notes.push(leg);
     let mut design = socket_positive(
         &rect.mesh,
         &rect.lm.distal(),

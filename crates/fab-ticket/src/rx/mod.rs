@@ -384,6 +384,13 @@ pub struct TranstibialSocket {
     pub trimline_mm: Option<f64>,
 }
 
+/// The region as the Rx writes it (`fibular-head`).
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(parse::region_name(*self))
+    }
+}
+
 impl TranstibialSocket {
     /// The landmark given for `region`, if any.
     pub fn landmark(&self, region: Region) -> Option<[f64; 3]> {

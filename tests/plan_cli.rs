@@ -200,11 +200,31 @@ fn bad_input_is_refused_and_writes_nothing() {
         dir.path(),
         "ball",
     );
-    // a residual limb is no foot; a metre-scale foot read as mm is 0.3 mm long
+    // a residual limb is no foot (planned alone it is a socket positive, for a carver: not on
+    // a router); a metre-scale foot read as mm is 0.3 mm long
     assert_refused(
-        &["plan", "fixtures/scans/limb-transtibial.stl", "-o", nc],
+        &[
+            "plan",
+            "fixtures/scans/limb-transtibial.stl",
+            "--rx",
+            "fixtures/rx/foot-left-eva.rx",
+            "-o",
+            nc,
+        ],
         dir.path(),
         "residual limb",
+    );
+    assert_refused(
+        &[
+            "plan",
+            "fixtures/scans/limb-transtibial.stl",
+            "--machine",
+            "linuxcnc-router",
+            "-o",
+            nc,
+        ],
+        dir.path(),
+        "rotary",
     );
     assert_refused(
         &["plan", LEFT, "--units", "mm", "-o", nc],

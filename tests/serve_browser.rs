@@ -166,7 +166,8 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
         assert!(!cookie.to_string().contains("fab_session"), "{cookie}");
 
         // the queue lists the job under review; its page lists what will be signed
-        c.find(Locator::LinkText(&job))
+        c.wait()
+            .for_element(Locator::LinkText(&job))
             .await
             .expect("the job in the queue")
             .click()
@@ -197,8 +198,10 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
             .click()
             .await
             .unwrap();
+        // (the page after a submit: waited for, not assumed loaded)
         let notice = c
-            .find(Locator::Id("notice"))
+            .wait()
+            .for_element(Locator::Id("notice"))
             .await
             .unwrap()
             .text()
@@ -221,8 +224,21 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
             .click()
             .await
             .unwrap();
-        let status = c.find(Locator::Id("status")).await.unwrap();
-        assert_eq!(status.text().await.unwrap(), "approved");
+        let start = Instant::now();
+        loop {
+            let status = match c.find(Locator::Id("status")).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if status == "approved" {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the job page never showed it approved (status `{status}`)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let history = c
             .find(Locator::Id("history"))
             .await

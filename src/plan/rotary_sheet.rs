@@ -209,7 +209,7 @@ th {{ background: #eee; }}
 td.n {{ text-align: right; white-space: nowrap; }}
 .big {{ font-size: 1.2em; font-weight: bold; }}
 code.hash {{ word-break: break-all; }}
-img.unrolled {{ width: 100%; image-rendering: pixelated; border: 1px solid #999; }}
+img.unrolled {{ width: 100%; height: auto; image-rendering: pixelated; border: 1px solid #999; }}
 svg.view {{ display: block; width: 100%; height: auto; }}
 .legend {{ display: inline-block; width: 12em; height: 0.9em; background: linear-gradient(to right, #0000ff, #ffffff, #ff0000); vertical-align: middle; }}
 @page {{ size: A4; margin: 8mm 9mm; }}
@@ -219,7 +219,7 @@ svg.view {{ display: block; width: 100%; height: auto; }}
 <p class="big">{what}{side}</p>
 <p>Machine <b>{machine}</b> (rotary carver, A about X; linuxcnc dialect, inverse-time feeds) &middot; program <code>{prog}</code> &middot; estimated run time <b>{est}</b></p>
 <figure id="picture">
-<img class="unrolled" alt="the design unrolled" src="data:image/png;base64,{png}">
+<img class="unrolled" alt="the design unrolled" width="{pw}" height="{ph}" src="data:image/png;base64,{png}">
 <figcaption>The design unrolled: X from the stem's face (left, X{ux0:.1}) to the distal end (right, X{ux1:.1}); A from 0 (top row, anterior up) to 360 (bottom), one row a degree. Colour: how far the rectification moved the surface from the scan, <span class="legend"></span> blue pushed in {neg:.1} mm, white unchanged, red built up {pos:.1} mm (full colour at {full} mm); grey: the stem. Also in <code>{preview}</code>.</figcaption>
 {side_view}
 <figcaption>Side view, true scale: the chuck, the foam blank (cream), the part (blue) on top (A0) and underneath, the proximal cut (red), the axis (dashed).</figcaption>
@@ -246,6 +246,8 @@ svg.view {{ display: block; width: 100%; height: auto; }}
         machine = esc(&m.name),
         prog = esc(s.program_name),
         png = base64(&u.png),
+        pw = u.width,
+        ph = u.height,
         ux0 = u.x.0,
         ux1 = u.x.1,
         neg = u.most.1,

@@ -237,9 +237,10 @@ pub fn run(
         &rect.lm.axis(),
         &rect.lm.anterior(),
         &SocketParams {
-            // grown by the liner below, the stem's face comes back to STEM_FACE_X
+            // grown by the liner below, the stem's face comes back to STEM_FACE_X and the stem
+            // to its length beyond the cut
             stem_face_x: STEM_FACE_X + skin_liner.unwrap_or(0.0),
-            ..SocketParams::default()
+            stem_length: SocketParams::default().stem_length - skin_liner.unwrap_or(0.0),
         },
     )
     .with_context(|| format!("laying out the positive of {}", args.scan.display()))?;

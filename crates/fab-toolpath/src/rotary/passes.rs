@@ -16,8 +16,6 @@
 //! contact (radius of the ball's centre less the ball's) to the feed, the A rate and the linear
 //! axes within the carver's limits.
 
-use std::f64::consts::FRAC_PI_2;
-
 use rayon::prelude::*;
 
 use super::helix::{HelixError, HelixParams, HelixPoint, helix};
@@ -252,9 +250,4 @@ fn move_minutes(a: &HelixPoint, b: &HelixPoint, r: f64, p: &CarveParams) -> f64 
         .max((b.a_deg - a.a_deg).abs() / p.a_max_rate)
         .max((dx * dx + dr * dr).sqrt() / p.max_feed)
         .max(1e-6)
-}
-
-/// The ray under the tool at A (degrees): `theta = 90 deg - A`.
-pub fn theta_at(a_deg: f64) -> f64 {
-    FRAC_PI_2 - a_deg.to_radians()
 }

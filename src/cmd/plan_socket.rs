@@ -20,7 +20,7 @@ use fab_toolpath::rotary::{CarveParams, carve};
 use fab_toolpath::{Cutter, Machine, Tool};
 use sha2::{Digest, Sha256};
 
-use super::plan::{Args, Outputs};
+use super::plan::{Args, Outputs, absolute, file_name, hex};
 use crate::plan::rotary_sheet;
 
 /// The default carver for socket positives.
@@ -28,10 +28,6 @@ pub const DEFAULT_MACHINE: &str = "linuxcnc-rotary";
 
 /// Where the stem's end face is from the chuck's face, mm: room for the largest ball beyond it.
 const STEM_FACE_X: f64 = 20.0;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Plans the socket positive of `args.scan` (the scan's bytes already read) for `order`.
 pub fn run(
@@ -453,14 +449,4 @@ pub fn run(
         }
     }
     Ok(())
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }

@@ -13,6 +13,7 @@
 //! - [`orient`]: a foot into the lab frame, left or right.
 //! - [`measure`]: foot length, widths, arch, outline; limb axis, circumferences, volume.
 //! - [`design`]: the foot orthosis positive to mill, in the machine frame (for `fab plan`).
+//! - [`device`]: the foot orthosis itself, milled directly from a block; pairs nested on a blank.
 //! - [`socket`]: the socket positive to carve on a rotary carver, along X with a stem.
 //! - [`modify`]: rectification operations as plain data, applied in order.
 //! - [`topology`]: watertight or not, holes, non-manifold edges, components, fragments.
@@ -21,6 +22,7 @@
 //!   self-intersection check.
 
 pub mod design;
+pub mod device;
 pub mod fasthash;
 pub mod kind;
 pub mod load;

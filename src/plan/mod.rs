@@ -208,7 +208,7 @@ pub fn plan(
     let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
     let side = DropSurface::new(&soup, rp.side_cutter(), 0.0);
     let zone = Zone {
-        outline: &design.outline,
+        outlines: std::slice::from_ref(&design.outline),
         reach: s.rough_tool.radius() + CHANNEL_CLEARANCE,
     };
     let rough = strategy::rough(&floor, Some(&side), zone, 0.0, channel_floor, &rp, &linker)?;

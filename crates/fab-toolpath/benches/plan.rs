@@ -98,13 +98,13 @@ fn bench(c: &mut Criterion) {
         },
     );
     let rp = RoughParams::new(flat);
-    let outline = area.polygon();
+    let outline = vec![area.polygon()];
     g.bench_function("roughing flat:10 contour-parallel levels", |b| {
         b.iter(|| {
             let s = DropSurface::new(&tris, rp.floor_cutter(), 0.0);
             let side = DropSurface::new(&tris, rp.side_cutter(), 0.0);
             let zone = Zone {
-                outline: &outline,
+                outlines: &outline,
                 reach: 0.0,
             };
             strategy::rough(&s, Some(&side), zone, 0.0, base - 10.0, &rp, &linker).unwrap()

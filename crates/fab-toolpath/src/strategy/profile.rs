@@ -1,8 +1,8 @@
 //! Profile: the cut-out around the part's outline, down through the blank, leaving holding tabs
 //! so the part stays in the blank until the operator cuts them.
 //!
-//! The outline is the part's base: any convex polygon (a foot's rounded outline, or a
-//! rectangle). The tool runs outside it at its radius (plus a hair): the edges moved out, the
+//! The outline is the part's: any simple polygon whose concave turns are wider than the tool (a
+//! positive's convex base, a direct-milled orthosis's outline, a rectangle). The tool runs outside it at its radius (plus a hair): the edges moved out, the
 //! corners rounded on a polygon circumscribing the round, so no chord ever comes nearer the part
 //! than the radius. Clockwise for climb milling (part on the tool's right with an M3 spindle).
 //! It goes down by ramping along the contour, each lap descending one stepdown (no plunge),
@@ -120,20 +120,31 @@ fn offset_contour(poly: &[[f64; 2]], o: f64) -> Vec<Piece> {
     for i in 0..=n {
         let v = poly[i % n];
         let n_in = normal(poly[(i + n - 1) % n], v);
-        let start = [v[0] + o * n_in[0], v[1] + o * n_in[1]];
-        go(start, None, 0.0, &mut out);
-        if i == n {
-            break;
-        }
         let n_out = normal(v, poly[(i + 1) % n]);
         let a0 = n_in[1].atan2(n_in[0]);
         let mut turn = n_out[1].atan2(n_out[0]) - a0;
         if turn < 0.0 {
             turn += std::f64::consts::TAU;
         }
-        // a turn over half a circle is a reflex vertex (a hair concave, from rounding in the
-        // outline): no arc round it, the next edge's offset joined straight (o * turn apart, a
-        // hair); an arc too short to write (its ends the same to a thousandth) neither
+        let mut start = [v[0] + o * n_in[0], v[1] + o * n_in[1]];
+        if turn > std::f64::consts::PI {
+            // a concave corner: the two edges' offsets meet at a point `o` from both (the
+            // outline's concave turns are far wider than the tool, so no later edge comes nearer)
+            let det = n_in[0] * n_out[1] - n_in[1] * n_out[0];
+            if det.abs() > 1e-9 {
+                let (dx, dy) = (
+                    (o * n_out[1] - o * n_in[1]) / det,
+                    (n_in[0] * o - n_out[0] * o) / det,
+                );
+                start = [v[0] + dx, v[1] + dy];
+            }
+        }
+        go(start, None, 0.0, &mut out);
+        if i == n {
+            break;
+        }
+        // a turn over half a circle is a concave (reflex) vertex: no arc round it, the offsets
+        // met above; an arc too short to write (its ends the same to a thousandth) neither
         if turn > 1e-12 && turn < std::f64::consts::PI && o * turn >= MIN_ARC {
             let k = (turn * o / SAMPLE).ceil().max(1.0) as usize;
             for j in 1..=k {
@@ -150,7 +161,8 @@ fn offset_contour(poly: &[[f64; 2]], o: f64) -> Vec<Piece> {
     out
 }
 
-/// The cut-out around `outline` (a convex polygon in machine XY, either orientation, no repeated
+/// The cut-out around `outline` (a simple polygon in machine XY whose concave turns are wider than
+/// the tool, either orientation, no repeated
 /// closing point) from `top_z` (stock top) to `bottom_z` (bottom of the blank).
 pub fn profile(
     outline: &[[f64; 2]],
@@ -406,6 +418,54 @@ mod tests {
             // one lap down and one at the bottom: at most a hair round the vertex each
             assert!(round_k < 0.01, "{round_k} rad round the vertex ({push})");
         }
+    }
+
+    #[test]
+    fn a_concave_outline_is_followed_at_the_radius_in_its_notch_too() {
+        // a U: two prongs 40 wide with a 30 mm notch between (wider than the 10 mm tool)
+        let poly = vec![
+            [0.0, 0.0],
+            [110.0, 0.0],
+            [110.0, 80.0],
+            [70.0, 80.0],
+            [70.0, 30.0],
+            [40.0, 30.0],
+            [40.0, 80.0],
+            [0.0, 80.0],
+        ];
+        let p = params(true);
+        let o = p.tool.cutter.radius() + p.clearance;
+        let dist = |q: [f64; 2]| -> f64 {
+            (0..poly.len())
+                .map(|k| {
+                    let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+                    let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
+                    let t = (((q[0] - a[0]) * ex + (q[1] - a[1]) * ey) / (ex * ex + ey * ey))
+                        .clamp(0.0, 1.0);
+                    (q[0] - a[0] - t * ex).hypot(q[1] - a[1] - t * ey)
+                })
+                .fold(f64::MAX, f64::min)
+        };
+        let op = profile(&poly, 0.0, -20.0, &p, &linker()).unwrap();
+        let mut pos = op.moves[0].end();
+        let mut in_notch = 0;
+        for m in &op.moves[1..] {
+            let q = m.end();
+            if let Move::Feed { .. } = m {
+                for k in 0..=20 {
+                    let t = k as f64 / 20.0;
+                    let x = [pos[0] + (q[0] - pos[0]) * t, pos[1] + (q[1] - pos[1]) * t];
+                    let d = dist(x);
+                    assert!(d >= o - 1e-6, "{x:?} only {d} from the outline");
+                    assert!(d <= o + 1e-6 || q[2] > -0.5, "{x:?} {d} off the outline");
+                }
+            }
+            if (45.0..=65.0).contains(&q[0]) && (35.0..=80.0).contains(&q[1]) {
+                in_notch += 1;
+            }
+            pos = q;
+        }
+        assert!(in_notch > 0, "the notch is cut");
     }
 
     #[test]

@@ -57,11 +57,12 @@ pub struct RoughParams {
     pub spindle_rpm: f64,
 }
 
-/// Where roughing may put the tool's centre: within `reach` of the convex polygon `outline`
-/// (counter-clockwise, no repeated closing point), give or take half a grid step.
+/// Where roughing may put the tool's centre: inside or within `reach` of any of the polygons
+/// `outlines` (the parts on the blank; either orientation, no repeated closing point), give or
+/// take half a grid step.
 #[derive(Clone, Copy, Debug)]
 pub struct Zone<'a> {
-    pub outline: &'a [[f64; 2]],
+    pub outlines: &'a [Vec<[f64; 2]>],
     pub reach: f64,
 }
 
@@ -74,7 +75,7 @@ impl Zone<'_> {
             xmax: f64::MIN,
             ymax: f64::MIN,
         };
-        for p in self.outline {
+        for p in self.outlines.iter().flatten() {
             r.xmin = r.xmin.min(p[0]);
             r.ymin = r.ymin.min(p[1]);
             r.xmax = r.xmax.max(p[0]);
@@ -83,29 +84,39 @@ impl Zone<'_> {
         r.grown(self.reach)
     }
 
-    /// Whether `(x, y)` is within reach of the outline.
+    /// Whether `(x, y)` is inside an outline or within reach of one.
     pub fn contains(&self, x: f64, y: f64) -> bool {
-        let n = self.outline.len();
-        let mut inside = true;
-        let mut best = f64::MAX;
-        for k in 0..n {
-            let (a, b) = (self.outline[k], self.outline[(k + 1) % n]);
-            let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
-            let (px, py) = (x - a[0], y - a[1]);
-            // outside an edge of a counter-clockwise polygon: to the edge's right
-            if ex * py - ey * px < 0.0 {
-                inside = false;
-            }
-            let l2 = ex * ex + ey * ey;
-            let t = if l2 > 0.0 {
-                ((px * ex + py * ey) / l2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            best = best.min((px - t * ex).hypot(py - t * ey));
-        }
-        inside || best <= self.reach
+        self.outlines
+            .iter()
+            .any(|o| near_or_inside(o, x, y, self.reach))
     }
+}
+
+/// Whether `(x, y)` is inside the polygon `poly` (crossing number; any shape) or within `reach`
+/// of its boundary.
+fn near_or_inside(poly: &[[f64; 2]], x: f64, y: f64, reach: f64) -> bool {
+    let n = poly.len();
+    let mut inside = false;
+    let mut best = f64::MAX;
+    for k in 0..n {
+        let (a, b) = (poly[k], poly[(k + 1) % n]);
+        if (a[1] > y) != (b[1] > y) {
+            let xc = a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+            if x < xc {
+                inside = !inside;
+            }
+        }
+        let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
+        let (px, py) = (x - a[0], y - a[1]);
+        let l2 = ex * ex + ey * ey;
+        let t = if l2 > 0.0 {
+            ((px * ex + py * ey) / l2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        best = best.min((px - t * ex).hypot(py - t * ey));
+    }
+    inside || best <= reach
 }
 
 impl RoughParams {
@@ -734,9 +745,9 @@ mod tests {
     #[test]
     fn a_vanishing_stepdown_is_refused_before_allocating() {
         let (s, p0, l) = setup();
-        let outline = zone(&s.rect);
+        let outline = vec![zone(&s.rect)];
         let z = Zone {
-            outline: &outline,
+            outlines: &outline,
             reach: 0.0,
         };
         for (stepdown, step_up) in [(1e-9, 3.0), (10.0, 1e-9), (1e-300, 1e-300)] {
@@ -752,9 +763,9 @@ mod tests {
     #[test]
     fn levels_ramps_and_allowance() {
         let (s, p, l) = setup();
-        let outline = zone(&s.rect);
+        let outline = vec![zone(&s.rect)];
         let z = Zone {
-            outline: &outline,
+            outlines: &outline,
             reach: 0.0,
         };
         let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();
@@ -816,11 +827,11 @@ mod tests {
         // climb: the last ring of the floor level runs clockwise round the dome; conventional
         // the other way
         let (s, mut p, l) = setup();
-        let outline = zone(&s.rect);
+        let outline = vec![zone(&s.rect)];
         for climb in [true, false] {
             p.climb = climb;
             let z = Zone {
-                outline: &outline,
+                outlines: &outline,
                 reach: 0.0,
             };
             let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();
@@ -860,6 +871,32 @@ mod tests {
     }
 
     #[test]
+    fn a_zone_of_two_concave_outlines() {
+        // an L (concave) and a square apart: the L's inner corner is outside, its far interior
+        // inside, the square's too; reach counts from either
+        let l = vec![
+            [0.0, 0.0],
+            [60.0, 0.0],
+            [60.0, 20.0],
+            [20.0, 20.0],
+            [20.0, 60.0],
+            [0.0, 60.0],
+        ];
+        let sq = vec![[100.0, 0.0], [130.0, 0.0], [130.0, 30.0], [100.0, 30.0]];
+        let outlines = [l, sq];
+        let z = Zone {
+            outlines: &outlines,
+            reach: 3.0,
+        };
+        assert!(z.contains(10.0, 50.0) && z.contains(50.0, 10.0) && z.contains(115.0, 15.0));
+        assert!(!z.contains(40.0, 40.0) && !z.contains(80.0, 10.0));
+        assert!(z.contains(22.5, 40.0) && !z.contains(23.5, 40.0));
+        assert!(z.contains(97.5, 10.0) && !z.contains(96.5, 10.0));
+        let b = z.bounds();
+        assert_eq!((b.xmin, b.xmax, b.ymax), (-3.0, 133.0, 63.0));
+    }
+
+    #[test]
     fn only_the_zone_is_cleared() {
         // an outline round the dome grown by 5 mm: the tool never leaves it
         let (s, p, l) = setup();
@@ -870,7 +907,7 @@ mod tests {
             })
             .collect();
         let z = Zone {
-            outline: &outline,
+            outlines: std::slice::from_ref(&outline),
             reach: 5.0,
         };
         let op = rough(&s, None, z, 0.0, -30.0, &p, &l).unwrap();

@@ -11,7 +11,7 @@ use crate::rx::{
     ArchFillChoice, Date, Device, DeviceKind, FootParams, MetPad, Post, Prescription, RxSide,
     SocketDesign, SocketStage, Suspension, TopCover, TranstibialSocket,
 };
-use crate::tables::{MaterialRow, Quantity, Tables};
+use crate::tables::{MaterialRow, Mills, Quantity, Tables};
 use crate::workflow::{Role, Status};
 
 /// One foot.
@@ -468,14 +468,25 @@ fn steps(rx: &Prescription, mods: &[Modification], m: &MaterialRow) -> Vec<Step>
                 .as_ref()
                 .map(|s| format!("{} {} mm", lower(&s.material), s.thickness_mm))
                 .unwrap_or_else(|| "the shell".into());
+            let finish = if m.mills == Mills::Orthosis {
+                format!(
+                    "cut the tabs, smooth the edges{}; the {shell} orthosis is milled directly, with its posts: no shell is formed",
+                    match f.shared.top_cover {
+                        Some(TopCover::Cover { .. }) => ", glue the top cover",
+                        _ => "",
+                    }
+                )
+            } else {
+                format!(
+                    "form {shell} over the positive, grind, post and cover; trim to the outline"
+                )
+            };
             (
                 format!(
                     "orient each foot scan (plantar side, heel-to-toe axis) and apply the \
                      {n} modification(s) below"
                 ),
-                format!(
-                    "form {shell} over the positive, grind, post and cover; trim to the outline"
-                ),
+                finish,
             )
         }
         Device::TranstibialSocket(s) => {
@@ -507,10 +518,17 @@ fn steps(rx: &Prescription, mods: &[Modification], m: &MaterialRow) -> Vec<Step>
         step(
             Status::Milling,
             Role::Operator,
-            format!(
-                "mill from {}: rough with {}, finish with {} at {} mm stepover",
-                m.blank, m.rough_tool, m.finish_tool, m.stepover_mm
-            ),
+            if m.mills == Mills::Orthosis {
+                format!(
+                    "mill the orthosis directly from {} (a pair nested on one block): rough with {}, finish with {} at {} mm stepover, cut out with tabs",
+                    m.blank, m.rough_tool, m.finish_tool, m.stepover_mm
+                )
+            } else {
+                format!(
+                    "mill from {}: rough with {}, finish with {} at {} mm stepover",
+                    m.blank, m.rough_tool, m.finish_tool, m.stepover_mm
+                )
+            },
         ),
         step(Status::Finishing, Role::Tech, finish),
         step(

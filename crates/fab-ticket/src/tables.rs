@@ -77,6 +77,21 @@ pub struct MaterialRow {
     /// Deepest roughing step (rows written before it existed: 10 mm, a foam's).
     #[serde(default = "default_stepdown")]
     pub stepdown_mm: f64,
+    /// What the router makes of the blank: a positive to form the device over (the default), or
+    /// (foot orthoses) the orthosis itself, milled directly.
+    #[serde(default)]
+    pub mills: Mills,
+}
+
+/// What a material row's blank becomes on the router.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mills {
+    /// A positive model; the device is formed over it.
+    #[default]
+    Positive,
+    /// The orthosis itself, from the block (foot orthoses only).
+    Orthosis,
 }
 
 fn default_stepdown() -> f64 {
@@ -237,6 +252,16 @@ impl Tables {
                         format!("{name} = `{t}`: expected ball:D, flat:D or bull:D:CR (mm)"),
                     ));
                 }
+            }
+            if r.mills == Mills::Orthosis && r.device != DeviceKind::FootOrthotic {
+                return Err(bad(
+                    "material",
+                    i,
+                    format!(
+                        "mills = \"orthosis\" is for foot orthoses only; a {} is carved as a positive",
+                        r.device
+                    ),
+                ));
             }
         }
         for device in [DeviceKind::FootOrthotic, DeviceKind::TranstibialSocket] {

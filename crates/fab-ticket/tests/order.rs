@@ -195,3 +195,28 @@ fn work_order_reads_and_serialises() {
     let back: WorkOrder = serde_json::from_str(&json).unwrap();
     assert_eq!(back, wo);
 }
+
+#[test]
+fn an_eva_orthosis_is_milled_directly_not_formed_over_a_positive() {
+    use fab_ticket::tables::Mills;
+    let eva = order("foot-left-eva.rx");
+    assert_eq!(eva.milling.mills, Mills::Orthosis);
+    let text: Vec<&str> = eva.steps.iter().map(|s| s.action.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|a| a.contains("mill the orthosis directly")),
+        "{text:?}"
+    );
+    assert!(
+        !text.iter().any(|a| a.contains("over the positive")),
+        "{text:?}"
+    );
+    // polypropylene is still formed over a milled positive
+    let pp = order("foot-bilateral.rx");
+    assert_eq!(pp.milling.mills, Mills::Positive);
+    assert!(
+        pp.steps
+            .iter()
+            .any(|s| s.action.contains("over the positive"))
+    );
+}

@@ -1,7 +1,9 @@
 //! The review pages in a real browser: headless Chromium driven through chromium-driver
-//! (WebDriver, with fantoccini): log in, find the job in the queue, open it, sign the approval
-//! with the password, and read the signed approval in its history. `scripts/test` installs
-//! Chromium and its driver (Debian `chromium`, `chromium-driver`).
+//! (WebDriver, with fantoccini): log in, find the job in the queue, open it, see each foot's
+//! design drawn in 3D (WebGL, SwiftShader in headless Chromium: the canvas's pixels are read
+//! back) with its depth legend and the preview, sign the approval with the password, and read
+//! the signed approval in its history. `scripts/test` installs Chromium and its driver (Debian
+//! `chromium`, `chromium-driver`).
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -55,6 +57,30 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Reads the canvas of the 3D view `arguments[0]` back: null until it is drawn; else its size,
+/// the pixels not the background's, and the clearly red and clearly blue ones.
+const PIXELS: &str = r#"
+const el = document.getElementById(arguments[0]);
+if (!el) return null;
+if (el.dataset.state === 'failed') return { failed: el.textContent };
+if (el.dataset.state !== 'drawn') return null;
+const c = el.querySelector('canvas');
+const g = document.createElement('canvas');
+g.width = c.width;
+g.height = c.height;
+const x = g.getContext('2d');
+x.drawImage(c, 0, 0);
+const d = x.getImageData(0, 0, g.width, g.height).data;
+let drawn = 0, red = 0, blue = 0;
+for (let i = 0; i < d.length; i += 4) {
+  const r = d[i], gr = d[i + 1], b = d[i + 2];
+  if (Math.abs(r - 0xf4) + Math.abs(gr - 0xf4) + Math.abs(b - 0xf4) > 12) drawn++;
+  if (r > b + 40 && r > gr + 40) red++;
+  if (b > r + 40 && b > gr + 20) blue++;
+}
+return { width: g.width, height: g.height, drawn, red, blue };
+"#;
+
 #[test]
 fn a_prosthetist_approves_a_job_in_the_browser() {
     let chromium = program(
@@ -73,8 +99,21 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
         .trim()
         .to_string();
     lab.ok("tom", &["job", "advance", &job, "--to", "designing"]);
-    lab.attach_design("tom", &job, Some("left"), "l");
-    lab.attach_design("tom", &job, Some("right"), "r");
+    // planned as the lab plans: program, design, setup sheet and preview per foot
+    for side in ["left", "right"] {
+        let out = lab.dir.path().join(format!("{job}-{side}.nc"));
+        lab.ok(
+            "tom",
+            &[
+                "plan",
+                &format!("fixtures/scans/foot-{side}-m.stl"),
+                "--job",
+                &job,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+    }
     lab.ok("tom", &["job", "advance", &job, "--to", "review"]);
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_fab"))
@@ -126,7 +165,11 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
             serde_json::json!({
                 "binary": chromium,
                 "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                    // WebGL on the CPU (no GPU here): ANGLE over SwiftShader, which Chromium
+                    // no longer falls back to unasked
+                    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                    "--window-size=1200,1000",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
             }),
@@ -183,6 +226,76 @@ fn a_prosthetist_approves_a_job_in_the_browser() {
         assert!(
             to_sign.contains("program (left)") && to_sign.contains("program (right)"),
             "{to_sign}"
+        );
+
+        // each foot's design in 3D: drawn, with pixels on the canvas, coloured by depth
+        for side in ["left", "right"] {
+            let start = Instant::now();
+            let px = loop {
+                let v = c
+                    .execute(PIXELS, vec![serde_json::json!(format!("view-{side}"))])
+                    .await
+                    .unwrap();
+                if let Some(state) = v.get("failed") {
+                    panic!("the {side} 3D view failed: {state}");
+                }
+                if !v.is_null() {
+                    break v;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(90),
+                    "the {side} 3D view was never drawn"
+                );
+                std::thread::sleep(Duration::from_millis(250));
+            };
+            eprintln!("{side} view: {px}");
+            let n = |k: &str| px[k].as_u64().unwrap();
+            let total = n("width") * n("height");
+            assert!(total > 10_000, "{px}");
+            // the design covers a good part of the view, not a speck and not all of it
+            assert!(
+                n("drawn") > total / 20 && n("drawn") < total * 9 / 10,
+                "{side}: {px}"
+            );
+            // built up somewhere (the arch fill, posts): red pixels
+            assert!(n("red") > total / 500, "{side}: {px}");
+            let view = c
+                .find(Locator::Id(&format!("view-{side}")))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                view.contains("mm pushed in") && view.contains("mm built up"),
+                "{view}"
+            );
+            // the preview fab plan wrote, loaded
+            let loaded = c
+                .execute(
+                    "const i = document.getElementById(arguments[0]); \
+                     return i && i.complete ? i.naturalWidth : 0;",
+                    vec![serde_json::json!(format!("preview-{side}"))],
+                )
+                .await
+                .unwrap();
+            assert!(
+                loaded.as_u64().unwrap_or(0) > 100,
+                "{side} preview: {loaded}"
+            );
+        }
+        // nothing on the page ran into the CSP, and no patient reference in any URL it used
+        let urls = c
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(!urls.to_string().contains("MRN"), "{urls}");
+        assert!(
+            urls.to_string().contains("/static/three.module.min.js"),
+            "{urls}"
         );
 
         // a wrong password signs nothing

@@ -140,7 +140,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER signatures_append_only_delete BEFORE DELETE ON signatures
         BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
     "#,
+    // 4: failed logins, per login name, for the limit every login (command line and web)
+    // keeps.
+    r#"
+    CREATE TABLE login_failures (
+        name TEXT NOT NULL,
+        at   TEXT NOT NULL
+    );
+    CREATE INDEX login_failures_name ON login_failures(name, at);
+    "#,
 ];
+
+/// Failed logins allowed for one login name in [`LOGIN_WINDOW`]; then even the right password
+/// waits until the oldest of them is older than the window.
+pub const LOGIN_FAILURES: usize = 5;
+/// The window [`LOGIN_FAILURES`] counts in.
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(300);
 
 /// `PRAGMA application_id` of a fab job database (`FAB1`): fab opens no other SQLite file.
 pub const APPLICATION_ID: i32 = 0x4641_4231;
@@ -227,6 +242,12 @@ pub enum StoreError {
     Disabled(String),
     #[error("wrong user name or password")]
     LoginFailed,
+    #[error(
+        "too many failed logins as `{name}` in the last {} minutes: try again in {minutes} \
+         minute(s)",
+        LOGIN_WINDOW.as_secs() / 60
+    )]
+    LoginLimited { name: String, minutes: u64 },
     #[error("the session has expired or was ended: log in again with `fab login NAME`")]
     SessionInvalid,
     #[error("that is not {0}'s password: nothing was signed or changed")]
@@ -1035,6 +1056,28 @@ impl Store {
         password: &str,
         hours: u32,
     ) -> Result<(String, String), StoreError> {
+        // the limit first, the same for names that exist and names that do not, so it tells
+        // nothing about which do
+        let since = timestamp(SystemTime::now() - LOGIN_WINDOW);
+        let recent: Vec<String> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT at FROM login_failures WHERE name = ?1 AND at > ?2 ORDER BY at")?;
+            st.query_map(params![name, since], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        if recent.len() >= LOGIN_FAILURES {
+            let oldest = parse_timestamp(&recent[0]).unwrap_or_else(SystemTime::now);
+            let free = oldest + LOGIN_WINDOW;
+            let wait = free
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .as_secs();
+            return Err(StoreError::LoginLimited {
+                name: name.to_string(),
+                minutes: wait.div_ceil(60).max(1),
+            });
+        }
         let known: Option<(Option<String>, Option<String>)> = self
             .conn
             .query_row(
@@ -1052,6 +1095,16 @@ impl Store {
             }
         };
         if !ok {
+            let at = now();
+            self.write(|tx| {
+                tx.execute(
+                    "INSERT INTO login_failures (name, at) VALUES (?1, ?2)",
+                    params![name, at],
+                )?;
+                // what no limit will count again
+                tx.execute("DELETE FROM login_failures WHERE at <= ?1", [&since])?;
+                Ok(())
+            })?;
             return Err(StoreError::LoginFailed);
         }
         let token = auth::new_token()?;
@@ -1061,6 +1114,7 @@ impl Store {
         let (created, expires) = (timestamp(created), timestamp(expires));
         self.write(|tx| {
             tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [&created])?;
+            tx.execute("DELETE FROM login_failures WHERE name = ?1", [name])?;
             tx.execute(
                 "INSERT INTO sessions (token_sha256, user, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -2451,6 +2505,28 @@ pub fn now() -> String {
     timestamp(SystemTime::now())
 }
 
+/// A timestamp as [`timestamp`] writes it, read back; `None` for anything else.
+fn parse_timestamp(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[10] != b'T' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?);
+    // days since 1970-01-01 from a civil date (Howard Hinnant's algorithm, the inverse of
+    // `timestamp`'s)
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(ms as u64))
+}
+
 /// A time as an RFC 3339 UTC timestamp with milliseconds.
 pub fn timestamp(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -2473,4 +2549,26 @@ pub fn timestamp(t: SystemTime) -> String {
         rem % 60,
         d.subsec_millis()
     )
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn a_timestamp_reads_back_as_the_time_it_was_written_from() {
+        // 1970, 2000-02-29 (a leap day), 2025-12-07, 2099-12-31T23:59:59.999, 2001
+        for ms in [
+            0u64,
+            951_782_400_000,
+            1_765_065_600_123,
+            4_102_444_799_999,
+            1_000_000_000_123,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            assert_eq!(parse_timestamp(&timestamp(t)), Some(t), "{}", timestamp(t));
+        }
+        assert_eq!(parse_timestamp("2026-12-07"), None);
+        assert_eq!(parse_timestamp("2026-12-07T00:00:00.000+01"), None);
+    }
 }

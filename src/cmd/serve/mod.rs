@@ -460,11 +460,18 @@ async fn login(
                 let mut f = app.failures.lock().unwrap_or_else(|e| e.into_inner());
                 f.entry(ip).or_default().push(Instant::now());
             }
-            let msg = match e {
-                StoreError::LoginFailed => "wrong user name or password".to_string(),
-                e => e.to_string(),
+            let (status, msg) = match e {
+                StoreError::LoginFailed => (
+                    StatusCode::UNAUTHORIZED,
+                    "wrong user name or password".to_string(),
+                ),
+                // the store's limit per login name, the command line's too
+                e @ StoreError::LoginLimited { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, e.to_string())
+                }
+                e => (StatusCode::UNAUTHORIZED, e.to_string()),
             };
-            login_form(app.tls, StatusCode::UNAUTHORIZED, Some(&msg))
+            login_form(app.tls, status, Some(&msg))
         }
     }
 }

@@ -194,6 +194,11 @@ enum Cmd {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
+        /// A file of chain heads kept away from the database (another disk, a print-out): the
+        /// heads in it must still be in the chain (none cut from its end, none rewritten);
+        /// when they are, the current head is added
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
     },
     /// A job's history: every change with actor, role, time, from, to and note
     History {
@@ -423,7 +428,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 json,
             )?;
         }
-        Cmd::Audit { job, json } => {
+        Cmd::Audit { job, json, anchor } => {
             let r = store.audit(job.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
@@ -463,6 +468,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     },
                     r.head
                 );
+            }
+            if let Some(file) = anchor {
+                check_anchor(&store, &file, &r)?;
             }
         }
         Cmd::History { job, json } => {
@@ -744,6 +752,74 @@ pub fn attach_plan(
         side,
         &outputs,
     )?;
+    Ok(())
+}
+
+/// `fab job audit --anchor FILE`: every head in FILE (lines `TIME rows N head HASH`) must still
+/// be the hash of the chain's N-th row; then the current head is appended. Run after the chain
+/// itself verified.
+fn check_anchor(
+    store: &Store,
+    file: &Path,
+    r: &fab_ticket::store::AuditReport,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    let mut last = None;
+    let mut held = 0;
+    for (k, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match w.as_slice() {
+            [at, "rows", n, "head", h] if h.len() == 64 => n.parse().ok().map(|n| (*at, n, *h)),
+            _ => None,
+        };
+        let Some((at, rows, head)) = parsed else {
+            bail!(
+                "{} line {}: not a chain head (`TIME rows N head HASH`)",
+                file.display(),
+                k + 1
+            );
+        };
+        match store.chain_hash(rows)? {
+            None => bail!(
+                "the history has {} row(s), fewer than the {rows} anchored at {at} ({} line {}): rows were cut from its end",
+                r.rows,
+                file.display(),
+                k + 1
+            ),
+            Some(h) if h != head => bail!(
+                "the history's row {rows} no longer has the head anchored at {at} ({} line {}): the history was rewritten",
+                file.display(),
+                k + 1
+            ),
+            Some(_) => {}
+        }
+        held += 1;
+        last = Some((rows, head.to_string()));
+    }
+    if last.as_ref() != Some(&(r.rows, r.head.clone())) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        let now = fab_ticket::store::now();
+        writeln!(f, "{now} rows {} head {}", r.rows, r.head)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    eprintln!(
+        "anchor {}: {held} earlier head(s) still in the chain; the head of its {} row(s) noted",
+        file.display(),
+        r.rows
+    );
     Ok(())
 }
 

@@ -1755,6 +1755,25 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The hash of the history's `position`-th row (from 1, in chain order), or the hash before
+    /// the first for 0; `None` when it has fewer rows. With a chain head kept outside the
+    /// database, this says whether the history still holds it.
+    pub fn chain_hash(&self, position: usize) -> Result<Option<String>, StoreError> {
+        if position == 0 {
+            return Ok(Some(GENESIS.to_string()));
+        }
+        let offset = i64::try_from(position - 1).unwrap_or(i64::MAX);
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hash FROM history ORDER BY id LIMIT 1 OFFSET ?1",
+                [offset],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// Verifies the history's hash chain (every row, all jobs: the chain is one), the
     /// signatures of approvals (of `job`, or all), and that each job's status is the one its
     /// history ends in. Problems are listed in row order; the first is the first row that does

@@ -8,6 +8,10 @@
 //! than the orthosis). Heel lift and top cover belong to the finished device, not the positive;
 //! the extension is the orthosis's length ([`FootOps::extension_fraction`]).
 //!
+//! Foot orthosis milled directly ([`device_ops`]): the same arch fill and met pad on the foot; the
+//! extension, heel cup, flanges, posts, heel lift, top cover and shell thickness become the
+//! device's parameters (`fab_geometry::device`).
+//!
 //! Socket (the positive, in scan coordinates): the reduction first, as a radial scale about the
 //! limb axis; then each relief (build-up) and load (push-in) at its landmark moved by that same
 //! scale, or where there is none at the region's usual place found from the limb axis, the
@@ -123,6 +127,96 @@ pub fn foot_ops(order: &WorkOrder, side: FootSide) -> Result<FootOps> {
         });
     }
     Ok(out)
+}
+
+/// What a foot prescription makes of an orthosis milled directly: the shape changes of the foot
+/// (arch fill, met pad) and the device's own parameters (extension, heel cup, flanges, posts,
+/// heel lift, top cover, thickness), with notes of the defaults taken.
+#[derive(Debug, Clone)]
+pub struct DeviceOps {
+    pub shape: Vec<Op>,
+    pub params: fab_geometry::device::DeviceParams,
+    pub notes: Vec<String>,
+}
+
+/// The orthosis for the foot `side`, as [`foot_ops`] reads the work order, with the Rx's shell
+/// and top cover. Posts and heel lift are built into the device (tilting and raising its seat
+/// over the flat bottom), not applied to the foot.
+pub fn device_ops(order: &WorkOrder, rx: &Prescription, side: FootSide) -> Result<DeviceOps> {
+    let foot = foot_ops(order, side)?;
+    let s = ticket_side(side);
+    let mut p = fab_geometry::device::DeviceParams::new(side);
+    let mut notes = Vec::new();
+    let (mut cup, mut flanges) = (None, None);
+    for m in order.modifications_for(s) {
+        match m {
+            Modification::HeelCup { depth_mm, .. } => cup = Some(*depth_mm),
+            Modification::Flanges {
+                medial_mm,
+                lateral_mm,
+                ..
+            } => flanges = Some((*medial_mm, *lateral_mm)),
+            Modification::RearfootPost {
+                degrees, direction, ..
+            } => p.rearfoot_post = signed(*degrees, *direction),
+            Modification::ForefootPost {
+                degrees, direction, ..
+            } => p.forefoot_post = signed(*degrees, *direction),
+            Modification::HeelLift { height_mm, .. } => p.heel_lift = *height_mm,
+            _ => {}
+        }
+    }
+    match cup {
+        Some(c) => p.heel_cup = c,
+        None => notes.push(format!(
+            "the Rx gives no heel cup: {} mm, the usual least",
+            p.heel_cup
+        )),
+    }
+    if let Some((m, l)) = flanges {
+        p.medial_flange = m;
+        p.lateral_flange = l;
+    }
+    match foot.extension_fraction {
+        Some(f) => p.extension = f,
+        None => notes.push(format!(
+            "the Rx gives no extension: to the sulcus ({:.0} % of the foot's length)",
+            p.extension * 100.0
+        )),
+    }
+    if let Device::FootOrthotic(f) = &rx.device {
+        let over = if side == FootSide::Left {
+            &f.left
+        } else {
+            &f.right
+        };
+        let fp = f.shared.overridden_by(over);
+        match &fp.shell {
+            Some(sh) => p.thickness = sh.thickness_mm,
+            None => notes.push(format!(
+                "the Rx gives no shell: {} mm thick at the thinnest",
+                p.thickness
+            )),
+        }
+        if let Some(fab_ticket::rx::TopCover::Cover { thickness_mm, .. }) = &fp.top_cover {
+            p.top_cover = *thickness_mm;
+        }
+    }
+    let shape: Vec<Op> = foot
+        .shape
+        .into_iter()
+        .filter(|o| !matches!(o, Op::Post { .. }))
+        .collect();
+    notes.extend(
+        foot.notes
+            .into_iter()
+            .filter(|n| !n.starts_with("heel lift")),
+    );
+    Ok(DeviceOps {
+        shape,
+        params: p,
+        notes,
+    })
 }
 
 fn signed(degrees: f64, d: PostDirection) -> f64 {

@@ -261,9 +261,21 @@ fn bad_input_is_refused_and_writes_nothing() {
 fn angled_cross_pass_bull_roughing_program_is_accepted_by_rs274() {
     let dir = tempfile::tempdir().unwrap();
     let nc = dir.path().join("a.nc");
+    // the bundled router with a bull nose in its third pocket
+    let machine = dir.path().join("bull-router.toml");
+    let toml = std::fs::read_to_string("fixtures/machines/linuxcnc-router.toml")
+        .unwrap()
+        .replace(
+            r#"cutter = { kind = "ball", diameter = 12.0 }"#,
+            r#"cutter = { kind = "bull", diameter = 12.0, corner_radius = 2.0 }"#,
+        );
+    assert!(toml.contains("bull"));
+    std::fs::write(&machine, toml).unwrap();
     let out = fab()
+        .arg("plan")
+        .arg("--machine")
+        .arg(&machine)
         .args([
-            "plan",
             "fixtures/scans/foot-right-m.stl",
             "--angle",
             "30",

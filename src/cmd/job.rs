@@ -726,6 +726,28 @@ pub fn attach_plan(
     programs: &[(PathBuf, String)],
     design: (&Path, &str),
 ) -> anyhow::Result<()> {
+    attach_plan_from(
+        store,
+        db,
+        job,
+        &[(scan.0.to_path_buf(), scan.1.to_string())],
+        side,
+        programs,
+        design,
+    )
+}
+
+/// [`attach_plan`] for a plan made from several scans (a pair of orthoses on one blank: side
+/// `pair`).
+pub fn attach_plan_from(
+    store: &mut Store,
+    db: &Db,
+    job: &str,
+    scans: &[(PathBuf, String)],
+    side: &str,
+    programs: &[(PathBuf, String)],
+    design: (&Path, &str),
+) -> anyhow::Result<()> {
     let actor = db.actor()?;
     let outputs: Vec<NewFile> = programs
         .iter()
@@ -740,18 +762,16 @@ pub fn attach_plan(
             sha256: design.1,
         }])
         .collect();
-    let side = matches!(side, "left" | "right").then_some(side);
-    store.attach_plan(
-        job,
-        &actor,
-        &NewFile {
+    let scans: Vec<NewFile> = scans
+        .iter()
+        .map(|(p, sha)| NewFile {
             kind: "scan",
-            path: scan.0,
-            sha256: scan.1,
-        },
-        side,
-        &outputs,
-    )?;
+            path: p,
+            sha256: sha,
+        })
+        .collect();
+    let side = matches!(side, "left" | "right" | fab_ticket::store::PAIR).then_some(side);
+    store.attach_plan_from(job, &actor, &scans, side, &outputs)?;
     Ok(())
 }
 

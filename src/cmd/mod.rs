@@ -7,6 +7,7 @@ pub mod job;
 pub mod login;
 pub mod mesh;
 pub mod plan;
+pub mod plan_orthosis;
 pub mod plan_socket;
 pub mod rx;
 pub mod serve;

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use fab_geometry::Units;
 use fab_ticket::order::WorkOrder;
 use fab_ticket::rx::DeviceKind;
+use fab_ticket::tables::{MaterialRow, Mills};
 use fab_ticket::workflow::Status;
 use fab_toolpath::gcode::{Blank, Dialect, ProgramHeader, write_program};
 use fab_toolpath::{Cutter, Machine, Move};
@@ -22,7 +23,13 @@ use crate::plan::{self, Settings, preview, setup_sheet};
 /// Arguments of `fab plan`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Scan of the foot or residual limb: STL (binary or ASCII), OBJ or PLY
+    /// Scan of the foot or residual limb: STL (binary or ASCII), OBJ or PLY. Two foot scans
+    /// (left and right) for a pair of orthoses milled directly, nested on one blank; none with
+    /// --job to use the scans attached to the job
+    #[arg(value_name = "SCAN", num_args = 0..=2)]
+    pub scans: Vec<PathBuf>,
+    /// The one scan planned (set from `scans`)
+    #[arg(skip)]
     pub scan: PathBuf,
     /// Job number: plan with the job's work order and attach the program and design to it
     #[arg(long, conflicts_with = "rx")]
@@ -120,7 +127,7 @@ impl Outputs {
     }
 }
 
-fn progress() -> indicatif::ProgressBar {
+pub(crate) fn progress() -> indicatif::ProgressBar {
     let quiet = !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some();
     if quiet {
         return indicatif::ProgressBar::hidden();
@@ -138,7 +145,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let out = Outputs::for_program(&args.output);
     if args.output.extension().is_none() {
@@ -147,19 +154,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    if args.scans.is_empty() && args.job.is_none() {
+        bail!(
+            "name the scan to plan (fab plan SCAN -o OUT.nc), or a job whose scans to use (--job JOB)"
+        );
+    }
     // refuse now, before anything is computed, outputs that are inputs or read-only
-    let inputs: Vec<&Path> = std::iter::once(args.scan.as_path())
-        .chain(args.rx.as_deref())
-        .collect();
-    crate::outputs::check(
-        &[
-            out.program.as_path(),
-            out.design.as_path(),
-            out.sheet.as_path(),
-            out.preview.as_path(),
-        ],
-        &inputs,
-    )?;
+    let check_outputs = |scans: &[PathBuf], rx: Option<&Path>| -> anyhow::Result<()> {
+        let inputs: Vec<&Path> = scans.iter().map(PathBuf::as_path).chain(rx).collect();
+        crate::outputs::check(
+            &[
+                out.program.as_path(),
+                out.design.as_path(),
+                out.sheet.as_path(),
+                out.preview.as_path(),
+            ],
+            &inputs,
+        )
+    };
+    check_outputs(&args.scans, args.rx.as_deref())?;
 
     // the work order: from the job, from an Rx file, or none (an unmodified positive)
     let mut store = None;
@@ -193,6 +206,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         None
     };
+    // the scans: as named, or the job's
+    if args.scans.is_empty()
+        && let (Some(st), Some(job)) = (&store, &args.job)
+    {
+        args.scans = job_scans(&st.job(job)?, job)?;
+        check_outputs(&args.scans, None)?;
+    }
+    let scans = args.scans.clone();
+    let inputs: Vec<&Path> = scans
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(args.rx.as_deref())
+        .collect();
+    if let Some(o) = &order
+        && o.kind == DeviceKind::FootOrthotic
+        && o.milling.mills == Mills::Orthosis
+    {
+        return crate::cmd::plan_orthosis::run(&args, o, store, &out, &inputs, t0);
+    }
+    if scans.len() != 1 {
+        bail!(
+            "{} scans given: fab plan mills one positive from one scan; two foot scans are planned together only for a pair of orthoses milled directly (a material row with mills = \"orthosis\", e.g. an EVA shell)",
+            scans.len()
+        );
+    }
+    args.scan = scans[0].clone();
     // a socket positive (the work order says so, or a limb scan with none) goes to the carver
     let scan_bytes = std::fs::read(&args.scan)
         .with_context(|| format!("cannot read scan {}", args.scan.display()))?;
@@ -236,156 +275,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "material table",
         ),
     };
-    let mut sources: Vec<(&'static str, String, &'static str)> = Vec::new();
-    let mut tool_notes = Vec::new();
-    // tools come only from the machine's table: an option's tool must be there; the work
-    // order's, if the machine lacks it, becomes the table's nearest of the same kind (said)
-    let pick = |wanted: Option<Cutter>,
-                spec: &str,
-                what: &str,
-                ball: bool,
-                notes: &mut Vec<String>|
-     -> anyhow::Result<(Cutter, &'static str)> {
-        if let Some(w) = wanted {
-            if machine.pocket_of(&w).is_some() {
-                return Ok((w, "option"));
-            }
-            bail!(
-                "--{what}-tool {w}: machine {} has no such tool; its tools are {}",
-                machine.name,
-                machine.tool_list()
-            );
-        }
-        let w: Cutter = spec
-            .parse()
-            .with_context(|| format!("the {row_source}'s {what} tool '{spec}'"))?;
-        if machine.pocket_of(&w).is_some() {
-            return Ok((w, row_source));
-        }
-        let near = machine
-            .tools
-            .iter()
-            .filter(|t| matches!(t.cutter, Cutter::Ball { .. }) == ball)
-            .min_by(|a, b| {
-                let da = (a.cutter.diameter() - w.diameter()).abs();
-                let db = (b.cutter.diameter() - w.diameter()).abs();
-                da.total_cmp(&db)
-            });
-        match near {
-            Some(t) => {
-                notes.push(format!(
-                    "the {row_source} asks for a {w} {what} tool; {} has none, using its nearest, T{} {}",
-                    machine.name, t.number, t.cutter
-                ));
-                Ok((t.cutter, "machine (its nearest)"))
-            }
-            None => bail!(
-                "the {row_source} asks for a {w} {what} tool and machine {} has none of that kind; its tools are {}",
-                machine.name,
-                machine.tool_list()
-            ),
-        }
-    };
-    let (finish_tool, src) = pick(
-        args.finish_tool,
-        &row.finish_tool,
-        "finish",
-        true,
-        &mut tool_notes,
-    )?;
-    sources.push(("finish tool", finish_tool.to_string(), src));
-    let (rough_tool, src) = pick(
-        args.rough_tool,
-        &row.rough_tool,
-        "rough",
-        false,
-        &mut tool_notes,
-    )?;
-    sources.push(("rough tool", rough_tool.to_string(), src));
-    let mut settings = Settings {
-        rough_tool,
-        finish_tool,
-        angle_deg: args.angle,
-        cross_pass: args.cross_pass,
-        climb: !args.conventional,
-        tabs: !args.no_tabs,
-        ..Settings::default()
-    };
-    let mut value = |what: &'static str, opt: Option<f64>, row_v: f64, unit: &str| -> f64 {
-        let (v, src) = match opt {
-            Some(v) => (v, "option"),
-            None => (row_v, row_source),
-        };
-        sources.push((what, format!("{v} {unit}"), src));
-        v
-    };
-    settings.allowance = value("stock allowance", args.allowance, row.stock_mm, "mm");
-    settings.feed = value("feed", args.feed, row.feed_mm_min, "mm/min");
-    settings.plunge_feed = value("plunge feed", args.plunge, row.plunge_mm_min, "mm/min");
-    settings.spindle_rpm = value("spindle", args.spindle, row.spindle_rpm as f64, "rpm");
-    settings.stepdown = value("roughing stepdown", args.stepdown, row.stepdown_mm, "mm");
-    if let Some(h) = args.scallop {
-        if !(h.is_finite() && h > 0.0) {
-            bail!("--scallop must be a positive number of mm, got {h}");
-        }
-        settings.stepover =
-            fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
-        sources.push((
-            "stepover",
-            format!("{:.3} mm", settings.stepover),
-            "option (--scallop)",
-        ));
-    } else {
-        settings.stepover = value("stepover", args.stepover, row.stepover_mm, "mm");
-    }
-    for (what, v) in [
-        ("feed", settings.feed),
-        ("plunge feed", settings.plunge_feed),
-        ("spindle", settings.spindle_rpm),
-        ("roughing stepdown", settings.stepdown),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            bail!("the {what} must be a positive number, got {v}");
-        }
-    }
-    if !(settings.allowance.is_finite() && settings.allowance >= 0.0) {
-        bail!(
-            "the stock allowance must be zero or more mm, got {}",
-            settings.allowance
-        );
-    }
-    if settings.feed > machine.max_feed {
-        tool_notes.push(format!(
-            "feed {} mm/min capped at {}'s {} mm/min",
-            settings.feed, machine.name, machine.max_feed
-        ));
-    }
-    if settings.spindle_rpm > machine.max_spindle_rpm {
-        tool_notes.push(format!(
-            "spindle {} rpm capped at {}'s {} rpm",
-            settings.spindle_rpm, machine.name, machine.max_spindle_rpm
-        ));
-    }
-    // the blank: the row's margin round the part, at least the roughing channel plus 1 mm
-    let channel = 2.0 * rough_tool.radius() + crate::plan::CHANNEL_CLEARANCE + 1.0;
-    settings.design.side_margin = row.margin_xy_mm.max(channel);
-    if row.margin_xy_mm < channel {
-        tool_notes.push(format!(
-            "blank margin {} mm from the {row_source} raised to {channel} mm: room for the roughing channel round the part",
-            row.margin_xy_mm
-        ));
-    }
-    sources.push((
-        "blank margin",
-        format!("{} mm", settings.design.side_margin),
-        row_source,
-    ));
-    settings.design.top_margin = row.margin_z_mm;
-    sources.push((
-        "blank above the part",
-        format!("{} mm", row.margin_z_mm),
-        row_source,
-    ));
+    let Resolved {
+        mut settings,
+        sources,
+        notes: tool_notes,
+    } = resolve_settings(&args, &machine, &row, row_source)?;
     if let Some(t) = args.trim_height {
         settings.design.trim_height = t;
     }
@@ -537,6 +431,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         estimated,
         settings: &sources,
         approval,
+        orthoses: &[],
     });
     writes.push((out.sheet.clone(), sheet.into_bytes()));
     let paths: Vec<&Path> = writes.iter().map(|(p, _)| p.as_path()).collect();
@@ -624,11 +519,221 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a plan mills with: its settings, where each came from (what, value, source) and what
+/// was done otherwise than asked (a tool substituted, a value capped).
+pub(crate) struct Resolved {
+    pub settings: Settings,
+    pub sources: Vec<(&'static str, String, &'static str)>,
+    pub notes: Vec<String>,
+}
+
+/// The settings of a 3-axis plan from the options, the material row (`row_source`: where it
+/// came from) and the machine: tools only from the machine's table, values checked.
+pub(crate) fn resolve_settings(
+    args: &Args,
+    machine: &Machine,
+    row: &MaterialRow,
+    row_source: &'static str,
+) -> anyhow::Result<Resolved> {
+    let mut sources: Vec<(&'static str, String, &'static str)> = Vec::new();
+    let mut tool_notes = Vec::new();
+    // tools come only from the machine's table: an option's tool must be there; the work
+    // order's, if the machine lacks it, becomes the table's nearest of the same kind (said)
+    let pick = |wanted: Option<Cutter>,
+                spec: &str,
+                what: &str,
+                ball: bool,
+                notes: &mut Vec<String>|
+     -> anyhow::Result<(Cutter, &'static str)> {
+        if let Some(w) = wanted {
+            if machine.pocket_of(&w).is_some() {
+                return Ok((w, "option"));
+            }
+            bail!(
+                "--{what}-tool {w}: machine {} has no such tool; its tools are {}",
+                machine.name,
+                machine.tool_list()
+            );
+        }
+        let w: Cutter = spec
+            .parse()
+            .with_context(|| format!("the {row_source}'s {what} tool '{spec}'"))?;
+        if machine.pocket_of(&w).is_some() {
+            return Ok((w, row_source));
+        }
+        let near = machine
+            .tools
+            .iter()
+            .filter(|t| matches!(t.cutter, Cutter::Ball { .. }) == ball)
+            .min_by(|a, b| {
+                let da = (a.cutter.diameter() - w.diameter()).abs();
+                let db = (b.cutter.diameter() - w.diameter()).abs();
+                da.total_cmp(&db)
+            });
+        match near {
+            Some(t) => {
+                notes.push(format!(
+                    "the {row_source} asks for a {w} {what} tool; {} has none, using its nearest, T{} {}",
+                    machine.name, t.number, t.cutter
+                ));
+                Ok((t.cutter, "machine (its nearest)"))
+            }
+            None => bail!(
+                "the {row_source} asks for a {w} {what} tool and machine {} has none of that kind; its tools are {}",
+                machine.name,
+                machine.tool_list()
+            ),
+        }
+    };
+    let (finish_tool, src) = pick(
+        args.finish_tool,
+        &row.finish_tool,
+        "finish",
+        true,
+        &mut tool_notes,
+    )?;
+    sources.push(("finish tool", finish_tool.to_string(), src));
+    let (rough_tool, src) = pick(
+        args.rough_tool,
+        &row.rough_tool,
+        "rough",
+        false,
+        &mut tool_notes,
+    )?;
+    sources.push(("rough tool", rough_tool.to_string(), src));
+    let mut settings = Settings {
+        rough_tool,
+        finish_tool,
+        angle_deg: args.angle,
+        cross_pass: args.cross_pass,
+        climb: !args.conventional,
+        tabs: !args.no_tabs,
+        ..Settings::default()
+    };
+    let mut value = |what: &'static str, opt: Option<f64>, row_v: f64, unit: &str| -> f64 {
+        let (v, src) = match opt {
+            Some(v) => (v, "option"),
+            None => (row_v, row_source),
+        };
+        sources.push((what, format!("{v} {unit}"), src));
+        v
+    };
+    settings.allowance = value("stock allowance", args.allowance, row.stock_mm, "mm");
+    settings.feed = value("feed", args.feed, row.feed_mm_min, "mm/min");
+    settings.plunge_feed = value("plunge feed", args.plunge, row.plunge_mm_min, "mm/min");
+    settings.spindle_rpm = value("spindle", args.spindle, row.spindle_rpm as f64, "rpm");
+    settings.stepdown = value("roughing stepdown", args.stepdown, row.stepdown_mm, "mm");
+    if let Some(h) = args.scallop {
+        if !(h.is_finite() && h > 0.0) {
+            bail!("--scallop must be a positive number of mm, got {h}");
+        }
+        settings.stepover =
+            fab_toolpath::strategy::FinishParams::stepover_for_scallop(finish_tool.radius(), h);
+        sources.push((
+            "stepover",
+            format!("{:.3} mm", settings.stepover),
+            "option (--scallop)",
+        ));
+    } else {
+        settings.stepover = value("stepover", args.stepover, row.stepover_mm, "mm");
+    }
+    for (what, v) in [
+        ("feed", settings.feed),
+        ("plunge feed", settings.plunge_feed),
+        ("spindle", settings.spindle_rpm),
+        ("roughing stepdown", settings.stepdown),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("the {what} must be a positive number, got {v}");
+        }
+    }
+    if !(settings.allowance.is_finite() && settings.allowance >= 0.0) {
+        bail!(
+            "the stock allowance must be zero or more mm, got {}",
+            settings.allowance
+        );
+    }
+    if settings.feed > machine.max_feed {
+        tool_notes.push(format!(
+            "feed {} mm/min capped at {}'s {} mm/min",
+            settings.feed, machine.name, machine.max_feed
+        ));
+    }
+    if settings.spindle_rpm > machine.max_spindle_rpm {
+        tool_notes.push(format!(
+            "spindle {} rpm capped at {}'s {} rpm",
+            settings.spindle_rpm, machine.name, machine.max_spindle_rpm
+        ));
+    }
+    // the blank: the row's margin round the part, at least the roughing channel plus 1 mm
+    let channel = 2.0 * rough_tool.radius() + crate::plan::CHANNEL_CLEARANCE + 1.0;
+    settings.design.side_margin = row.margin_xy_mm.max(channel);
+    if row.margin_xy_mm < channel {
+        tool_notes.push(format!(
+            "blank margin {} mm from the {row_source} raised to {channel} mm: room for the roughing channel round the part",
+            row.margin_xy_mm
+        ));
+    }
+    sources.push((
+        "blank margin",
+        format!("{} mm", settings.design.side_margin),
+        row_source,
+    ));
+    settings.design.top_margin = row.margin_z_mm;
+    sources.push((
+        "blank above the part",
+        format!("{} mm", row.margin_z_mm),
+        row_source,
+    ));
+    Ok(Resolved {
+        settings,
+        sources,
+        notes: tool_notes,
+    })
+}
+
+/// The scans attached to `job`, newest first, at most one a side (two for a bilateral job),
+/// each checked to be the file that was attached (its SHA-256).
+fn job_scans(rec: &fab_ticket::store::JobRecord, job: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let want = if rec.rx.side == Some(fab_ticket::rx::RxSide::Bilateral) {
+        2
+    } else {
+        1
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for f in rec.files.iter().rev().filter(|f| f.kind == "scan") {
+        if out.len() == want || seen.contains(&f.sha256.as_str()) {
+            continue;
+        }
+        seen.push(&f.sha256);
+        let p = PathBuf::from(&f.path);
+        let now = crate::cmd::job::sha256_file(&p)
+            .with_context(|| format!("job {job}'s scan {}", p.display()))?;
+        if now != f.sha256 {
+            bail!(
+                "job {job}'s scan {} has changed since it was attached (SHA-256 {} then, {} now): attach it again or name the scan",
+                p.display(),
+                &f.sha256[..12.min(f.sha256.len())],
+                &now[..12]
+            );
+        }
+        out.push(p);
+    }
+    if out.is_empty() {
+        bail!(
+            "job {job} has no scan attached: name the scan (fab plan SCAN --job {job} -o OUT.nc)"
+        );
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// Refuses a scan that is no foot at this scale: a length (heel to toe, lab Y) outside
 /// 100-400 mm (wrong --units, most often), or an open cut across the length low down (a
 /// residual limb, open at its proximal end, oriented as if it were a foot). An ankle cut (at the
 /// top) or a plantar-only scan (open all round its rim) are feet.
-fn is_a_foot(lab: &fab_geometry::Mesh, scan: &Path) -> anyhow::Result<()> {
+pub(crate) fn is_a_foot(lab: &fab_geometry::Mesh, scan: &Path) -> anyhow::Result<()> {
     let (lo, hi) = lab.bounds().context("the scan has no vertices")?;
     let length = hi.y - lo.y;
     if !(100.0..=400.0).contains(&length) {
@@ -673,7 +778,7 @@ pub(crate) fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn side_word(s: &fab_geometry::orient::FootSide) -> &'static str {
+pub(crate) fn side_word(s: &fab_geometry::orient::FootSide) -> &'static str {
     match s {
         fab_geometry::orient::FootSide::Left => "left",
         fab_geometry::orient::FootSide::Right => "right",

@@ -6,6 +6,7 @@
 //! part and toolpath and the sheet's annotated views of it. File handling and the command line
 //! are in `cmd::plan`.
 
+pub mod orthosis;
 pub mod preview;
 pub mod rotary_sheet;
 pub mod setup_sheet;

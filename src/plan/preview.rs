@@ -356,14 +356,25 @@ fn text(out: &mut String, x: f64, y: f64, anchor: &str, extra: &str, s: &str) {
     );
 }
 
+/// A part labelled in the top view (orthoses milled directly, several on a blank): its label at
+/// its middle and HEEL at its heel end, machine XY.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartMark {
+    pub label: String,
+    pub centre: [f64; 2],
+    pub heel: [f64; 2],
+}
+
 /// The top view: the picture (`href`, e.g. a data URL of `pic.png`) under vector annotations,
 /// in millimetres of the machine frame (SVG y = blank Y - machine Y). `across` is the width
 /// the tabs are drawn across the cut-out's path (its tool's diameter).
+#[allow(clippy::too_many_arguments)]
 pub fn top_view_svg(
     d: &Design,
     pic: &Picture,
     href: &str,
     side: FootSide,
+    parts: &[PartMark],
     tabs: &[TabMark],
     across: f64,
     tab_width: f64,
@@ -395,36 +406,63 @@ pub fn top_view_svg(
         num(l.by, 2),
         num(fs * 0.08, 2)
     );
-    // heel towards X0, toe towards +X; the foot's sides at the back and front
-    let (cx, cy) = (l.bx / 2.0, l.by / 2.0);
-    let _ = writeln!(
-        o,
-        r#"<text id="label-heel" x="0" y="0" text-anchor="middle" font-weight="bold" transform="translate({} {}) rotate(-90)">HEEL</text>"#,
-        num(-0.8 * fs, 2),
-        num(cy, 2)
-    );
-    let _ = writeln!(
-        o,
-        r#"<text id="label-toe" x="0" y="0" text-anchor="middle" font-weight="bold" transform="translate({} {}) rotate(90)">TOE</text>"#,
-        num(l.bx + 0.8 * fs, 2),
-        num(cy, 2)
-    );
-    text(
-        &mut o,
-        cx,
-        -0.6 * fs,
-        "middle",
-        &format!(r#" id="label-{top}" font-weight="bold""#),
-        &format!("{} SIDE (back of machine)", top.to_uppercase()),
-    );
-    text(
-        &mut o,
-        cx,
-        l.by + 1.3 * fs,
-        "middle",
-        &format!(r#" id="label-{bottom}" font-weight="bold""#),
-        &format!("{} SIDE (front of machine)", bottom.to_uppercase()),
-    );
+    if parts.is_empty() {
+        // heel towards X0, toe towards +X; the foot's sides at the back and front
+        let (cx, cy) = (l.bx / 2.0, l.by / 2.0);
+        let _ = writeln!(
+            o,
+            r#"<text id="label-heel" x="0" y="0" text-anchor="middle" font-weight="bold" transform="translate({} {}) rotate(-90)">HEEL</text>"#,
+            num(-0.8 * fs, 2),
+            num(cy, 2)
+        );
+        let _ = writeln!(
+            o,
+            r#"<text id="label-toe" x="0" y="0" text-anchor="middle" font-weight="bold" transform="translate({} {}) rotate(90)">TOE</text>"#,
+            num(l.bx + 0.8 * fs, 2),
+            num(cy, 2)
+        );
+        text(
+            &mut o,
+            cx,
+            -0.6 * fs,
+            "middle",
+            &format!(r#" id="label-{top}" font-weight="bold""#),
+            &format!("{} SIDE (back of machine)", top.to_uppercase()),
+        );
+        text(
+            &mut o,
+            cx,
+            l.by + 1.3 * fs,
+            "middle",
+            &format!(r#" id="label-{bottom}" font-weight="bold""#),
+            &format!("{} SIDE (front of machine)", bottom.to_uppercase()),
+        );
+    } else {
+        // orthoses milled directly: each part labelled on itself, its heel end marked
+        for (k, part) in parts.iter().enumerate() {
+            let (x, y) = (part.centre[0], l.by - part.centre[1]);
+            text(
+                &mut o,
+                x,
+                y,
+                "middle",
+                &format!(
+                    r#" id="label-part-{}" font-weight="bold" font-size="{}""#,
+                    k + 1,
+                    num(2.0 * fs, 2)
+                ),
+                &part.label,
+            );
+            text(
+                &mut o,
+                part.heel[0],
+                l.by - part.heel[1],
+                "middle",
+                &format!(r#" id="label-heel-{}" font-weight="bold""#, k + 1),
+                "HEEL",
+            );
+        }
+    }
     // the work zero: a datum symbol at the blank's front-left corner, the axes from it
     let r = 0.9 * fs;
     let (zx, zy) = (0.0, l.by);

@@ -49,6 +49,19 @@ pub struct Sheet<'a> {
     pub settings: &'a [(&'a str, String, &'a str)],
     /// The job's approval, when planned for a job.
     pub approval: Option<Approval>,
+    /// Orthoses milled directly: each part on the blank (none for a positive).
+    pub orthoses: &'a [OrthosisOnSheet],
+}
+
+/// One orthosis on the blank, as the sheet shows it.
+#[derive(Clone, Debug)]
+pub struct OrthosisOnSheet {
+    pub side: FootSide,
+    /// Its outline's rectangle, `[xmin, ymin, xmax, ymax]`, program coordinates.
+    pub extent: [f64; 4],
+    /// Its heel end, program XY.
+    pub heel: [f64; 2],
+    pub measured: fab_geometry::device::DeviceMeasurements,
 }
 
 /// Who did something to the job, and when.
@@ -187,7 +200,29 @@ fn tools_used(ops: &[Operation]) -> Vec<ToolUse<'_>> {
 
 /// Where on the part a point of the cut-out is, in the operator's words ("heel end, lateral
 /// side").
-fn where_on_part(d: &Design, side: FootSide, p: [f64; 2]) -> String {
+fn where_on_part(d: &Design, side: FootSide, orthoses: &[OrthosisOnSheet], p: [f64; 2]) -> String {
+    // on a blank of orthoses: which part, and where along it from its heel
+    let away = |e: &[f64; 4]| {
+        (e[0] - p[0])
+            .max(p[0] - e[2])
+            .max(e[1] - p[1])
+            .max(p[1] - e[3])
+    };
+    if let Some(o) = orthoses
+        .iter()
+        .min_by(|a, b| away(&a.extent).total_cmp(&away(&b.extent)))
+    {
+        let len = (o.extent[2] - o.extent[0]).max(1e-9);
+        let f = (p[0] - o.heel[0]).abs() / len;
+        let along = if f < 0.3 {
+            "heel end"
+        } else if f > 0.7 {
+            "toe end"
+        } else {
+            "midfoot"
+        };
+        return format!("{} orthosis, {along}", o.side);
+    }
     let [x0, y0, x1, y1] = d.base;
     let fx = (p[0] - x0) / (x1 - x0).max(1e-9);
     let fy = (p[1] - (y0 + y1) / 2.0) / ((y1 - y0) / 2.0).max(1e-9);
@@ -236,9 +271,75 @@ pub fn html(s: &Sheet) -> String {
         .unwrap_or_default();
     let across = profile.map_or(0.0, |p| p.tool.cutter.diameter());
     let href = format!("data:image/png;base64,{}", base64(&s.picture.png));
-    let top_view = preview::top_view_svg(d, s.picture, &href, s.side, &marks, across, s.tabs.width);
+    let part_marks: Vec<preview::PartMark> = s
+        .orthoses
+        .iter()
+        .map(|o| preview::PartMark {
+            label: o.side.to_string().to_uppercase(),
+            centre: [
+                (o.extent[0] + o.extent[2]) / 2.0,
+                (o.extent[1] + o.extent[3]) / 2.0,
+            ],
+            heel: o.heel,
+        })
+        .collect();
+    let top_view = preview::top_view_svg(
+        d,
+        s.picture,
+        &href,
+        s.side,
+        &part_marks,
+        &marks,
+        across,
+        s.tabs.width,
+    );
+    let (on_table, part_row) = if s.orthoses.is_empty() {
+        let (back, front) = preview::sides_in_picture(s.side);
+        (
+            format!(
+                "length (X) along the machine's X, heel end towards X0, {back} side at the back, {front} side at the front; plantar side up"
+            ),
+            format!(
+                "base {margin} mm round the foot, X {b0:.1} to {b2:.1}, Y {b1:.1} to {b3:.1}; cut through to Z {bottom}: use a spoil board",
+                margin = d.params.base_margin,
+                b0 = d.base[0],
+                b1 = d.base[1],
+                b2 = d.base[2],
+                b3 = d.base[3],
+                bottom = mm(d.bottom_z),
+            ),
+        )
+    } else {
+        let rows: Vec<String> = s
+            .orthoses
+            .iter()
+            .map(|o| {
+                let m = &o.measured;
+                format!(
+                    "<b>{side}</b> orthosis: X {:.1} to {:.1}, Y {:.1} to {:.1}, heel end at X{:.0}; {:.0} mm long, heel cup {:.1} mm, rearfoot {:+.1}&deg; (+ medial up), thinnest {:.1} mm",
+                    o.extent[0],
+                    o.extent[2],
+                    o.extent[1],
+                    o.extent[3],
+                    o.heel[0],
+                    m.length_mm,
+                    m.heel_cup_depth_mm,
+                    m.rearfoot_tilt_deg,
+                    m.least_thickness_mm,
+                    side = o.side.to_string().to_uppercase(),
+                )
+            })
+            .collect();
+        (
+            "the foot's length along the machine's X, each part's heel end as labelled in the picture; foot side up, the shoe side (flat) on the table".to_string(),
+            format!(
+                "{}<br>cut out through to Z {}: use a spoil board",
+                rows.join("<br>"),
+                mm(d.bottom_z)
+            ),
+        )
+    };
     let side_view = preview::side_view_svg(d, s.picture, s.tabs, &marks, CLEARANCE);
-    let (back, front) = preview::sides_in_picture(s.side);
     let zero_machine = [
         m.blank_origin[0],
         m.blank_origin[1],
@@ -315,10 +416,10 @@ h2 {{ break-after: avoid; }}
 <table id="blank">
 <tr><th>Material</th><td class="big">{material}</td></tr>
 <tr><th>Size (X &times; Y &times; Z)</th><td class="big">{bx:.1} &times; {by:.1} &times; {bz:.1} mm</td></tr>
-<tr><th>On the table</th><td>front-left-bottom corner at machine X{ox} Y{oy} Z{oz}; length (X) along the machine's X, heel end towards X0, {back} side at the back, {front} side at the front; plantar side up</td></tr>
+<tr><th>On the table</th><td>front-left-bottom corner at machine X{ox} Y{oy} Z{oz}; {on_table}</td></tr>
 <tr><th>Work zero</th><td class="big">X0 Y0 Z0: top of the blank, front-left corner</td></tr>
 <tr><th>Work zero, machine</th><td class="big">X{zx} Y{zy} Z{zz}</td></tr>
-<tr><th>Part</th><td>base {margin} mm round the foot, X {b0:.1} to {b2:.1}, Y {b1:.1} to {b3:.1}; cut through to Z {bottom}: use a spoil board</td></tr>
+<tr><th>Part{parts_s}</th><td>{part_row}</td></tr>
 <tr><th>Clearance plane</th><td>Z {clear} (rapids only at or above it)</td></tr>
 </table>
 </section>
@@ -352,17 +453,12 @@ h2 {{ break-after: avoid; }}
         ox = mm(m.blank_origin[0]),
         oy = mm(m.blank_origin[1]),
         oz = mm(m.blank_origin[2]),
-        back = back,
-        front = front,
+        on_table = on_table,
         zx = mm(zero_machine[0]),
         zy = mm(zero_machine[1]),
         zz = mm(zero_machine[2]),
-        margin = d.params.base_margin,
-        b0 = d.base[0],
-        b1 = d.base[1],
-        b2 = d.base[2],
-        b3 = d.base[3],
-        bottom = mm(d.bottom_z),
+        part_row = part_row,
+        parts_s = if s.orthoses.len() > 1 { "s" } else { "" },
         clear = mm(CLEARANCE),
     );
     for t in &tools {
@@ -661,7 +757,7 @@ fn tabs_section(s: &Sheet, marks: &[TabMark]) -> String {
                 k + 1,
                 t.at[0],
                 t.at[1],
-                where_on_part(d, s.side, t.at)
+                where_on_part(d, s.side, s.orthoses, t.at)
             );
         }
         let _ = writeln!(

@@ -1291,32 +1291,48 @@ impl Store {
         side: Option<&str>,
         outputs: &[NewFile],
     ) -> Result<Vec<FileRecord>, StoreError> {
+        self.attach_plan_from(job, actor, std::slice::from_ref(scan), side, outputs)
+    }
+
+    /// [`Store::attach_plan`] for a plan made from several scans (a pair of orthoses nested in
+    /// one program: side [`PAIR`]): each scan attached unless it is already, each output
+    /// recording every scan's SHA-256 (comma-separated, in the order given).
+    pub fn attach_plan_from(
+        &mut self,
+        job: &str,
+        actor: &str,
+        scans: &[NewFile],
+        side: Option<&str>,
+        outputs: &[NewFile],
+    ) -> Result<Vec<FileRecord>, StoreError> {
         self.write(|tx| {
             let role = role_of(tx, actor)?;
             let id = attachable(tx, job, "program")?;
             let at = now();
             let mut out = Vec::new();
-            let known: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM files WHERE job_id = ?1 AND kind = 'scan'
-                                AND sha256 = ?2)",
-                params![id, scan.sha256],
-                |r| r.get(0),
-            )?;
-            if !known {
-                out.push(insert_file(
-                    tx,
-                    id,
-                    &at,
-                    actor,
-                    role,
-                    scan,
-                    &Origin::default(),
-                )?);
+            for scan in scans {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM files WHERE job_id = ?1 AND kind = 'scan'
+                                    AND sha256 = ?2)",
+                    params![id, scan.sha256],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    out.push(insert_file(
+                        tx,
+                        id,
+                        &at,
+                        actor,
+                        role,
+                        scan,
+                        &Origin::default(),
+                    )?);
+                }
             }
             let origin = Origin {
                 side: side.map(str::to_string),
                 batch: Some(next_batch(tx)?),
-                scan_sha256: Some(scan.sha256.to_string()),
+                scan_sha256: Some(scans.iter().map(|s| s.sha256).collect::<Vec<_>>().join(",")),
             };
             for f in outputs {
                 out.push(insert_file(tx, id, &at, actor, role, f, &origin)?);
@@ -2212,9 +2228,11 @@ fn signed_set(conn: &Connection, job_id: i64, rx: &Prescription) -> Result<Vec<S
     } else {
         vec![None]
     };
-    let mut out = Vec::new();
+    let mut out: Vec<Signature> = Vec::new();
     for side in sides {
-        let for_side = |f: &&F| side.is_none() || f.side.as_deref() == side;
+        // a pair nested in one program is for either foot
+        let for_side =
+            |f: &&F| side.is_none() || f.side.as_deref() == side || f.side.as_deref() == Some(PAIR);
         let words = side
             .map(|s| format!(" for the {s} foot"))
             .unwrap_or_default();
@@ -2256,6 +2274,9 @@ fn signed_set(conn: &Connection, job_id: i64, rx: &Prescription) -> Result<Vec<S
             ));
         };
         for f in programs.into_iter().chain([design]) {
+            if out.iter().any(|s| s.path == f.path && s.sha256 == f.sha256) {
+                continue; // a pair's program and design, signed once
+            }
             out.push(Signature {
                 kind: f.kind.clone(),
                 side: f.side.clone(),
@@ -2271,6 +2292,9 @@ fn signed_set(conn: &Connection, job_id: i64, rx: &Prescription) -> Result<Vec<S
     }
     Ok(out)
 }
+
+/// The side of a program or design that holds both feet (a pair nested on one blank).
+pub const PAIR: &str = "pair";
 
 /// How a job's `created` history note begins: the SHA-256 of its Rx.
 const RX_SEAL: &str = "rx sha256 ";

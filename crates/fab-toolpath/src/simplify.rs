@@ -57,12 +57,16 @@ pub fn simplify(moves: &[Move], tolerance: f64, arcs: bool) -> Vec<Move> {
 }
 
 /// Points of the polyline `pts` kept so that every dropped point is within `tol` of the
-/// straight move that replaces it (first and last always kept).
+/// straight move that replaces it, and within `tol` of it in Z (first and last always kept).
 pub fn collinear(pts: &[[f64; 3]], tol: f64) -> Vec<[f64; 3]> {
     if pts.len() <= 2 {
         return pts.to_vec();
     }
-    let fits = |a: usize, e: usize| (a + 1..e).all(|k| seg_dist(pts[a], pts[e], pts[k]) <= tol);
+    let fits = |a: usize, e: usize| {
+        (a + 1..e).all(|k| {
+            seg_dist(pts[a], pts[e], pts[k]) <= tol && below_or_above(pts[a], pts[e], pts[k]) <= tol
+        })
+    };
     let last = pts.len() - 1;
     let mut out = vec![pts[0]];
     let mut a = 0;
@@ -97,6 +101,19 @@ pub fn collinear(pts: &[[f64; 3]], tol: f64) -> Vec<[f64; 3]> {
         a = good;
     }
     out
+}
+
+/// How far the straight move `a` -> `b` passes above or below `p`, measured along Z over `p`'s
+/// place in XY (0 where the move has no XY length): on a steep move a tool tip a hair off the
+/// path sideways is far off it in Z, and 3-axis cutting is judged in Z.
+fn below_or_above(a: [f64; 3], b: [f64; 3], p: [f64; 3]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let l2 = dx * dx + dy * dy;
+    if l2 <= 1e-18 {
+        return 0.0;
+    }
+    let t = (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0);
+    (a[2] + t * (b[2] - a[2]) - p[2]).abs()
 }
 
 fn seg_dist(a: [f64; 3], b: [f64; 3], p: [f64; 3]) -> f64 {

@@ -42,7 +42,8 @@ pub struct Blank {
 pub struct ProgramHeader {
     /// The lab's job number, or "unassigned"; never a patient reference.
     pub job: String,
-    /// SHA-256 (hex) of the scan the program was planned from.
+    /// SHA-256 (hex) of the scan the program was planned from; of each scan, comma-separated,
+    /// for a program made from several (a pair of orthoses on one blank).
     pub scan_sha256: String,
     pub fab_version: String,
     pub blank: Blank,
@@ -354,10 +355,13 @@ fn check_header(h: &ProgramHeader) -> Result<(), GcodeError> {
         }
     }
     if !h.scan_sha256.is_empty()
-        && (h.scan_sha256.len() != 64 || !h.scan_sha256.chars().all(|c| c.is_ascii_hexdigit()))
+        && !h
+            .scan_sha256
+            .split(',')
+            .all(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()))
     {
         return Err(GcodeError::Header(format!(
-            "scan SHA-256 '{}' is not 64 hex digits",
+            "scan SHA-256 '{}' is not 64 hex digits (or several, comma-separated)",
             h.scan_sha256
         )));
     }
@@ -503,10 +507,12 @@ pub fn write_program(
     comment(&mut out, &format!("fab program for job {}", header.job));
     comment(&mut out, &format!("JOB {}", header.job));
     if !header.scan_sha256.is_empty() {
-        comment(
-            &mut out,
-            &format!("SCAN SHA256 {}", header.scan_sha256.to_ascii_lowercase()),
-        );
+        for sha in header.scan_sha256.split(',') {
+            comment(
+                &mut out,
+                &format!("SCAN SHA256 {}", sha.to_ascii_lowercase()),
+            );
+        }
     }
     comment(&mut out, &format!("FAB VERSION {}", header.fab_version));
     comment(

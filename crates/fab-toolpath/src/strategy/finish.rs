@@ -380,12 +380,12 @@ impl Ctx<'_> {
         let ok = |zm: f64, zi: f64| {
             zm - zi <= self.p.gouge_tolerance && zi - zm <= self.p.leave_tolerance
         };
-        // where the move is steep the CL may bend sharply off its middle (a ball rolling onto a
-        // wall): check the quarter points too
+        // where the move is steep the CL may bend sharply anywhere along it (a ball rolling
+        // from a wall over its rim): check every eighth too
         let steep = (b[2] - a[2]).abs() > STEEP * len;
         if ok(zm, zi)
             && (!steep
-                || [0.25, 0.75].iter().all(|&t| {
+                || [0.125, 0.25, 0.375, 0.625, 0.75, 0.875].iter().all(|&t| {
                     let z = self.cl(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]));
                     ok(z, a[2] + t * (b[2] - a[2]))
                 }))

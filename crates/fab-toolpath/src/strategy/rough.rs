@@ -55,6 +55,14 @@ pub struct RoughParams {
     pub feed: f64,
     pub plunge_feed: f64,
     pub spindle_rpm: f64,
+    /// A level at every flat floor of the design (true, default: an end mill finishes a flat);
+    /// false where the finishing ball follows every surface anyway.
+    #[serde(default = "yes")]
+    pub flats: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Where roughing may put the tool's centre: inside or within `reach` of any of the polygons
@@ -134,6 +142,7 @@ impl RoughParams {
             feed: 4000.0,
             plunge_feed: 800.0,
             spindle_rpm: 16000.0,
+            flats: true,
         }
     }
 
@@ -301,10 +310,14 @@ pub fn rough(
     }
     // floors of flat areas: a level at each, so no terrace is left on a flat
     let flat_nodes = (100.0 / (g * g)).ceil() as usize; // 100 mm^2
-    let flats: Vec<f64> = flat_levels(&fl, nx, ny, flat_nodes)
-        .into_iter()
-        .filter(|&z| z > zmin + 1e-6 && z < stock_top)
-        .collect();
+    let flats: Vec<f64> = if p.flats {
+        flat_levels(&fl, nx, ny, flat_nodes)
+            .into_iter()
+            .filter(|&z| z > zmin + 1e-6 && z < stock_top)
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let r = p.tool.cutter.radius();
     let mut stock = StockMap::new(area.grown(r + 2.0 * g), g.min(1.0), stock_top);
@@ -326,7 +339,7 @@ pub fn rough(
         p.stepdown.min(p.step_up),
     )?;
     let mut plan = levels(stock_top, zmin, p.stepdown, p.step_up, &flats);
-    if let Some(sd) = &sd {
+    if let Some(sd) = sd.as_ref().filter(|_| p.flats) {
         plan.extend(
             flat_levels(sd, nx, ny, flat_nodes)
                 .into_iter()

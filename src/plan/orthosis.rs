@@ -1,0 +1,352 @@
+//! Planning direct-milled orthoses: one device, or a pair nested on one blank, milled in one
+//! program (`fab_geometry::device` makes and lays them out; `fab_toolpath::strategy` mills
+//! them): Z-level roughing of every part's zone against all parts at once, a finishing raster
+//! over the foot sides with level lines on their steep walls (inside the outlines: the outer
+//! walls are the cut-out's), then each part cut out along its own outline with tabs.
+
+use fab_geometry::design::{Design, DesignParams};
+use fab_geometry::device::Device;
+use fab_geometry::device::nest::{self, Layout};
+use fab_toolpath::link::Linker;
+use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
+use fab_toolpath::strategy::{
+    self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams, WaterlineParams,
+    Zone,
+};
+use fab_toolpath::{Cutter, Machine, Operation, Tool};
+
+use super::{
+    CHANNEL_CLEARANCE, CLEARANCE, OpSettings, PlanError, ROUGH_TOLERANCE, Settings, Tabs,
+    tool_number,
+};
+
+/// A planned blank of orthoses before it is written.
+pub struct OrthosisPlan {
+    pub layout: Layout,
+    /// The parts as one design (all solids in one mesh, the blank, the heights), as the preview
+    /// and the sheet draw it.
+    pub design: Design,
+    pub ops: Vec<Operation>,
+    pub op_settings: Vec<OpSettings>,
+    pub tabs: Tabs,
+    /// Tool-tip points of the finishing passes before simplification.
+    pub cl_points: usize,
+}
+
+/// Least room between two parts on the blank beyond the cut-out's path either side, mm.
+pub const PART_GAP_CLEARANCE: f64 = 1.0;
+
+/// Plans `devices` (one, or a left and a right) on one blank for `machine`. `step` is called
+/// before each long step (progress).
+pub fn plan(
+    devices: &[Device],
+    s: &Settings,
+    machine: &Machine,
+    step: &mut dyn FnMut(&str),
+) -> Result<OrthosisPlan, PlanError> {
+    if !matches!(s.finish_tool, Cutter::Ball { .. }) {
+        return Err(PlanError::FinishNotBall(s.finish_tool.to_string()));
+    }
+    if matches!(s.rough_tool, Cutter::Ball { .. }) {
+        return Err(PlanError::RoughIsBall(s.rough_tool.to_string()));
+    }
+    step("laying out the blank");
+    let r_rough = s.rough_tool.radius();
+    let layout = nest::layout(
+        devices,
+        &nest::LayoutParams {
+            side_margin: s.design.side_margin,
+            // the cut-out's path round each part, and room between them
+            gap: 2.0 * (r_rough + CHANNEL_CLEARANCE) + PART_GAP_CLEARANCE,
+            top_margin: s.design.top_margin,
+        },
+    );
+    let solids = layout.mesh();
+    let tops = layout.tops();
+    let ext = layout.extent();
+    let outlines: Vec<Vec<[f64; 2]>> = layout.parts.iter().map(|p| p.outline.clone()).collect();
+    let design = Design {
+        mesh: solids.clone(),
+        to_machine: layout.parts[0].to_machine,
+        base: ext,
+        outline: layout.parts[0].outline.clone(),
+        base_z: layout.edge_z,
+        top_z: layout.top_z,
+        bottom_z: layout.bottom_z,
+        blank: layout.blank,
+        params: DesignParams {
+            base_margin: 0.0,
+            base_thickness: 0.0,
+            ..s.design
+        },
+    };
+    let feed = s.feed.min(machine.max_feed);
+    let plunge = s.plunge_feed.min(machine.max_feed);
+    let rpm = s.spindle_rpm.min(machine.max_spindle_rpm);
+    let linker = Linker {
+        clearance_z: CLEARANCE,
+        margin: 1.0,
+        link_feed: feed,
+        plunge_feed: plunge,
+    };
+    let rough_tool = Tool {
+        number: tool_number(machine, &s.rough_tool)?,
+        cutter: s.rough_tool,
+    };
+    let finish_tool = Tool {
+        number: tool_number(machine, &s.finish_tool)?,
+        cutter: s.finish_tool,
+    };
+
+    // Roughing: every part's zone (its outline and the channel round it) down to a millimetre
+    // over the blank's bottom, against all parts' solids, so one part's channel never cuts into
+    // the other; what stays round the parts falls away with the cut-out.
+    step("roughing");
+    let solid_soup = solids.to_soup();
+    let mut rp = RoughParams::new(rough_tool);
+    rp.allowance = s.allowance;
+    rp.climb = s.climb;
+    rp.stepdown = s.stepdown;
+    // deep levels only: the finishing ball follows every surface of the foot side, so the
+    // terraces between them (a stepdown at most, over the allowance) are its to take
+    rp.step_up = s.stepdown;
+    rp.flats = false;
+    rp.feed = feed;
+    rp.plunge_feed = plunge;
+    rp.spindle_rpm = rpm;
+    let floor = DropSurface::new(&solid_soup, rp.floor_cutter(), 0.0);
+    let zone = Zone {
+        outlines: &outlines,
+        reach: r_rough + CHANNEL_CLEARANCE,
+    };
+    let channel_floor = layout.bottom_z + 1.0;
+    let rough = strategy::rough(&floor, None, zone, 0.0, channel_floor, &rp, &linker)?;
+    drop((floor, solid_soup));
+
+    // Finishing: the raster over the foot sides only (each line where the ball meets a top;
+    // over an edge the ball rolls onto the wall's top corner, tangent to the wall below it),
+    // then level lines on the steep parts inside the outlines (the heel cup's and flanges'
+    // inner walls); the outer walls are the cut-out's.
+    step("finishing");
+    let top_soup = tops.to_soup();
+    let below = layout.bottom_z - 1.0;
+    let mut fp = FinishParams::new(finish_tool, s.stepover);
+    fp.angle_deg = s.angle_deg;
+    fp.cross_pass = s.cross_pass;
+    fp.trim = true;
+    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
+    wp.climb = s.climb;
+    if !s.cross_pass {
+        wp.raster_angle_deg = Some(s.angle_deg);
+        fp.steep_across_deg = Some(wp.steep_deg + 10.0);
+    }
+    fp.feed = feed;
+    fp.plunge_feed = plunge;
+    fp.spindle_rpm = rpm;
+    let level = DropSurface::new(&top_soup, s.finish_tool, 0.0);
+    let area = Rect {
+        xmin: ext[0],
+        ymin: ext[1],
+        xmax: ext[2],
+        ymax: ext[3],
+    }
+    .grown(s.finish_tool.radius());
+    let angles: Vec<f64> = if s.cross_pass {
+        vec![s.angle_deg, s.angle_deg + 90.0]
+    } else {
+        vec![s.angle_deg]
+    };
+    let mut passes = Vec::new();
+    for a in angles {
+        let pass = if a.rem_euclid(360.0) == 0.0 {
+            strategy::finish::finish_pass(&level, a, area, below, &fp)?
+        } else {
+            let turned = DropSurface::new(&top_soup, s.finish_tool, a.to_radians());
+            strategy::finish::finish_pass(&turned, a, area, below, &fp)?
+        };
+        passes.extend(pass);
+    }
+    let lines = strategy::waterline(
+        &level,
+        area,
+        layout.edge_z.min(lowest_top(&layout)),
+        layout.top_z,
+        &wp,
+    )?;
+    passes.extend(inside_only(lines, &outlines));
+    let cl_points = passes.iter().map(Vec::len).sum();
+    let finish = strategy::finish(&passes, &fp, &linker, &|x, y| level.point(x, y));
+    drop(top_soup);
+
+    // The cut-out: each part along its own outline, from the top of its highest wall to the
+    // blank's bottom, with tabs; one operation.
+    step("profile");
+    let mut pp = ProfileParams::new(rough_tool);
+    pp.climb = s.climb;
+    if !s.tabs {
+        pp.tab_width = 0.0;
+    }
+    pp.stepdown = s.stepdown;
+    pp.feed = feed;
+    pp.plunge_feed = plunge;
+    pp.spindle_rpm = rpm;
+    let mut profile: Option<Operation> = None;
+    for part in &layout.parts {
+        let from = part
+            .outline_z
+            .iter()
+            .fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+            + s.allowance;
+        let op = strategy::profile(&part.outline, from.min(0.0), layout.bottom_z, &pp, &linker)?;
+        match &mut profile {
+            None => profile = Some(op),
+            Some(p) => p.moves.extend(op.moves),
+        }
+    }
+    let profile = profile.expect("a part");
+
+    step("simplifying");
+    let mut ops = vec![rough, finish, profile];
+    for (k, op) in ops.iter_mut().enumerate() {
+        let tol = if k == 0 {
+            ROUGH_TOLERANCE.min(s.allowance / 4.0).max(CHORD_TOLERANCE)
+        } else {
+            CHORD_TOLERANCE
+        };
+        simplify_operation(op, tol, true);
+    }
+    let op_settings = vec![
+        OpSettings {
+            feed: rp.feed,
+            plunge_feed: rp.plunge_feed,
+            stepdown: Some(rp.stepdown),
+            stepover: Some(rp.stepover),
+            how: format!(
+                "Z levels over the parts and a channel round each, {} mm stock left",
+                rp.allowance
+            ),
+        },
+        OpSettings {
+            feed: fp.feed,
+            plunge_feed: fp.plunge_feed,
+            stepdown: None,
+            stepover: Some(s.stepover),
+            how: format!(
+                "raster over the foot sides at {}\u{b0}{}, level lines on the heel cup's and flanges' inner walls",
+                s.angle_deg,
+                if s.cross_pass { " and across" } else { "" }
+            ),
+        },
+        OpSettings {
+            feed: pp.feed,
+            plunge_feed: pp.plunge_feed,
+            stepdown: Some(pp.stepdown),
+            stepover: None,
+            how: format!(
+                "cut-out along each orthosis's outline ({} part{}), ramped laps",
+                layout.parts.len(),
+                if layout.parts.len() == 1 { "" } else { "s" }
+            ),
+        },
+    ];
+    let tabs = Tabs {
+        count: if pp.tab_width > 0.0 {
+            pp.tabs * layout.parts.len()
+        } else {
+            0
+        },
+        width: pp.tab_width,
+        height: pp.tab_height,
+        top_z: layout.bottom_z + pp.tab_height,
+        bottom_z: layout.bottom_z,
+    };
+    Ok(OrthosisPlan {
+        layout,
+        design,
+        ops,
+        op_settings,
+        tabs,
+        cl_points,
+    })
+}
+
+/// The lowest point of any part's top.
+fn lowest_top(layout: &Layout) -> f64 {
+    layout
+        .parts
+        .iter()
+        .flat_map(|p| p.top.vertices.iter())
+        .map(|v| v.z)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The level lines cut to the pieces whose tool centres lie inside an outline: outside, the ball
+/// only rolls over an outer wall's top corner, which the cut-out finishes.
+fn inside_only(lines: Vec<Vec<[f64; 3]>>, outlines: &[Vec<[f64; 2]>]) -> Vec<Vec<[f64; 3]>> {
+    let inside = |q: &[f64; 3]| outlines.iter().any(|o| contains(o, q[0], q[1]));
+    let mut out = Vec::new();
+    for line in lines {
+        let closed = line.len() > 2 && line.first() == line.last();
+        let mut piece: Vec<[f64; 3]> = Vec::new();
+        let mut pieces = Vec::new();
+        for q in &line {
+            if inside(q) {
+                piece.push(*q);
+            } else if !piece.is_empty() {
+                pieces.push(std::mem::take(&mut piece));
+            }
+        }
+        if !piece.is_empty() {
+            pieces.push(piece);
+        }
+        // a closed loop cut open: its last piece runs on into its first
+        if closed && pieces.len() > 1 && inside(&line[0]) {
+            let first = pieces.remove(0);
+            pieces
+                .last_mut()
+                .expect("pieces")
+                .extend(first.into_iter().skip(1));
+        }
+        out.extend(pieces.into_iter().filter(|p| p.len() >= 2));
+    }
+    out
+}
+
+/// Whether `(x, y)` is inside the polygon (crossing number).
+fn contains(poly: &[[f64; 2]], x: f64, y: f64) -> bool {
+    let n = poly.len();
+    let mut inside = false;
+    for k in 0..n {
+        let (a, b) = (poly[k], poly[(k + 1) % n]);
+        if (a[1] > y) != (b[1] > y) && x < a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_lines_outside_the_outline_are_dropped() {
+        let square = vec![vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]];
+        // a closed loop crossing out of the square and back: one open piece inside, joined
+        // across the loop's start
+        let line = vec![
+            [5.0, 5.0, 1.0],
+            [9.0, 5.0, 1.0],
+            [12.0, 5.0, 1.0],
+            [12.0, 8.0, 1.0],
+            [9.0, 8.0, 1.0],
+            [5.0, 8.0, 1.0],
+            [5.0, 5.0, 1.0],
+        ];
+        let out = inside_only(vec![line], &square);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].first(), Some(&[9.0, 8.0, 1.0]));
+        assert_eq!(out[0].last(), Some(&[9.0, 5.0, 1.0]));
+        assert!(out[0].iter().all(|q| q[0] < 10.0));
+    }
+}

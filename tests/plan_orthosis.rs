@@ -1,0 +1,342 @@
+//! Orthoses milled directly (`fab plan` with a material row that mills the orthosis, EVA): on
+//! both fixture feet and on the left foot mirrored into a right one (a foot no fixture is), the
+//! device written to OUT-design.stl, measured there, is what the Rx asks: its length for the
+//! extension, the heel cup's rim, the rearfoot post's tilt, the least thickness. A single device
+//! and a nested pair pass carve-check (`../shared/tools/carve-check`: LinuxCNC's interpreter and a
+//! height-map carve), and the pair's program runs in at most 24 minutes by fab's estimate.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fab_geometry::device::measure;
+use fab_geometry::load::{Units, load_path};
+use fab_geometry::orient::FootSide;
+use fab_geometry::{Mesh, stl};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const LEFT: &str = "fixtures/scans/foot-left-m.stl";
+const RIGHT: &str = "fixtures/scans/foot-right-m.stl";
+
+/// An EVA Rx for one foot, from its keys.
+fn rx(dir: &Path, name: &str, side: &str, keys: &[(&str, &str)]) -> PathBuf {
+    let mut text = format!(
+        "rx: foot-orthotic\npatient: MRN-000001\npractitioner: A. Test, CO\ndate: 2026-12-07\nside: {side}\nshell: eva 6 mm\n"
+    );
+    for (k, v) in keys {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    let p = dir.join(format!("{name}.rx"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `fab plan SCANS --rx RX --json -o DIR/NAME.nc`: the summary.
+fn plan(scans: &[&Path], rx: &Path, dir: &Path, name: &str) -> serde_json::Value {
+    let nc = dir.join(format!("{name}.nc"));
+    let out = Command::new(env!("CARGO_BIN_EXE_fab"))
+        .arg("plan")
+        .args(scans)
+        .arg("--rx")
+        .arg(rx)
+        .args(["--json", "-o"])
+        .arg(&nc)
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fab plan {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The left fixture foot mirrored (x -> -x) into a right foot, in mm.
+fn mirrored_left(dir: &Path) -> PathBuf {
+    let mut m = load_path(&Path::new(ROOT).join(LEFT), Units::Auto)
+        .unwrap()
+        .mesh;
+    for v in &mut m.vertices {
+        v.x = -v.x;
+    }
+    for t in &mut m.triangles {
+        t.swap(1, 2);
+    }
+    let p = dir.join("mirrored-left-mm.stl");
+    std::fs::write(&p, stl::to_binary(&m)).unwrap();
+    p
+}
+
+/// Each device of a plan measured on the design STL it wrote: its triangles (those inside the
+/// device's extent), with its heel-to-toe direction, side and foot length from the summary.
+fn measured(v: &serde_json::Value) -> Vec<(FootSide, measure::DeviceMeasurements)> {
+    let design = load_path(
+        Path::new(v["outputs"]["design"].as_str().unwrap()),
+        Units::Mm,
+    )
+    .unwrap()
+    .mesh;
+    v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let e: Vec<f64> = serde_json::from_value(d["extent_mm"].clone()).unwrap();
+            let inside = |p: &fab_geometry::nalgebra::Point3<f64>| {
+                p.x >= e[0] - 0.01 && p.x <= e[2] + 0.01 && p.y >= e[1] - 0.01 && p.y <= e[3] + 0.01
+            };
+            let tris: Vec<[u32; 3]> = design
+                .triangles
+                .iter()
+                .copied()
+                .filter(|t| t.iter().all(|&k| inside(&design.vertices[k as usize])))
+                .collect();
+            let part = Mesh::new(design.vertices.clone(), tris);
+            let side = if d["side"] == "left" {
+                FootSide::Left
+            } else {
+                FootSide::Right
+            };
+            let toe: Vec<f64> = serde_json::from_value(d["toe_direction"].clone()).unwrap();
+            let m = measure::measure(
+                &part,
+                side,
+                [toe[0], toe[1]],
+                d["foot_length_mm"].as_f64().unwrap(),
+            );
+            // the summary reports the same measurement
+            let said = d["measured"]["length_mm"].as_f64().unwrap();
+            assert!(
+                (said - m.length_mm).abs() < 0.01,
+                "{said} vs {}",
+                m.length_mm
+            );
+            (side, m)
+        })
+        .collect()
+}
+
+/// The feet tested: both fixtures and the mirrored left (a right foot), with the Rx side.
+fn feet(dir: &Path) -> Vec<(String, PathBuf, &'static str)> {
+    vec![
+        ("left".into(), Path::new(ROOT).join(LEFT), "left"),
+        ("right".into(), Path::new(ROOT).join(RIGHT), "right"),
+        ("mirrored left".into(), mirrored_left(dir), "right"),
+    ]
+}
+
+#[test]
+fn extension_heel_cup_posts_and_thickness_measured_on_the_written_design() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, scan, side) in feet(dir.path()) {
+        let stem = name.replace(' ', "-");
+        let one = |tag: &str, keys: &[(&str, &str)]| {
+            let r = rx(dir.path(), &format!("{stem}-{tag}"), side, keys);
+            let v = plan(&[&scan], &r, dir.path(), &format!("{stem}-{tag}"));
+            assert!(
+                v["part"]
+                    .as_str()
+                    .unwrap()
+                    .contains("orthosis, milled directly"),
+                "{}",
+                v["part"]
+            );
+            let m = measured(&v);
+            assert_eq!(m.len(), 1);
+            assert!(
+                m[0].1.least_thickness_mm >= 6.0 - 1e-3,
+                "{name} {tag}: thinnest {}",
+                m[0].1.least_thickness_mm
+            );
+            m[0].1
+        };
+        let sulcus_varus = one(
+            "sulcus-varus",
+            &[
+                ("extension", "sulcus"),
+                ("heel-cup", "10 mm"),
+                ("rearfoot-post", "4 deg varus"),
+            ],
+        );
+        let toes_valgus = one(
+            "toes-valgus",
+            &[
+                ("extension", "toes"),
+                ("heel-cup", "10 mm"),
+                ("rearfoot-post", "4 deg valgus"),
+            ],
+        );
+        let cup10 = one("cup10", &[("extension", "sulcus"), ("heel-cup", "10 mm")]);
+        let cup20 = one("cup20", &[("extension", "sulcus"), ("heel-cup", "20 mm")]);
+        let f = sulcus_varus.length_fraction;
+        assert!(
+            (0.72..=0.88).contains(&f),
+            "{name}: sulcus {f:.3} of the foot"
+        );
+        let f = toes_valgus.length_fraction;
+        assert!(
+            (0.93..=1.04).contains(&f),
+            "{name}: toes {f:.3} of the foot"
+        );
+        let rise = cup20.heel_rim_mm - cup10.heel_rim_mm;
+        assert!(
+            (rise - 10.0).abs() <= 1.5,
+            "{name}: the 20 mm cup's rim {rise:.2} mm higher"
+        );
+        let (v, g, n) = (
+            sulcus_varus.rearfoot_tilt_deg,
+            toes_valgus.rearfoot_tilt_deg,
+            cup10.rearfoot_tilt_deg,
+        );
+        assert!(
+            (v - g - 8.0).abs() <= 1.0,
+            "{name}: varus {v:.2}, valgus {g:.2}"
+        );
+        assert!(
+            g < n && n < v,
+            "{name}: unposted {n:.2} not between {g:.2} and {v:.2}"
+        );
+    }
+}
+
+#[test]
+fn the_work_order_and_sheet_say_milled_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Path::new(ROOT).join("fixtures/rx/eva-left-metatarsal.rx");
+    let v = plan(&[&Path::new(ROOT).join(LEFT)], &r, dir.path(), "meta");
+    let sheet = std::fs::read_to_string(v["outputs"]["setup_sheet"].as_str().unwrap()).unwrap();
+    assert!(sheet.contains("orthosis, milled directly from EVA block"));
+    assert!(sheet.contains("foot side up"));
+    assert!(!sheet.contains("MRN"));
+    let m = measured(&v);
+    let f = m[0].1.length_fraction;
+    assert!(
+        (0.55..=0.72).contains(&f),
+        "metatarsal length {f:.3} of the foot"
+    );
+    let program = std::fs::read_to_string(v["outputs"]["program"][0].as_str().unwrap()).unwrap();
+    assert!(program.contains("(NOTE orthosis, milled directly"));
+    assert!(!program.contains("MRN"));
+    // the work order says so too
+    let out = Command::new(env!("CARGO_BIN_EXE_fab"))
+        .args(["rx", "order", "fixtures/rx/eva-left-metatarsal.rx"])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("mill the orthosis directly"), "{text}");
+    assert!(!text.contains("over the positive"), "{text}");
+}
+
+#[test]
+fn two_scans_are_one_left_one_right_for_a_direct_milled_pair_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = Path::new(ROOT).join("fixtures/rx/eva-pair-sulcus-varus.rx");
+    let fail = |args: &[&str], rx: &Path, want: &str| {
+        let nc = dir.path().join("x.nc");
+        let out = Command::new(env!("CARGO_BIN_EXE_fab"))
+            .arg("plan")
+            .args(args)
+            .arg("--rx")
+            .arg(rx)
+            .arg("-o")
+            .arg(&nc)
+            .current_dir(ROOT)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(!nc.exists());
+    };
+    fail(&[LEFT, LEFT], &both, "both left feet");
+    fail(
+        &[LEFT, RIGHT],
+        &Path::new(ROOT).join("fixtures/rx/foot-bilateral.rx"),
+        "only for a pair of orthoses milled directly",
+    );
+    fail(
+        &[RIGHT],
+        &Path::new(ROOT).join("fixtures/rx/eva-left-metatarsal.rx"),
+        "right foot but the prescription is for the left",
+    );
+}
+
+fn carve_check(nc: &Path, design: &Path) -> serde_json::Value {
+    let cc = Path::new(ROOT).join("../shared/tools/carve-check");
+    assert!(cc.exists(), "carve-check not found at {}", cc.display());
+    // the blank's top is Z0, a millimetre over the design's highest point
+    let out = Command::new(cc)
+        .arg(nc)
+        .arg(design)
+        .args(["--json", "--stock-top", "0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "carve-check: {e}\nstdout: {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn assert_carves(what: &str, c: &serde_json::Value) {
+    eprintln!("{what}: {c}");
+    assert_eq!(
+        c["interpreter_errors"].as_array().map(Vec::len),
+        Some(0),
+        "{what}: {c}"
+    );
+    let f = |k: &str| {
+        c[k].as_f64()
+            .unwrap_or_else(|| panic!("{what}: no {k} in {c}"))
+    };
+    assert!(f("gouge") <= 0.02, "{what}: gouge {}", f("gouge"));
+    assert!(
+        f("path_MRE").abs() <= 0.05,
+        "{what}: path MRE {}",
+        f("path_MRE")
+    );
+    assert!(f("path_IQR") <= 0.10, "{what}: path IQR {}", f("path_IQR"));
+    assert_eq!(c["uncut"].as_u64(), Some(0), "{what}: uncut");
+    assert_eq!(
+        c["rapid_in_stock_samples"].as_u64(),
+        Some(0),
+        "{what}: rapids in stock"
+    );
+}
+
+/// One device and a nested pair through carve-check; the pair in at most 24 minutes. Both run
+/// in one test, one carve-check at a time (concurrent rs274 processes share LinuxCNC's state).
+#[test]
+fn a_device_and_a_nested_pair_pass_carve_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = plan(
+        &[&Path::new(ROOT).join(RIGHT)],
+        &Path::new(ROOT).join("fixtures/rx/eva-right-toes-valgus.rx"),
+        dir.path(),
+        "single",
+    );
+    let pair = plan(
+        &[&Path::new(ROOT).join(LEFT), &Path::new(ROOT).join(RIGHT)],
+        &Path::new(ROOT).join("fixtures/rx/eva-pair-sulcus-varus.rx"),
+        dir.path(),
+        "pair",
+    );
+    assert_eq!(pair["devices"].as_array().unwrap().len(), 2);
+    let est = pair["estimated_run_time_s"].as_f64().unwrap();
+    assert!(est <= 24.0 * 60.0, "the pair takes {:.1} min", est / 60.0);
+    for (what, v) in [("single", &single), ("pair", &pair)] {
+        let nc = PathBuf::from(v["outputs"]["program"][0].as_str().unwrap());
+        let design = PathBuf::from(v["outputs"]["design"].as_str().unwrap());
+        assert_carves(what, &carve_check(&nc, &design));
+    }
+}

@@ -133,6 +133,11 @@ async function show(el) {
   canvas.style.display = 'block';
   canvas.style.touchAction = 'none';
   canvas.style.cursor = 'grab';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute(
+    'aria-label',
+    depth ? 'The design in 3D, coloured by its depth against the scan' : 'The design in 3D',
+  );
   el.prepend(canvas);
   const renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
   renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));

@@ -71,9 +71,11 @@ struct App {
     failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
     /// Served over TLS: cookies are `Secure`, responses carry HSTS.
     tls: bool,
-    /// 3D views made, by the SHA-256 of the design and of its scan.
-    views: Mutex<HashMap<(String, String), Arc<Vec<u8>>>>,
+    views: Mutex<Views>,
 }
+
+/// 3D views made (encoded), by the SHA-256 of the design and of its scan.
+type Views = HashMap<(String, String), Arc<Vec<u8>>>;
 
 /// 3D views kept in memory at most (a few hundred kB each).
 const VIEWS_KEPT: usize = 32;

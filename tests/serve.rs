@@ -578,6 +578,26 @@ fn the_job_page_shows_the_design_in_3d_coloured_by_depth_with_its_sheet_and_prev
         "built up on both sides: {filled:?}"
     );
 
+    // an orthosis milled directly (EVA) is no foot positive: drawn without depth, and said so
+    let eva = planned(&lab, "fixtures/rx/foot-left-eva.rx");
+    let r = srv.req(
+        "GET",
+        &format!("/job/{eva}/design/left/mesh"),
+        &session,
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view_of(&r.bytes);
+    assert_eq!(v.head["depth"], false);
+    assert!(
+        v.head["note"]
+            .as_str()
+            .unwrap()
+            .ends_with("shown without depth."),
+        "{}",
+        v.head
+    );
+
     // a design attached by hand has no scan: drawn without depth, and said so
     let v = view_of(
         &srv.req(

@@ -43,6 +43,11 @@ pub enum DepthError {
          without depth"
     )]
     NoFit(f64),
+    #[error(
+        "the design is nowhere near its scan as a foot positive is (an orthosis milled \
+         directly, or a scan planned in other units): shown without depth"
+    )]
+    NotNear,
 }
 
 /// Design vertices farther than this from the scan have no depth (mm).
@@ -121,7 +126,7 @@ pub fn foot(design: &Mesh, scan: &Mesh) -> Result<View, DepthError> {
     let trim = dhi.z - base_z;
     let (slo, shi) = bounds(&mut lab.vertices.iter().filter(|p| p.z <= trim).map(|p| rot * p));
     if !slo.x.is_finite() {
-        return Err(DepthError::NoFit(f64::INFINITY));
+        return Err(DepthError::NotNear);
     }
     // heel (min X), the edge at min Y, and the floor (max Z) lined up
     let shift = Vector3::new(dlo.x - slo.x, dlo.y - slo.y, dhi.z - shi.z);
@@ -150,7 +155,7 @@ pub fn foot(design: &Mesh, scan: &Mesh) -> Result<View, DepthError> {
             // too little of the design near the scan: widen the search once more
             cut *= 2.0;
             if cut > FAR {
-                return Err(DepthError::NoFit(cut));
+                return Err(DepthError::NotNear);
             }
             continue;
         }

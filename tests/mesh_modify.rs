@@ -194,3 +194,36 @@ fn unwritable_output_names_the_path_and_its_cause_once() {
     assert_eq!(err.matches("is a folder").count(), 1, "{err}");
     assert!(dir.path().is_dir());
 }
+
+/// With an EVA Rx (its material row mills the orthosis), the output is the orthosis itself,
+/// closed, standing on Z = 0, and the summary measures it: the metatarsal extension's length, the
+/// least thickness the shell asks.
+#[test]
+fn an_eva_rx_writes_the_orthosis_and_measures_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("meta.stl");
+    let out = modify("foot-left-m.stl", "eva-left-metatarsal.rx", &out_path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "orthosis");
+    assert!(v["watertight"].as_bool().unwrap());
+    let f = v["device"]["length_fraction"].as_f64().unwrap();
+    assert!((0.55..=0.72).contains(&f), "metatarsal: {f}");
+    let m = load_path(&out_path, Units::Mm).unwrap().mesh;
+    let (lo, hi) = m.bounds().unwrap();
+    assert!(lo.z.abs() < 1e-4, "bottom at {}", lo.z);
+    let thinnest = m
+        .vertices
+        .iter()
+        .map(|p| p.z)
+        .filter(|&z| z > 1e-4)
+        .fold(f64::INFINITY, f64::min);
+    assert!((thinnest - 6.0).abs() < 1e-3, "thinnest {thinnest}");
+    assert!((v["device"]["least_thickness_mm"].as_f64().unwrap() - 6.0).abs() < 1e-6);
+    assert!(hi.z > 15.0, "the heel cup rises: top {}", hi.z);
+    assert!(topology::report(&m).watertight);
+}

@@ -340,3 +340,54 @@ fn a_device_and_a_nested_pair_pass_carve_check() {
         assert_carves(what, &carve_check(&nc, &design));
     }
 }
+
+mod lab;
+
+/// A bilateral EVA job with both scans attached: `fab plan --job J` (no scan named) plans the
+/// pair nested in one program from the job's scans, attaches program and design as the pair's,
+/// and the approval signs that one program and design (both feet's).
+#[test]
+fn a_bilateral_job_plans_its_pair_from_its_scans_and_signs_it_once() {
+    let lab = lab::Lab::new(&[("ana", "tech"), ("pat", "prosthetist")]);
+    let job = lab
+        .ok(
+            "ana",
+            &[
+                "job",
+                "new",
+                "--rx",
+                "fixtures/rx/eva-pair-sulcus-varus.rx",
+                "--scan",
+                LEFT,
+                "--scan",
+                RIGHT,
+            ],
+        )
+        .trim()
+        .to_string();
+    let nc = lab.dir.path().join(format!("{job}.nc"));
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(
+        "ana",
+        &["plan", "--job", &job, "--json", "-o", nc.to_str().unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(v["devices"].as_array().unwrap().len(), 2);
+    assert!(v["part"].as_str().unwrap().contains("nested on one blank"));
+    let shown: serde_json::Value =
+        serde_json::from_str(&lab.ok("ana", &["job", "show", &job, "--json"])).unwrap();
+    let files = shown["job"]["files"].as_array().unwrap();
+    assert_eq!(files.iter().filter(|f| f["kind"] == "scan").count(), 2);
+    let program = files.iter().find(|f| f["kind"] == "program").unwrap();
+    assert_eq!(program["side"], "pair");
+    assert_eq!(
+        program["scan_sha256"].as_str().unwrap().split(',').count(),
+        2,
+        "the program records both scans"
+    );
+    lab.ok("ana", &["job", "advance", &job, "--to", "designing"]);
+    lab.ok("ana", &["job", "advance", &job, "--to", "review"]);
+    let out = lab.approve("pat", &job);
+    assert!(out.contains("2 signed"), "{out}");
+    lab.ok("ana", &["job", "verify", &job, nc.to_str().unwrap()]);
+    lab.ok("ana", &["job", "audit", &job]);
+}

@@ -67,8 +67,15 @@ fn plane(z: f64) -> Vec<[[f64; 3]; 3]> {
     ]
 }
 
+/// Writes `ops` for the bundled router, its pockets holding the ops' cutters (a bull nose in
+/// pocket 3 where the bundled table has a ball), and checks the program read back.
 fn play(ops: &[Operation], dialect: Dialect) -> fab_toolpath::gcode::CheckReport {
-    let m = Machine::default_machine();
+    let mut m = Machine::default_machine();
+    for op in ops {
+        if let Some(t) = m.tools.iter_mut().find(|t| t.number == op.tool.number) {
+            t.cutter = op.tool.cutter;
+        }
+    }
     let text = &write_program(&header(), ops, &m, dialect).unwrap()[0].text;
     check_program(
         &parse_program(text).unwrap(),

@@ -120,8 +120,20 @@ fn ops() -> Vec<Operation> {
     vec![rough, bull, finish]
 }
 
+/// The bundled router with a 12 mm bull nose (corner 2) in pocket 3, where its table holds a
+/// 12 mm ball: these programs play a bull nose too.
+fn router() -> Machine {
+    let mut m = Machine::default_machine();
+    let t = m.tools.iter_mut().find(|t| t.number == 3).unwrap();
+    t.cutter = Cutter::Bull {
+        diameter: 12.0,
+        corner_radius: 2.0,
+    };
+    m
+}
+
 fn write(dialect: Dialect) -> String {
-    let m = Machine::default_machine();
+    let m = router();
     let files = write_program(&header(), &ops(), &m, dialect).unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].tools, vec![1, 3, 2]);
@@ -286,7 +298,7 @@ fn modal_words_are_left_out_and_arcs_have_their_centres() {
 
 #[test]
 fn moves_beyond_the_machine_are_refused() {
-    let m = Machine::default_machine();
+    let m = router();
     let mut o = ops();
     o[0].moves.push(Move::Feed {
         to: [2000.0, 20.0, -1.0],
@@ -372,7 +384,7 @@ fn moves_beyond_the_machine_are_refused() {
 
 #[test]
 fn patient_references_and_odd_text_stay_out_of_the_program() {
-    let m = Machine::default_machine();
+    let m = router();
     let mut h = header();
     h.job = "MRN-004512".into();
     assert!(matches!(

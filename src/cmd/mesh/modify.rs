@@ -2,7 +2,8 @@
 //!
 //! A foot scan is oriented into the lab frame first (heel at the origin, toes +Y, floor Z = 0)
 //! and written in it; the prescription must be for that foot. A residual limb stays in scan
-//! coordinates (where the Rx's landmarks are). The output is written atomically; an output that
+//! coordinates (where the Rx's landmarks are). Where the material row mills the orthosis
+//! directly (EVA), the output is the orthosis itself (`fab_geometry::device`), measured. The output is written atomically; an output that
 //! is one of the inputs (scan, Rx, tables; under any name) or a read-only file is refused before
 //! any work.
 
@@ -15,6 +16,7 @@ use fab_geometry::{measure, orient, stl, topology};
 use fab_ticket::Tables;
 use fab_ticket::order::WorkOrder;
 use fab_ticket::rx::DeviceKind;
+use fab_ticket::tables::Mills;
 use serde::Serialize;
 
 use super::{Kind, resolve_kind};
@@ -58,6 +60,12 @@ struct Summary {
     notes: Vec<String>,
     triangles: usize,
     watertight: bool,
+    /// An orthosis milled directly (the material row says so): the device written, as measured
+    /// on it, and what the Rx asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<fab_geometry::device::DeviceMeasurements>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_asked: Option<fab_geometry::device::DeviceParams>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -81,6 +89,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut mesh = loaded.mesh;
     let topo = topology::report(&mesh);
     let mut notes = order.remarks.clone();
+    let mut device = None;
     let (kind, side, frame, ops) = match order.kind {
         DeviceKind::FootOrthotic => {
             if resolve_kind(Kind::Auto, &mesh, &topo) == Kind::Limb {
@@ -89,29 +98,46 @@ pub fn run(args: Args) -> Result<()> {
             let f = orient::foot(&mesh)
                 .with_context(|| format!("{name}: cannot orient it as a foot"))?;
             mesh = f.apply(&mesh);
-            let fo =
-                rectify::foot_ops(&order, f.side).map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
-            notes.extend(fo.notes);
-            if let Some(e) = fo.extension_fraction {
+            if order.milling.mills == Mills::Orthosis {
+                let d = rectify::device_ops(&order, &rx, f.side)
+                    .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+                notes.extend(d.notes.iter().cloned());
                 notes.push(format!(
-                    "the orthosis extends to {:.0} % of the foot length (profile cut)",
-                    e * 100.0
+                    "the {} orthosis is milled directly: written is the device, standing on its flat bottom (Z = 0), foot side up",
+                    f.side
                 ));
-            }
-            let mut ops = fo.shape;
-            if args.no_trim {
-                if !fo.trim.is_empty() {
-                    notes.push("heel cup / flange trim left out (--no-trim)".into());
-                }
+                device = Some(d.params);
+                (
+                    "orthosis",
+                    Some(f.side.to_string()),
+                    "lab (heel at origin, toes +Y, the device's bottom at Z = 0)",
+                    d.shape,
+                )
             } else {
-                ops.extend(fo.trim);
+                let fo = rectify::foot_ops(&order, f.side)
+                    .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+                notes.extend(fo.notes);
+                if let Some(e) = fo.extension_fraction {
+                    notes.push(format!(
+                        "the orthosis extends to {:.0} % of the foot length (profile cut)",
+                        e * 100.0
+                    ));
+                }
+                let mut ops = fo.shape;
+                if args.no_trim {
+                    if !fo.trim.is_empty() {
+                        notes.push("heel cup / flange trim left out (--no-trim)".into());
+                    }
+                } else {
+                    ops.extend(fo.trim);
+                }
+                (
+                    "foot",
+                    Some(f.side.to_string()),
+                    "lab (heel at origin, toes +Y, floor Z = 0)",
+                    ops,
+                )
             }
-            (
-                "foot",
-                Some(f.side.to_string()),
-                "lab (heel at origin, toes +Y, floor Z = 0)",
-                ops,
-            )
         }
         DeviceKind::TranstibialSocket => {
             // an anterior landmark in the Rx fixes the anterior direction
@@ -131,6 +157,13 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let applied = modify::apply(&mut mesh, &ops).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let mut measured = None;
+    if let Some(p) = &device {
+        let d = fab_geometry::device::orthosis(&mesh, p)
+            .with_context(|| format!("{name}: making the orthosis"))?;
+        measured = Some(d.measured);
+        mesh = d.mesh;
+    }
     crate::cmd::create_parent_dir(&args.output)?;
     stl::write_stl(&args.output, &mesh)?;
     let after = topology::report(&mesh);
@@ -145,6 +178,8 @@ pub fn run(args: Args) -> Result<()> {
         notes,
         triangles: mesh.triangles.len(),
         watertight: after.watertight,
+        device: measured,
+        device_asked: device,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -169,6 +204,16 @@ pub fn run(args: Args) -> Result<()> {
         }
         for n in &summary.notes {
             println!("  note: {n}");
+        }
+        if let Some(m) = &summary.device {
+            println!(
+                "  orthosis as measured: {:.0} mm long ({:.2} of the foot), heel cup {:.1} mm, rearfoot {:+.1} deg (+ medial up), thinnest {:.1} mm",
+                m.length_mm,
+                m.length_fraction,
+                m.heel_cup_depth_mm,
+                m.rearfoot_tilt_deg,
+                m.least_thickness_mm
+            );
         }
         println!(
             "  {} triangles, {}",

@@ -14,7 +14,7 @@ use fab_ticket::order::WorkOrder;
 use fab_ticket::rx::DeviceKind;
 use fab_ticket::tables::{MaterialRow, Mills};
 use fab_ticket::workflow::Status;
-use fab_toolpath::gcode::{Blank, Dialect, ProgramHeader, write_program};
+use fab_toolpath::gcode::{Blank, Dialect, ProgramFile, ProgramHeader, write_program};
 use fab_toolpath::{Cutter, Machine, Move};
 use sha2::{Digest, Sha256};
 
@@ -373,27 +373,12 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
     }
     // everything is made in memory first, then written all or nothing
-    let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut program_bytes = 0usize;
-    let mut program_sha = String::new();
-    let mut program_paths = Vec::new();
-    for f in &files {
-        let path = if f.suffix.is_empty() {
-            out.program.clone()
-        } else {
-            let mut s = out.program.with_extension("").into_os_string();
-            s.push(&f.suffix);
-            s.push(".");
-            s.push(out.program.extension().unwrap_or_default());
-            PathBuf::from(s)
-        };
-        writes.push((path.clone(), f.text.clone().into_bytes()));
-        program_bytes += f.text.len();
-        if program_sha.is_empty() {
-            program_sha = hex(&Sha256::digest(f.text.as_bytes()));
-        }
-        program_paths.push(path);
-    }
+    let ProgramWrites {
+        mut writes,
+        bytes: program_bytes,
+        sha256: program_sha,
+        paths: program_paths,
+    } = program_writes(&files, &out);
     pb.set_message("writing design, preview, setup sheet");
     let design_bytes = fab_geometry::stl::to_binary(&d.mesh);
     let design_sha = hex(&Sha256::digest(&design_bytes));
@@ -517,6 +502,42 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The program's files to write, named after OUT (a program split in parts: OUT-2.nc...):
+/// their bytes, total size, the first's SHA-256 and their paths.
+pub(crate) struct ProgramWrites {
+    pub writes: Vec<(PathBuf, Vec<u8>)>,
+    pub bytes: usize,
+    pub sha256: String,
+    pub paths: Vec<PathBuf>,
+}
+
+pub(crate) fn program_writes(files: &[ProgramFile], out: &Outputs) -> ProgramWrites {
+    let mut w = ProgramWrites {
+        writes: Vec::new(),
+        bytes: 0,
+        sha256: String::new(),
+        paths: Vec::new(),
+    };
+    for f in files {
+        let path = if f.suffix.is_empty() {
+            out.program.clone()
+        } else {
+            let mut s = out.program.with_extension("").into_os_string();
+            s.push(&f.suffix);
+            s.push(".");
+            s.push(out.program.extension().unwrap_or_default());
+            PathBuf::from(s)
+        };
+        w.writes.push((path.clone(), f.text.clone().into_bytes()));
+        w.bytes += f.text.len();
+        if w.sha256.is_empty() {
+            w.sha256 = hex(&Sha256::digest(f.text.as_bytes()));
+        }
+        w.paths.push(path);
+    }
+    w
 }
 
 /// What a plan mills with: its settings, where each came from (what, value, source) and what

@@ -19,8 +19,8 @@ use fab_toolpath::{Machine, Move};
 use sha2::{Digest, Sha256};
 
 use super::plan::{
-    Args, Outputs, Resolved, absolute, file_name, hex, is_a_foot, progress, resolve_settings,
-    side_word,
+    Args, Outputs, ProgramWrites, Resolved, absolute, file_name, hex, is_a_foot, program_writes,
+    progress, resolve_settings, side_word,
 };
 use crate::plan::{orthosis, preview, setup_sheet};
 
@@ -182,27 +182,12 @@ pub fn run(
     };
     let files = write_program(&header, &planned.ops, &machine, dialect)?;
     crate::cmd::create_parent_dir(&args.output)?;
-    let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut program_bytes = 0usize;
-    let mut program_sha = String::new();
-    let mut program_paths = Vec::new();
-    for f in &files {
-        let path = if f.suffix.is_empty() {
-            out.program.clone()
-        } else {
-            let mut s = out.program.with_extension("").into_os_string();
-            s.push(&f.suffix);
-            s.push(".");
-            s.push(out.program.extension().unwrap_or_default());
-            PathBuf::from(s)
-        };
-        writes.push((path.clone(), f.text.clone().into_bytes()));
-        program_bytes += f.text.len();
-        if program_sha.is_empty() {
-            program_sha = hex(&Sha256::digest(f.text.as_bytes()));
-        }
-        program_paths.push(path);
-    }
+    let ProgramWrites {
+        mut writes,
+        bytes: program_bytes,
+        sha256: program_sha,
+        paths: program_paths,
+    } = program_writes(&files, out);
     pb.set_message("writing design, preview, setup sheet");
     let d = &planned.design;
     let design_bytes = fab_geometry::stl::to_binary(&d.mesh);

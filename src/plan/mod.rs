@@ -149,6 +149,50 @@ fn tool_number(machine: &Machine, cutter: &Cutter) -> Result<u32, PlanError> {
         })
 }
 
+/// What every 3-axis plan mills with on `machine`: feeds and spindle capped at its maxima, the
+/// linking, and the two tools with their pockets (a ball to finish, an end mill to rough and
+/// cut out).
+pub(crate) struct Setup {
+    pub feed: f64,
+    pub plunge: f64,
+    pub rpm: f64,
+    pub linker: Linker,
+    pub rough_tool: Tool,
+    pub finish_tool: Tool,
+}
+
+impl Setup {
+    pub(crate) fn of(s: &Settings, machine: &Machine) -> Result<Setup, PlanError> {
+        if !matches!(s.finish_tool, Cutter::Ball { .. }) {
+            return Err(PlanError::FinishNotBall(s.finish_tool.to_string()));
+        }
+        if matches!(s.rough_tool, Cutter::Ball { .. }) {
+            return Err(PlanError::RoughIsBall(s.rough_tool.to_string()));
+        }
+        let feed = s.feed.min(machine.max_feed);
+        let plunge = s.plunge_feed.min(machine.max_feed);
+        Ok(Setup {
+            feed,
+            plunge,
+            rpm: s.spindle_rpm.min(machine.max_spindle_rpm),
+            linker: Linker {
+                clearance_z: CLEARANCE,
+                margin: 1.0,
+                link_feed: feed,
+                plunge_feed: plunge,
+            },
+            rough_tool: Tool {
+                number: tool_number(machine, &s.rough_tool)?,
+                cutter: s.rough_tool,
+            },
+            finish_tool: Tool {
+                number: tool_number(machine, &s.finish_tool)?,
+                cutter: s.finish_tool,
+            },
+        })
+    }
+}
+
 /// Plans the positive of `lab` (a foot in the lab frame, already modified) for `machine`.
 /// `step` is called with a short description before each long step (progress).
 pub fn plan(
@@ -157,12 +201,14 @@ pub fn plan(
     machine: &Machine,
     step: &mut dyn FnMut(&str),
 ) -> Result<Plan, PlanError> {
-    if !matches!(s.finish_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::FinishNotBall(s.finish_tool.to_string()));
-    }
-    if matches!(s.rough_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::RoughIsBall(s.rough_tool.to_string()));
-    }
+    let Setup {
+        feed,
+        plunge,
+        rpm,
+        linker,
+        rough_tool,
+        finish_tool,
+    } = Setup::of(s, machine)?;
     step("design surface");
     let design = design::foot_positive(lab, &s.design)?;
     let soup = design.mesh.to_soup();
@@ -172,24 +218,6 @@ pub fn plan(
         xmax: design.base[2],
         ymax: design.base[3],
     };
-    let feed = s.feed.min(machine.max_feed);
-    let plunge = s.plunge_feed.min(machine.max_feed);
-    let rpm = s.spindle_rpm.min(machine.max_spindle_rpm);
-    let linker = Linker {
-        clearance_z: CLEARANCE,
-        margin: 1.0,
-        link_feed: feed,
-        plunge_feed: plunge,
-    };
-    let rough_tool = Tool {
-        number: tool_number(machine, &s.rough_tool)?,
-        cutter: s.rough_tool,
-    };
-    let finish_tool = Tool {
-        number: tool_number(machine, &s.finish_tool)?,
-        cutter: s.finish_tool,
-    };
-
     // Roughing clears the material over the part and a channel round its outline down to a
     // little below the base's top; the rest of the blank falls away with the cut-out, which
     // starts at the channel's floor.

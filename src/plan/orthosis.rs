@@ -7,18 +7,14 @@
 use fab_geometry::design::{Design, DesignParams};
 use fab_geometry::device::Device;
 use fab_geometry::device::nest::{self, Layout};
-use fab_toolpath::link::Linker;
 use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
 use fab_toolpath::strategy::{
     self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams, WaterlineParams,
     Zone,
 };
-use fab_toolpath::{Cutter, Machine, Operation, Tool};
+use fab_toolpath::{Machine, Operation};
 
-use super::{
-    CHANNEL_CLEARANCE, CLEARANCE, OpSettings, PlanError, ROUGH_TOLERANCE, Settings, Tabs,
-    tool_number,
-};
+use super::{CHANNEL_CLEARANCE, OpSettings, PlanError, ROUGH_TOLERANCE, Settings, Setup, Tabs};
 
 /// A planned blank of orthoses before it is written.
 pub struct OrthosisPlan {
@@ -44,12 +40,14 @@ pub fn plan(
     machine: &Machine,
     step: &mut dyn FnMut(&str),
 ) -> Result<OrthosisPlan, PlanError> {
-    if !matches!(s.finish_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::FinishNotBall(s.finish_tool.to_string()));
-    }
-    if matches!(s.rough_tool, Cutter::Ball { .. }) {
-        return Err(PlanError::RoughIsBall(s.rough_tool.to_string()));
-    }
+    let Setup {
+        feed,
+        plunge,
+        rpm,
+        linker,
+        rough_tool,
+        finish_tool,
+    } = Setup::of(s, machine)?;
     step("laying out the blank");
     let r_rough = s.rough_tool.radius();
     let layout = nest::layout(
@@ -80,24 +78,6 @@ pub fn plan(
             ..s.design
         },
     };
-    let feed = s.feed.min(machine.max_feed);
-    let plunge = s.plunge_feed.min(machine.max_feed);
-    let rpm = s.spindle_rpm.min(machine.max_spindle_rpm);
-    let linker = Linker {
-        clearance_z: CLEARANCE,
-        margin: 1.0,
-        link_feed: feed,
-        plunge_feed: plunge,
-    };
-    let rough_tool = Tool {
-        number: tool_number(machine, &s.rough_tool)?,
-        cutter: s.rough_tool,
-    };
-    let finish_tool = Tool {
-        number: tool_number(machine, &s.finish_tool)?,
-        cutter: s.finish_tool,
-    };
-
     // Roughing: every part's zone (its outline and the channel round it) down to a millimetre
     // over the blank's bottom, against all parts' solids, so one part's channel never cuts into
     // the other; what stays round the parts falls away with the cut-out.

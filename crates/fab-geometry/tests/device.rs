@@ -99,6 +99,12 @@ fn rearfoot_posts_tilt_the_heel_seat() {
         assert!(g < n && n < v, "{name}: unposted {n:.2} not between");
         for d in [&varus, &valgus, &none] {
             assert!(d.measured.least_thickness_mm >= 6.0 - 1e-9);
+            // the cup's depth on the heel's middle line is the 10 mm asked, posted or not
+            assert!(
+                (d.measured.heel_cup_depth_mm - 10.0).abs() <= 1.5,
+                "{name}: cup {:.2}",
+                d.measured.heel_cup_depth_mm
+            );
             closed(&d.mesh);
         }
     }

@@ -14,9 +14,10 @@ pub struct DeviceMeasurements {
     pub length_mm: f64,
     /// That length over the foot's length.
     pub length_fraction: f64,
-    /// The heel cup's rim above the heel seat's lowest point.
+    /// The heel cup's depth on the heel's middle line: the rim's top behind the heel above the
+    /// heel seat's middle (a post's tilt across the foot changes neither).
     pub heel_cup_depth_mm: f64,
-    /// The heel cup's rim above the flat bottom.
+    /// The heel cup's highest point above the flat bottom.
     pub heel_rim_mm: f64,
     /// Tilt of the heel seat across the foot relative to the bottom, positive medial side up
     /// (varus), negative lateral side up (valgus).
@@ -63,7 +64,28 @@ pub fn measure(
         .filter(|p| p[0] < a_min + 0.25 * foot_length)
         .collect();
     let rim = heel.iter().map(|p| p[2]).fold(f64::NEG_INFINITY, f64::max);
-    let seat = heel.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
+    // the cup's depth on the heel's middle line, where a post's tilt across the foot changes
+    // neither: the rim's top behind the heel over the seat's middle
+    let ac = a_min + 0.15 * foot_length;
+    let (b0, b1) = heel
+        .iter()
+        .filter(|p| (p[0] - ac).abs() <= 0.05 * foot_length)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |r, p| {
+            (r.0.min(p[1]), r.1.max(p[1]))
+        });
+    let bc = (b0 + b1) / 2.0;
+    let near = |p: &&&[f64; 3], a: f64, da: f64| (p[0] - a).abs() <= da && (p[1] - bc).abs() <= 5.0;
+    let seat_pts: Vec<f64> = heel
+        .iter()
+        .filter(|p| near(p, ac, 5.0))
+        .map(|p| p[2])
+        .collect();
+    let seat = seat_pts.iter().sum::<f64>() / seat_pts.len().max(1) as f64;
+    let back_rim = heel
+        .iter()
+        .filter(|p| near(p, a_min, 0.1 * foot_length))
+        .map(|p| p[2])
+        .fold(f64::NEG_INFINITY, f64::max);
     let tilt_at = |f: f64| -> Option<f64> {
         let ac = a_min + f * foot_length;
         let band: Vec<&[f64; 3]> = top
@@ -94,7 +116,7 @@ pub fn measure(
     DeviceMeasurements {
         length_mm: length,
         length_fraction: length / foot_length,
-        heel_cup_depth_mm: rim - seat,
+        heel_cup_depth_mm: back_rim - seat,
         heel_rim_mm: rim - bottom,
         rearfoot_tilt_deg: tilt_at(0.15).unwrap_or(f64::NAN),
         forefoot_tilt_deg: tilt_at(0.7),

@@ -308,6 +308,12 @@ fn unsure_reasons(r: &offset::OffsetReport, max_error: f64) -> String {
             r.unsplit_error
         ));
     }
+    if r.crossing_pairs > 0 {
+        why.push(format!(
+            "{} pairs of crossing triangles it could not take apart",
+            r.crossing_pairs
+        ));
+    }
     why.join(", ")
 }
 

@@ -159,7 +159,7 @@ impl Creases {
 }
 
 /// What refinement did.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Refinement {
     pub rounds: u32,
     pub splits: usize,
@@ -172,6 +172,9 @@ pub(crate) struct Refinement {
     /// there at the end, measured again on the final surface (0 if none): at the midpoint of such
     /// an edge and where it passes a crease, at the centroid of such a triangle.
     pub left: f64,
+    /// The corners of those places still off by more than the tolerance (an edge's as
+    /// `[a, b, b]`).
+    pub places: Vec<[u32; 3]>,
 }
 
 /// Adds the split point of edge `e` as a new vertex, with a second normal when it is a crease
@@ -264,6 +267,76 @@ fn split_choice(
         }
         None => (at_mid, None),
     }
+}
+
+/// The last choice of split point for edge `e` (a key from [`edge_key`]), when the projected
+/// crease point and midpoint both fold the surface: the point of the surface straight above the
+/// edge, along the mean of its ends' normals, from where the edge passes its crease (or from its
+/// midpoint). The nearest-point projection of a point off the surface near a corner where three
+/// sheets meet (a crease between toes, the rim of an inward offset's flat) can slide it onto a
+/// third sheet, well to the side of the edge, which turns a child triangle over; a point moved
+/// along the normal stays above the edge. `None` where the ends' normals are nearly opposite or
+/// the surface is not found within a quarter of `|D|` of the edge.
+fn along_normal(field: &Field, verts: &[V3], nrm: &[V3], e: u64) -> Option<(V3, V3)> {
+    let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
+    let (a, b, na, nb) = (verts[ia], verts[ib], nrm[ia], nrm[ib]);
+    let dir = add(na, nb);
+    let l = norm2(dir).sqrt();
+    if l < 0.5 {
+        return None;
+    }
+    let dir = scale(dir, 1.0 / l);
+    let ab = sub(b, a);
+    let m = lerp(a, b, 0.5);
+    let t = crease_point(a, na, b, nb, m)
+        .map_or(0.5, |x| (dot(sub(x, a), ab) / norm2(ab)).clamp(0.25, 0.75));
+    let x = lerp(a, b, t);
+    let ends = [(a, na), (b, nb)];
+    let facing = field.level.signum();
+    // The field's excess over the level, which grows along `dir`, at `x + s dir`.
+    let at = |s: f64| {
+        let q = add(x, scale(dir, s));
+        let hit = field.nearest(q, bound(field, q, &ends));
+        (facing * (field.value_of(q, &hit) - field.level), q, hit)
+    };
+    let reach = field.radius / 4.0;
+    // The field is 1-Lipschitz, so from a point whose excess is `g` the level is at least `|g|`
+    // away: steps of the secant's length, but never shorter than that, until the sign changes
+    // (each a safe step towards the level); then regula falsi (Illinois) inside the bracket.
+    let (mut s0, (mut g0, mut q, mut hit)) = (0.0, at(0.0));
+    let mut s1 = -g0;
+    let mut far: Option<(f64, f64)> = None;
+    for _ in 0..60 {
+        if g0.abs() <= 1e-10 {
+            break;
+        }
+        // (a NaN step is as far as any)
+        if s1.is_nan() || s1.abs() > reach {
+            return None;
+        }
+        let (g1, q1, hit1) = at(s1);
+        if g1 == 0.0 || g1.signum() != g0.signum() {
+            // `s0` is on the far side of the level from `s1` now.
+            far = Some((s0, g0));
+        } else if let Some((sf, gf)) = far {
+            // Illinois: halve the far end's weight when the same end stays.
+            far = Some((sf, gf / 2.0));
+        }
+        let slope = ((g1 - g0) / (s1 - s0)).abs().max(1e-3);
+        (s0, g0, q, hit) = (s1, g1, q1, hit1);
+        s1 = match far {
+            Some((sf, gf)) => (sf * g0 - s0 * gf) / (g0 - gf),
+            None => s0 - g0.signum() * (g0.abs() / slope).max(g0.abs()),
+        };
+    }
+    if g0.abs() > 1e-7 {
+        return None;
+    }
+    let d = hit.dist2.sqrt();
+    if d <= 1e-12 {
+        return None;
+    }
+    Some((q, scale(sub(q, hit.point), 1.0 / d)))
 }
 
 /// How far refinement goes.
@@ -501,6 +574,10 @@ pub(crate) fn refine(
         // After the first pass, only triangles with an edge whose split just moved or was
         // withdrawn can change: the rest keep their (unfolded) children.
         let mut check: Vec<u32> = touched.clone();
+        // Edges whose split has been moved to its third choice ([`along_normal`]), ascending,
+        // and those whose split is then held to the parent's facing only ([`turns`]).
+        let mut lined: Vec<u64> = Vec::new();
+        let mut lenient: Vec<u64> = Vec::new();
         loop {
             let mut bad: Vec<u64> = {
                 let (vs, ns): (&Vec<V3>, &Vec<V3>) = (vertices, normals);
@@ -508,6 +585,7 @@ pub(crate) fn refine(
                 let splits = Splits::new(&split, vs.len());
                 let ends = ends_of(split.iter().map(|s| s.0), vs.len());
                 let tris: &[[u32; 3]] = triangles;
+                let lenient: &[u64] = &lenient;
                 check
                     .par_iter()
                     .map(|&i| tris[i as usize])
@@ -515,7 +593,19 @@ pub(crate) fn refine(
                     .flat_map_iter(|t| {
                         let m = [0, 1, 2].map(|k| splits.mid(t[k], t[(k + 1) % 3]));
                         let (kids, n) = split_triangle(t, m, None, vs);
-                        let fold = n > 1 && folds(&kids[..n], vs, ns, ns2);
+                        let last = !lenient.is_empty()
+                            && (0..3).any(|k| {
+                                m[k].is_some()
+                                    && lenient
+                                        .binary_search(&edge_key(t[k], t[(k + 1) % 3]))
+                                        .is_ok()
+                            });
+                        let fold = n > 1
+                            && if last {
+                                turns(t, &kids[..n], vs)
+                            } else {
+                                folds(&kids[..n], vs, ns, ns2)
+                            };
                         (0..3)
                             .filter(move |&k| fold && m[k].is_some())
                             .map(move |k| edge_key(t[k], t[(k + 1) % 3]))
@@ -537,7 +627,20 @@ pub(crate) fn refine(
                         normals[v] = n;
                         creases.remove(v as u32);
                     }
-                    Err(_) => withdraw.push(e),
+                    Err(_) => match lined.binary_search(&e) {
+                        Err(at) => {
+                            lined.insert(at, e);
+                            if let Some((p, n)) = along_normal(field, vertices, normals, e) {
+                                vertices[v] = p;
+                                normals[v] = n;
+                                creases.remove(v as u32);
+                            }
+                        }
+                        Ok(_) => match lenient.binary_search(&e) {
+                            Err(at) => lenient.insert(at, e),
+                            Ok(_) => withdraw.push(e),
+                        },
+                    },
                 }
             }
             unsplit_edges.extend(&withdraw);
@@ -623,7 +726,7 @@ pub(crate) fn refine(
         }
         fresh.extend(added);
     }
-    stats.left = left_error(
+    let places = left_places(
         field,
         vertices,
         normals,
@@ -631,19 +734,26 @@ pub(crate) fn refine(
         unsplit_edges,
         unsplit_tris,
     );
+    stats.left = places.iter().map(|p| p.1).fold(0.0, f64::max);
+    stats.places = places
+        .into_iter()
+        .filter(|p| p.1 > tol)
+        .map(|p| p.0)
+        .collect();
     stats
 }
 
-/// The largest error at the places refinement could not split that are still in the surface:
-/// the midpoints of `edges` (and where they pass a crease) and the centroids of `tris`.
-fn left_error(
+/// The places refinement could not split that are still in the surface, with their error: the
+/// midpoints of `edges` (and where they pass a crease; an edge's corners as `[a, b, b]`) and the
+/// centroids of `tris`.
+fn left_places(
     field: &Field,
     vs: &[V3],
     ns: &[V3],
     triangles: &[[u32; 3]],
     mut edges: Vec<u64>,
     mut tris: Vec<[u32; 3]>,
-) -> f64 {
+) -> Vec<([u32; 3], f64)> {
     edges.sort_unstable();
     edges.dedup();
     for t in &mut tris {
@@ -688,30 +798,30 @@ fn left_error(
     kept_edges.dedup();
     kept_tris.sort_unstable();
     kept_tris.dedup();
-    let on_edges = kept_edges
-        .par_iter()
-        .map(|&e| {
-            let (ia, ib) = ((e >> 32) as usize, (e & 0xffff_ffff) as usize);
-            let (a, b, na, nb) = (vs[ia], vs[ib], ns[ia], ns[ib]);
-            let ends = [(a, na), (b, nb)];
-            let m = lerp(a, b, 0.5);
-            let err = field.error(m, bound(field, m, &ends)).0;
-            match crease_point(a, na, b, nb, m) {
-                Some(x) => passing_error(field, &ends, x).max(err),
-                None => err,
-            }
-        })
-        .reduce(|| 0.0, f64::max);
-    let in_tris = kept_tris
-        .par_iter()
-        .map(|&t| {
-            let [a, b, c] = t.map(|v| vs[v as usize]);
-            let g = scale(add(a, add(b, c)), 1.0 / 3.0);
-            let corners = t.map(|v| (vs[v as usize], ns[v as usize]));
-            field.error(g, bound(field, g, &corners)).0
-        })
-        .reduce(|| 0.0, f64::max);
-    on_edges.max(in_tris)
+    let on_edges = kept_edges.par_iter().map(|&e| {
+        let (ia, ib) = ((e >> 32) as u32, (e & 0xffff_ffff) as u32);
+        let (a, b, na, nb) = (
+            vs[ia as usize],
+            vs[ib as usize],
+            ns[ia as usize],
+            ns[ib as usize],
+        );
+        let ends = [(a, na), (b, nb)];
+        let m = lerp(a, b, 0.5);
+        let err = field.error(m, bound(field, m, &ends)).0;
+        let err = match crease_point(a, na, b, nb, m) {
+            Some(x) => passing_error(field, &ends, x).max(err),
+            None => err,
+        };
+        ([ia, ib, ib], err)
+    });
+    let in_tris = kept_tris.par_iter().map(|&t| {
+        let [a, b, c] = t.map(|v| vs[v as usize]);
+        let g = scale(add(a, add(b, c)), 1.0 / 3.0);
+        let corners = t.map(|v| (vs[v as usize], ns[v as usize]));
+        (t, field.error(g, bound(field, g, &corners)).0)
+    });
+    on_edges.chain(in_tris).collect()
 }
 
 /// A new triangle must face the way the surface normals at its corners do on average, and may
@@ -726,7 +836,7 @@ const SHARP_COS: f64 = 0.0;
 /// A triangle whose corner normals are further apart than this ([`spread`]: 0.2 is about 11.5
 /// degrees) lies across a crease: only such a triangle is measured inside (centroid, points
 /// halfway to its corners).
-const CREASE_SPREAD: f64 = 0.2;
+pub(crate) const CREASE_SPREAD: f64 = 0.2;
 
 /// Ends whose normals differ by more than this angle (cosine) straddle a crease.
 const CREASE_COS: f64 = 0.94;
@@ -816,6 +926,17 @@ pub(crate) fn crease_alt(n: V3, na: V3, nb: V3) -> V3 {
     }
 }
 
+/// Whether a child of `parent` among `kids` turns against it (or has no area, [`flat`]): the
+/// last test of a split, when every choice of split point folds by [`folded`]. Near a corner
+/// where sheets meet at a crease sharper than a right angle the corners' normals are those of
+/// different sheets, and no child of a triangle across it faces along all of them; a split that
+/// keeps every child facing as its parent did turns nothing over there.
+fn turns(parent: [u32; 3], kids: &[[u32; 3]], vs: &[V3]) -> bool {
+    let n = normal(parent, vs);
+    kids.iter()
+        .any(|&k| dot(normal(k, vs), n) <= 0.0 || flat(k, vs))
+}
+
 /// Whether triangle `t` is (nearly) a segment: its least altitude under [`FLAT`] of its longest
 /// edge. A split point placed on a crease can fall on the line through two corners already on
 /// it; the child joining the three has no normal, so the fold test cannot judge it, and it
@@ -834,7 +955,7 @@ const FLAT: f64 = 0.01;
 /// has its nearest input point at `p - |D| n`, and the nearest of those to `x` is a point of the
 /// input. It starts `x`'s exact search with a tight radius.
 #[inline]
-fn bound(field: &Field, x: V3, vertices: &[(V3, V3)]) -> f64 {
+pub(crate) fn bound(field: &Field, x: V3, vertices: &[(V3, V3)]) -> f64 {
     vertices
         .iter()
         .map(|&(p, n)| norm2(sub(x, sub(p, scale(n, field.radius)))))
@@ -872,7 +993,7 @@ fn longest2([a, b, c]: [V3; 3]) -> f64 {
 /// How far apart a triangle's corner normals are: the largest distance between two of them
 /// (0 on a flat patch, about the angle in radians for small bends, above 1 across a crease).
 #[inline]
-fn spread([na, nb, nc]: [V3; 3]) -> f64 {
+pub(crate) fn spread([na, nb, nc]: [V3; 3]) -> f64 {
     norm2(sub(na, nb))
         .max(norm2(sub(nb, nc)))
         .max(norm2(sub(na, nc)))
@@ -880,7 +1001,7 @@ fn spread([na, nb, nc]: [V3; 3]) -> f64 {
 }
 
 #[inline]
-fn normal(t: [u32; 3], vs: &[V3]) -> V3 {
+pub(crate) fn normal(t: [u32; 3], vs: &[V3]) -> V3 {
     let [a, b, c] = t.map(|i| vs[i as usize]);
     cross(sub(b, a), sub(c, a))
 }

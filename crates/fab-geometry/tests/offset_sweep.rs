@@ -1,153 +1,163 @@
-//! The offset sweep issue 24 asks for: every offset from -5 to +5 mm of every closed fixture, and
-//! of stress variants made from them (turned, subdivided, noisy), held to fab's own check (what
-//! `fab mesh offset --check` requires: max distance error 0.05 mm, no vertex on the wrong side,
-//! closed, no crossing triangles). Not yet met everywhere, so it runs on demand and prints every
-//! case, passing or not:
-//! `cargo test --release -p fab-geometry --test offset_sweep -- --ignored --nocapture`
-//! (about 4 minutes on 2 cores).
+//! The offset sweep issue 24 asks for: offsets from -5 to +5 mm of every closed fixture and of
+//! stress variants made from them, each held to fab's own check (what `fab mesh offset --check`
+//! requires: max distance error [`MAX_ERROR`] = 0.05 mm over 8 points of every output triangle,
+//! no vertex on the wrong side, closed, no crossing triangles).
 //!
-//! At 5a05d8b: 78 of 80 pass (both feet as loaded, turned, subdivided, with 0.1 mm noise, at
-//! +-1..5 mm; the limb is open and left out). Failing: foot-left turned D=-4 (max 0.054 mm) and
-//! foot-right with noise D=-2 (max 0.067 mm), both inward, both single places over the 0.05 mm
-//! target with p99 near 0.015 mm and nothing crossing; both flagged
-//! ([`fab_geometry::offset::OffsetReport::needs_check`]), so `fab mesh offset` checks and refuses
-//! them rather than writing them. The subdivided feet give the same
-//! surfaces as the feet (midpoint subdivision leaves the distance field as it was).
-//! Variants still to add: decimated to phone-scan density, toes pulled apart or sharpened (the
-//! scan issue 24 reports, with toes apart, failing at +3, -3 and +5 mm, is not a fixture).
+//! The closed fixtures are the two feet (loaded from metres into mm) and the socket positive
+//! laid out from the limb scan ([`fab_geometry::socket::socket_positive`]: the scan is open at
+//! its cut, the positive closes it with a stem and a flat end face). Each foot is swept as
+//! loaded and as seven variants ([`variants`]):
+//! - turned: rotated about a skew axis and moved off the grid by a fraction of a cell;
+//! - subdivided: every triangle split into four (a scan four times as dense);
+//! - noise: every vertex moved by up to 0.1 mm along each axis (scanner noise);
+//! - decimated: shortest edges collapsed until a quarter of the triangles are left (about
+//!   3 200, mean edge ~8 mm: a coarse export of a phone scanning app, every facet a crease);
+//! - toes apart: subdivided, then a cleft 10 mm deep pulled in between each two toes from the
+//!   front (a bottom of 1.6 mm radius, 9 mm wide halfway down: the toes stand apart, and the
+//!   offsets of a cleft's two walls meet in a valley sharper than a right angle from +3 mm);
+//! - toes sharpened: subdivided, then each toe tip drawn forward 8 mm into a point of ~1 mm
+//!   radius (sharp convex ridges: creases and thin blades inward).
+//!
+//! Each deformation is a smooth map of space with a positive Jacobian, so the variants stay
+//! closed and free of crossings (asserted before sweeping).
+//!
+//! Two tests:
+//! - [`every_variant_in_a_reduced_sweep`] runs in CI (`cargo test --release`): every variant at
+//!   one distance inward and one outward from 2 to 5 mm, taken in turn so that each falls to
+//!   three or four variants, and the decimated feet at -1 and +1 mm (32 offsets: 61 s on 2 cores
+//!   with two other builds running beside it, load 3.5 to 3.9, measured 2026-12-07).
+//! - [`every_offset_from_minus_5_to_plus_5_of_every_closed_fixture`] is the whole sweep, every
+//!   variant at every whole millimetre (150 offsets: 6 min 46 s the same way, 2026-12-07), ignored
+//!   in CI:
+//!   `cargo test --release -p fab-geometry --test offset_sweep -- --ignored --nocapture`.
+//!
+//! Both pass every offset but the three listed in [`KNOWN`] (flagged, so `fab mesh offset`
+//! refuses them); clefts narrower than these still fail (see the known limits in
+//! [`fab_geometry::offset`]).
+//!
+//! Both print every case, passing or not, with `--nocapture`.
 
-use std::path::Path;
+mod sweep;
+
 use std::time::Instant;
 
 use fab_geometry::Mesh;
-use fab_geometry::load::{Units, load_path};
 use fab_geometry::offset::{self, MAX_ERROR, OffsetOptions};
-use nalgebra::{Point3, Rotation3, Unit, Vector3};
+use sweep::variants;
 
-fn fixture(name: &str) -> Mesh {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/scans")
-        .join(name);
-    load_path(&path, Units::Auto).unwrap().mesh
+/// The offsets of the sweep that still fail fab's own check (measured 2026-12-07), each flagged
+/// ([`fab_geometry::offset::OffsetReport::needs_check`]), so `fab mesh offset` checks it and
+/// refuses it rather than writing it: the tip of a sharpened toe where two thin sheets meet
+/// (a crossing pair at -4; 0.0502 mm at -2), and one crossing pair at the right heel at -5 in
+/// the lab frame's pose. The sweep holds them to being flagged and says when one passes.
+const KNOWN: [(&str, f64); 3] = [
+    ("foot-left toes sharpened", -4.0),
+    ("foot-left toes sharpened", -2.0),
+    ("foot-right toes sharpened", -5.0),
+];
+
+/// How an offset came out: passed the check, or failed it flagged or unflagged.
+enum Outcome {
+    Pass,
+    Flagged,
+    Unflagged,
 }
 
-/// `mesh` turned by `angle` radians about `axis`, moved off the grid by a fraction of a cell.
-fn turned(mesh: &Mesh, axis: [f64; 3], angle: f64) -> Mesh {
-    let r = Rotation3::from_axis_angle(
-        &Unit::new_normalize(Vector3::new(axis[0], axis[1], axis[2])),
-        angle,
+/// Offsets `m` by `d` and checks the result; says how it came out, in a line.
+fn one(name: &str, m: &Mesh, d: f64) -> (Outcome, String) {
+    let t = Instant::now();
+    let (out, report) = match offset::offset(m, &OffsetOptions::new(d)) {
+        Ok(r) => r,
+        Err(e) => return (Outcome::Unflagged, format!("{name} D={d}: refused: {e}")),
+    };
+    let c = offset::check(m, &out, d);
+    let ok =
+        c.max <= MAX_ERROR && c.wrong_side.unwrap_or(0) == 0 && c.closed && c.crossing_pairs == 0;
+    let flagged = report.needs_check(MAX_ERROR);
+    let line = format!(
+        "{name} D={d}: max {:.4} mm at {:.1?}, p99 {:.4}, wrong side {:?}, closed {}, crossing {}, \
+         flagged for the check {flagged}, {} triangles ({:.1?})",
+        c.max,
+        c.worst_at,
+        c.p99,
+        c.wrong_side,
+        c.closed,
+        c.crossing_pairs,
+        out.triangles.len(),
+        t.elapsed()
     );
-    Mesh::new(
-        mesh.vertices
-            .iter()
-            .map(|p| r * p + Vector3::new(0.37, -0.21, 0.13))
-            .collect(),
-        mesh.triangles.clone(),
-    )
-}
-
-/// Each triangle split into four at its edge midpoints (shared, so the mesh stays closed): a
-/// scan four times as dense, its triangles much smaller than the grid's cells.
-fn subdivided(mesh: &Mesh) -> Mesh {
-    let mut v = mesh.vertices.clone();
-    let mut mid = std::collections::HashMap::new();
-    let mut at = |a: u32, b: u32, v: &mut Vec<Point3<f64>>| -> u32 {
-        *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
-            let p = nalgebra::center(&v[a as usize], &v[b as usize]);
-            v.push(p);
-            (v.len() - 1) as u32
-        })
+    let outcome = match (ok, flagged) {
+        (true, _) => Outcome::Pass,
+        (false, true) => Outcome::Flagged,
+        (false, false) => Outcome::Unflagged,
     };
-    let mut t = Vec::with_capacity(mesh.triangles.len() * 4);
-    for &[a, b, c] in &mesh.triangles {
-        let (ab, bc, ca) = (at(a, b, &mut v), at(b, c, &mut v), at(c, a, &mut v));
-        t.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
-    }
-    Mesh::new(v, t)
+    (outcome, line)
 }
 
-/// Every vertex moved by up to `amp` mm along each axis (a fixed pseudo-random sequence): scanner
-/// noise.
-fn noisy(mesh: &Mesh, amp: f64) -> Mesh {
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    };
-    Mesh::new(
-        mesh.vertices
-            .iter()
-            .map(|p| p + Vector3::new(next(), next(), next()) * amp)
-            .collect(),
-        mesh.triangles.clone(),
-    )
-}
-
-#[test]
-#[ignore = "the offset sweep of issue 24: not yet met on every variant; run on demand"]
-fn every_offset_from_minus_5_to_plus_5_of_every_closed_fixture() {
-    let mut scans = Vec::new();
-    for name in [
-        "foot-left-m.stl",
-        "foot-right-m.stl",
-        "limb-transtibial.stl",
-    ] {
-        let m = fixture(name);
-        if fab_geometry::query::check_closed(&m).is_err() {
-            eprintln!("{name}: open, left out (an open scan has no outward or inward offset)");
-            continue;
-        }
-        scans.push((name.to_string(), m));
-    }
-    let mut cases = Vec::new();
-    for (name, m) in &scans {
-        cases.push((name.clone(), m.clone()));
-        cases.push((format!("{name} turned"), turned(m, [0.3, 0.8, -0.5], 2.2)));
-        cases.push((format!("{name} subdivided"), subdivided(m)));
-        cases.push((format!("{name} noise 0.1 mm"), noisy(m, 0.1)));
-    }
+/// Runs every `(variant, distances)`; fails listing every case that fails the check, but for
+/// the [`KNOWN`] ones while they stay flagged.
+fn sweep(cases: &[(String, Mesh, Vec<f64>)]) {
     let mut failed = Vec::new();
     let mut total = 0;
-    for (name, m) in &cases {
-        for d in [-5.0, -4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0, 5.0] {
+    let clock = Instant::now();
+    for (name, m, ds) in cases {
+        for &d in ds {
             total += 1;
-            let t = Instant::now();
-            let line = match offset::offset(m, &OffsetOptions::new(d)) {
-                Err(e) => format!("refused: {e}"),
-                Ok((out, report)) => {
-                    let c = offset::check(m, &out, d);
-                    let ok = c.max <= MAX_ERROR
-                        && c.wrong_side.unwrap_or(0) == 0
-                        && c.closed
-                        && c.crossing_pairs == 0;
-                    let line = format!(
-                        "max {:.4} mm at {:.1?}, p99 {:.4}, wrong side {:?}, closed {}, crossing {}, \
-                         flagged for the check {}",
-                        c.max,
-                        c.worst_at,
-                        c.p99,
-                        c.wrong_side,
-                        c.closed,
-                        c.crossing_pairs,
-                        report.needs_check(MAX_ERROR)
-                    );
-                    if ok {
-                        eprintln!("pass {name} D={d}: {line} ({:.1?})", t.elapsed());
-                        continue;
-                    }
-                    line
+            let known = KNOWN.contains(&(name.as_str(), d));
+            match one(name, m, d) {
+                (Outcome::Pass, line) if known => eprintln!("pass (known to fail) {line}"),
+                (Outcome::Pass, line) => eprintln!("pass {line}"),
+                (Outcome::Flagged, line) if known => eprintln!("known, flagged: {line}"),
+                (_, line) => {
+                    eprintln!("FAIL {line}");
+                    failed.push(line);
                 }
-            };
-            eprintln!("FAIL {name} D={d}: {line} ({:.1?})", t.elapsed());
-            failed.push(format!("{name} D={d}: {line}"));
+            }
         }
     }
+    eprintln!("{total} offsets in {:.1?}", clock.elapsed());
     assert!(
         failed.is_empty(),
         "{} of {total} offsets fail fab's own check:\n{}",
         failed.len(),
         failed.join("\n")
     );
+}
+
+/// The CI sweep: every variant at one distance inward and one outward, from 2 to 5 mm, taken in
+/// turn so that each of those distances falls to three or four variants; and the two decimated
+/// feet at -1 and +1 mm as well (a 1 mm offset is made on a 0.5 mm grid: some 800 000 triangles
+/// whatever the input, so only two of them).
+#[test]
+fn every_variant_in_a_reduced_sweep() {
+    let cases: Vec<(String, Mesh, Vec<f64>)> = variants()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, m))| {
+            let mut ds = vec![-2.0 - (i % 4) as f64, 2.0 + ((i + 2) % 4) as f64];
+            if name == "foot-left decimated" {
+                ds.push(-1.0);
+            }
+            if name == "foot-right decimated" {
+                ds.push(1.0);
+            }
+            (name, m, ds)
+        })
+        .collect();
+    // every whole millimetre from -5 to +5 is taken
+    for d in [-5.0, -4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0, 5.0] {
+        assert!(cases.iter().any(|c| c.2.contains(&d)), "{d}");
+    }
+    sweep(&cases);
+}
+
+#[test]
+#[ignore = "the whole offset sweep of issue 24 (~7 minutes on 2 cores); run on demand"]
+fn every_offset_from_minus_5_to_plus_5_of_every_closed_fixture() {
+    let ds = vec![-5.0, -4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+    let cases: Vec<(String, Mesh, Vec<f64>)> = variants()
+        .into_iter()
+        .map(|(name, m)| (name, m, ds.clone()))
+        .collect();
+    sweep(&cases);
 }

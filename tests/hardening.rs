@@ -512,3 +512,64 @@ fn tables_numbers_out_of_range_are_refused_with_the_line() {
         ],
     );
 }
+
+/// Machine profiles whose numbers once got through (and then panicked in the estimate, took
+/// memory quadratic in a name, or disabled a check): `fab plan --machine FILE` refuses each,
+/// exit 1, naming the file and the setting, before anything is written.
+#[test]
+fn bad_machine_profiles_are_refused_naming_the_file_and_the_setting() {
+    let dir = workdir();
+    let router =
+        std::fs::read_to_string(root().join("fixtures/machines/linuxcnc-router.toml")).unwrap();
+    let long_name = format!("name = \"{}\"", "x".repeat(1 << 20));
+    let cases: [(&str, &str, String, &str); 6] = [
+        (
+            "change",
+            "tool_change_s = 30.0",
+            "tool_change_s = 1e20".into(),
+            "tool_change_s",
+        ),
+        (
+            "rapid",
+            "rapid_rate = 15000.0",
+            "rapid_rate = 1e-300".into(),
+            "rapid_rate",
+        ),
+        (
+            "accel",
+            "acceleration = 1000.0",
+            "acceleration = 1e-320".into(),
+            "acceleration",
+        ),
+        (
+            "origin",
+            "blank_origin = [10.0, 10.0, 0.0]",
+            "blank_origin = [10.0, nan, 0.0]".into(),
+            "blank_origin",
+        ),
+        (
+            "floor",
+            "max_below_blank = 1.0",
+            "max_below_blank = 1e308".into(),
+            "max_below_blank",
+        ),
+        ("name", "name = \"linuxcnc-router\"", long_name, "name"),
+    ];
+    for (tag, from, to, setting) in &cases {
+        assert!(router.contains(from), "{from}");
+        let file = format!("bad-{tag}.toml");
+        // the profile outside the folder watched, so only outputs would change it
+        let path = dir
+            .path()
+            .join("..")
+            .join(format!("{}-{file}", std::process::id()));
+        std::fs::write(&path, router.replacen(from, to, 1)).unwrap();
+        let p = path.to_str().unwrap();
+        refused(
+            dir.path(),
+            &["plan", "foot.stl", "--machine", p, "-o", "out.nc"],
+            &[&file, setting],
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -471,21 +471,12 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
             "work_zero": "top of blank, front-left corner",
             "machine": machine.name,
             "dialect": dialect.name(),
-            "tools": planned.ops.iter().map(|o| serde_json::json!({
-                "operation": o.name, "number": o.tool.number, "cutter": o.tool.cutter.to_string()
-            })).collect::<Vec<_>>(),
+            "tools": json_tools(&planned.ops),
             "stepover_mm": settings.stepover,
-            "settings": sources.iter().map(|(what, v, from)| serde_json::json!({
-                "setting": what, "value": v, "from": from
-            })).collect::<Vec<_>>(),
+            "settings": json_settings(&sources),
             "notes": notes,
             "wall_s": wall,
-            "outputs": {
-                "program": program_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "design": out.design.display().to_string(),
-                "setup_sheet": out.sheet.display().to_string(),
-                "preview": out.preview.display().to_string(),
-            },
+            "outputs": json_outputs(&program_paths, &out),
         });
         println!("{v}");
     } else {
@@ -538,6 +529,35 @@ pub(crate) fn program_writes(files: &[ProgramFile], out: &Outputs) -> ProgramWri
         w.paths.push(path);
     }
     w
+}
+
+/// The `--json` summary's tools: each operation's tool number and cutter.
+pub(crate) fn json_tools(ops: &[fab_toolpath::Operation]) -> serde_json::Value {
+    ops.iter()
+        .map(|o| {
+            serde_json::json!({
+                "operation": o.name, "number": o.tool.number, "cutter": o.tool.cutter.to_string()
+            })
+        })
+        .collect()
+}
+
+/// The `--json` summary's settings: what, value, where it came from.
+pub(crate) fn json_settings(sources: &[(&str, String, &str)]) -> serde_json::Value {
+    sources
+        .iter()
+        .map(|(what, v, from)| serde_json::json!({ "setting": what, "value": v, "from": from }))
+        .collect()
+}
+
+/// The `--json` summary's files written.
+pub(crate) fn json_outputs(programs: &[PathBuf], out: &Outputs) -> serde_json::Value {
+    serde_json::json!({
+        "program": programs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "design": out.design.display().to_string(),
+        "setup_sheet": out.sheet.display().to_string(),
+        "preview": out.preview.display().to_string(),
+    })
 }
 
 /// What a plan mills with: its settings, where each came from (what, value, source) and what

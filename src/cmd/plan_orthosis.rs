@@ -19,8 +19,8 @@ use fab_toolpath::{Machine, Move};
 use sha2::{Digest, Sha256};
 
 use super::plan::{
-    Args, Outputs, ProgramWrites, Resolved, absolute, file_name, hex, is_a_foot, program_writes,
-    progress, resolve_settings, side_word,
+    Args, Outputs, ProgramWrites, Resolved, absolute, file_name, hex, is_a_foot, json_outputs,
+    json_settings, json_tools, program_writes, progress, resolve_settings, side_word,
 };
 use crate::plan::{orthosis, preview, setup_sheet};
 
@@ -333,21 +333,12 @@ pub fn run(
             "work_zero": "top of blank, front-left corner",
             "machine": machine.name,
             "dialect": dialect.name(),
-            "tools": planned.ops.iter().map(|o| serde_json::json!({
-                "operation": o.name, "number": o.tool.number, "cutter": o.tool.cutter.to_string()
-            })).collect::<Vec<_>>(),
+            "tools": json_tools(&planned.ops),
             "stepover_mm": settings.stepover,
-            "settings": sources.iter().map(|(what, v, from)| serde_json::json!({
-                "setting": what, "value": v, "from": from
-            })).collect::<Vec<_>>(),
+            "settings": json_settings(&sources),
             "notes": notes,
             "wall_s": wall,
-            "outputs": {
-                "program": program_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "design": out.design.display().to_string(),
-                "setup_sheet": out.sheet.display().to_string(),
-                "preview": out.preview.display().to_string(),
-            },
+            "outputs": json_outputs(&program_paths, out),
         });
         println!("{v}");
     } else {

@@ -24,15 +24,14 @@
 //! Two tests:
 //! - [`every_variant_in_a_reduced_sweep`] runs in CI (`cargo test --release`): every variant at
 //!   one distance inward and one outward from 2 to 5 mm, taken in turn so that each falls to
-//!   three or four variants, and the decimated feet at -1 and +1 mm (32 offsets: 61 s on 2 cores
-//!   with two other builds running beside it, load 3.5 to 3.9, measured 2026-12-07).
+//!   three or four variants, the decimated feet at -1 and +1 mm, and the sharpened toes where
+//!   they once failed (34 offsets: 35 s on 2 idle cores, 2026-12-07).
 //! - [`every_offset_from_minus_5_to_plus_5_of_every_closed_fixture`] is the whole sweep, every
-//!   variant at every whole millimetre (150 offsets: 6 min 46 s the same way, 2026-12-07), ignored
-//!   in CI:
+//!   variant at every whole millimetre (150 offsets: 2 min 56 s on 2 idle cores, 2026-12-07),
+//!   ignored in CI:
 //!   `cargo test --release -p fab-geometry --test offset_sweep -- --ignored --nocapture`.
 //!
-//! Both pass every offset but the three listed in [`KNOWN`] (flagged, so `fab mesh offset`
-//! refuses them); clefts narrower than these still fail (see the known limits in
+//! Both pass every offset; clefts narrower than these still fail (see the known limits in
 //! [`fab_geometry::offset`]).
 //!
 //! Both print every case, passing or not, with `--nocapture`.
@@ -45,30 +44,12 @@ use fab_geometry::Mesh;
 use fab_geometry::offset::{self, MAX_ERROR, OffsetOptions};
 use sweep::variants;
 
-/// The offsets of the sweep that still fail fab's own check (measured 2026-12-07), each flagged
-/// ([`fab_geometry::offset::OffsetReport::needs_check`]), so `fab mesh offset` checks it and
-/// refuses it rather than writing it: the tip of a sharpened toe where two thin sheets meet
-/// (a crossing pair at -4; 0.0502 mm at -2), and one crossing pair at the right heel at -5 in
-/// the lab frame's pose. The sweep holds them to being flagged and says when one passes.
-const KNOWN: [(&str, f64); 3] = [
-    ("foot-left toes sharpened", -4.0),
-    ("foot-left toes sharpened", -2.0),
-    ("foot-right toes sharpened", -5.0),
-];
-
-/// How an offset came out: passed the check, or failed it flagged or unflagged.
-enum Outcome {
-    Pass,
-    Flagged,
-    Unflagged,
-}
-
-/// Offsets `m` by `d` and checks the result; says how it came out, in a line.
-fn one(name: &str, m: &Mesh, d: f64) -> (Outcome, String) {
+/// Offsets `m` by `d` and checks the result: whether it passed, and how it came out, in a line.
+fn one(name: &str, m: &Mesh, d: f64) -> (bool, String) {
     let t = Instant::now();
     let (out, report) = match offset::offset(m, &OffsetOptions::new(d)) {
         Ok(r) => r,
-        Err(e) => return (Outcome::Unflagged, format!("{name} D={d}: refused: {e}")),
+        Err(e) => return (false, format!("{name} D={d}: refused: {e}")),
     };
     let c = offset::check(m, &out, d);
     let ok =
@@ -86,16 +67,10 @@ fn one(name: &str, m: &Mesh, d: f64) -> (Outcome, String) {
         out.triangles.len(),
         t.elapsed()
     );
-    let outcome = match (ok, flagged) {
-        (true, _) => Outcome::Pass,
-        (false, true) => Outcome::Flagged,
-        (false, false) => Outcome::Unflagged,
-    };
-    (outcome, line)
+    (ok, line)
 }
 
-/// Runs every `(variant, distances)`; fails listing every case that fails the check, but for
-/// the [`KNOWN`] ones while they stay flagged.
+/// Runs every `(variant, distances)`; fails listing every case that fails the check.
 fn sweep(cases: &[(String, Mesh, Vec<f64>)]) {
     let mut failed = Vec::new();
     let mut total = 0;
@@ -103,12 +78,9 @@ fn sweep(cases: &[(String, Mesh, Vec<f64>)]) {
     for (name, m, ds) in cases {
         for &d in ds {
             total += 1;
-            let known = KNOWN.contains(&(name.as_str(), d));
             match one(name, m, d) {
-                (Outcome::Pass, line) if known => eprintln!("pass (known to fail) {line}"),
-                (Outcome::Pass, line) => eprintln!("pass {line}"),
-                (Outcome::Flagged, line) if known => eprintln!("known, flagged: {line}"),
-                (_, line) => {
+                (true, line) => eprintln!("pass {line}"),
+                (false, line) => {
                     eprintln!("FAIL {line}");
                     failed.push(line);
                 }
@@ -127,7 +99,7 @@ fn sweep(cases: &[(String, Mesh, Vec<f64>)]) {
 /// The CI sweep: every variant at one distance inward and one outward, from 2 to 5 mm, taken in
 /// turn so that each of those distances falls to three or four variants; and the two decimated
 /// feet at -1 and +1 mm as well (a 1 mm offset is made on a 0.5 mm grid: some 800 000 triangles
-/// whatever the input, so only two of them).
+/// whatever the input, so only two of them), and the sharpened toes where they once failed.
 #[test]
 fn every_variant_in_a_reduced_sweep() {
     let cases: Vec<(String, Mesh, Vec<f64>)> = variants()
@@ -141,6 +113,15 @@ fn every_variant_in_a_reduced_sweep() {
             if name == "foot-right decimated" {
                 ds.push(1.0);
             }
+            // the offsets that once kept a crossing pair or a place 0.0502 mm off
+            if name == "foot-left toes sharpened" {
+                ds.extend([-4.0, -2.0]);
+            }
+            if name == "foot-right toes sharpened" {
+                ds.push(-5.0);
+            }
+            ds.sort_by(f64::total_cmp);
+            ds.dedup();
             (name, m, ds)
         })
         .collect();

@@ -261,7 +261,7 @@ mod tests {
             let mask: Vec<bool> = (0..g.len())
                 .map(|_| {
                     state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    (state >> 33) % 17 == 0
+                    (state >> 33).is_multiple_of(17)
                 })
                 .collect();
             let fast = distance2(&mask, &g);

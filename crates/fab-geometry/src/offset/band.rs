@@ -3,9 +3,8 @@
 //! and the 2x2x2-cell leaves whose centre is within the leaf's half-diagonal of the level (the
 //! field is 1-Lipschitz, so no other leaf holds surface).
 //!
-//! Values live in a sparse block grid: the grid is cut into [`TOP`]³ blocks, and only the blocks
-//! the scan reaches (then only those holding leaves' corners) get storage, a flat array each. A
-//! point or cell is found by array lookups (no hashing, no search).
+//! Values live in the sparse block grid ([`super::grid`]): only the blocks the scan reaches (then
+//! only those holding leaves' corners) get storage.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -13,162 +12,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use super::field::Field;
+use super::grid::{
+    Blocks, Grid, TOP, TOP3, below, block_of, block_origin, local, rank_at, ranks, unlocal,
+};
 use super::scan;
 use crate::query::{Nearest, V3};
 
-/// Cells per side of a block (a power of two). The band is a thin shell, so small blocks waste
-/// less storage: with 8 instead of 16, foot-left at 3 mm touches 18 % fewer fresh pages and runs
-/// ~3 % faster (the descent starts one level lower, at more blocks); with 4 instead of 8, the
-/// scan's blocks hold 25 % fewer points and the dual extraction's cells half as many, at the
-/// same speed.
-pub(crate) const TOP: u32 = 4;
-const TOP3: usize = (TOP * TOP * TOP) as usize;
 /// Cells per side of a leaf of the tree descent.
 const LEAF: u32 = 2;
-
-/// A regular grid of cubic cells of side `h` starting at `origin`, `n` cells per axis (each a
-/// multiple of [`TOP`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Grid {
-    pub origin: V3,
-    pub h: f64,
-    pub n: [u32; 3],
-}
-
-impl Grid {
-    #[inline]
-    pub fn point(&self, i: u32, j: u32, k: u32) -> V3 {
-        [
-            self.origin[0] + i as f64 * self.h,
-            self.origin[1] + j as f64 * self.h,
-            self.origin[2] + k as f64 * self.h,
-        ]
-    }
-}
-
-/// Which blocks of a grid of `nb` blocks have storage, and where.
-#[derive(Clone, Debug)]
-pub(crate) struct Blocks {
-    pub nb: [u32; 3],
-    /// Per block (x fastest), its slot in the storage, or `u32::MAX`.
-    slot: Vec<u32>,
-    /// Block index of each slot.
-    pub blocks: Vec<u32>,
-}
-
-impl Blocks {
-    fn new(nb: [u32; 3]) -> Self {
-        Self {
-            nb,
-            slot: vec![u32::MAX; nb.iter().map(|&n| n as usize).product()],
-            blocks: Vec::new(),
-        }
-    }
-
-    #[inline]
-    fn block(&self, i: u32, j: u32, k: u32) -> usize {
-        block_of(self.nb, i, j, k)
-    }
-
-    fn add(&mut self, b: usize) {
-        if self.slot[b] == u32::MAX {
-            self.slot[b] = self.blocks.len() as u32;
-            self.blocks.push(b as u32);
-        }
-    }
-
-    /// Storage index of point/cell `(i, j, k)`, if its block has storage.
-    #[inline]
-    pub fn index(&self, i: u32, j: u32, k: u32) -> Option<usize> {
-        let s = self.slot[self.block(i, j, k)];
-        (s != u32::MAX).then(|| s as usize * TOP3 + local(i, j, k))
-    }
-
-    /// Storage slot of the block `(bi, bj, bk)` (block coordinates), if it has storage.
-    #[inline]
-    pub fn slot_of_block(&self, bi: u32, bj: u32, bk: u32) -> Option<usize> {
-        let s = self.slot[self.block(bi * TOP, bj * TOP, bk * TOP)];
-        (s != u32::MAX).then_some(s as usize)
-    }
-
-    /// Grid coordinates of the first point/cell of slot `s`.
-    #[inline]
-    pub fn origin_of(&self, s: usize) -> [u32; 3] {
-        block_origin(self.nb, self.blocks[s] as usize)
-    }
-
-    pub fn len(&self) -> usize {
-        self.blocks.len()
-    }
-}
-
-/// Index (x fastest) of the block holding point/cell `(i, j, k)` in a grid of `nb` blocks.
-#[inline]
-fn block_of(nb: [u32; 3], i: u32, j: u32, k: u32) -> usize {
-    ((k / TOP) as usize * nb[1] as usize + (j / TOP) as usize) * nb[0] as usize + (i / TOP) as usize
-}
-
-/// Grid coordinates of the first point/cell of block `b` in a grid of `nb` blocks.
-#[inline]
-fn block_origin(nb: [u32; 3], b: usize) -> [u32; 3] {
-    let (nx, ny) = (nb[0] as usize, nb[1] as usize);
-    [
-        (b % nx) as u32 * TOP,
-        ((b / nx) % ny) as u32 * TOP,
-        (b / (nx * ny)) as u32 * TOP,
-    ]
-}
-
-#[inline]
-fn local(i: u32, j: u32, k: u32) -> usize {
-    (((k % TOP) * TOP + j % TOP) * TOP + i % TOP) as usize
-}
-
-/// Local offset within a block to grid offset.
-#[inline]
-pub(crate) fn unlocal(l: usize) -> [u32; 3] {
-    let t = TOP as usize;
-    [(l % t) as u32, ((l / t) % t) as u32, (l / (t * t)) as u32]
-}
-
-pub(crate) const BLOCK_LEN: usize = TOP3;
-
-/// Sparse storage by bit rank: for `masks` (a bit per point or cell of each block), the place of
-/// each block's first set bit when the set bits are numbered block by block, and their number at
-/// the end.
-pub(crate) fn ranks(masks: &[u64]) -> Vec<u32> {
-    let mut first = Vec::with_capacity(masks.len() + 1);
-    let mut n = 0u32;
-    for m in masks {
-        first.push(n);
-        n += m.count_ones();
-    }
-    first.push(n);
-    first
-}
-
-/// How many bits of `mask` lie below bit `l`: bit `l`'s place among its block's set bits.
-#[inline]
-pub(crate) fn below(mask: u64, l: usize) -> u32 {
-    (mask & ((1u64 << l) - 1)).count_ones()
-}
-
-/// The rank of point/cell `(i, j, k)` of `blocks` among the set bits `masks` (one per storage
-/// slot, by local index), numbered from `first` ([`ranks`]), if its bit is set.
-#[inline]
-pub(crate) fn rank_at(
-    blocks: &Blocks,
-    masks: &[u64],
-    first: &[u32],
-    i: u32,
-    j: u32,
-    k: u32,
-) -> Option<usize> {
-    let x = blocks.index(i, j, k)?;
-    let (s, l) = (x / BLOCK_LEN, x % BLOCK_LEN);
-    let m = masks[s];
-    (m >> l & 1 == 1).then(|| (first[s] + below(m, l)) as usize)
-}
 
 /// Exact field value at a grid corner, less the level (negative: inside the offset solid), and
 /// the corner's nearest input point (to bound the searches of nearby points).
@@ -567,22 +418,6 @@ impl Reached {
     }
 }
 
-/// What [`by_scan`] scans for grid cell `h`: distances within `W = 2 sqrt(3) h` of the level
-/// (for a closed mesh, faces at signed heights within `W` of it; an open mesh's faces on both
-/// sides). [`super::lists`] makes the regions again with it, at the heights it tests.
-pub(crate) fn scan_range(field: &Field, h: f64) -> scan::Range {
-    let w = 2.0 * 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
-    scan::Range {
-        dmin: (field.radius - w).max(0.0),
-        dmax: field.radius + w,
-        heights: if field.normals.is_some() {
-            (field.level - w, field.level + w)
-        } else {
-            (-(field.radius + w), field.radius + w)
-        },
-    }
-}
-
 /// Finds the narrow band of `grid` and the exact field at its corners by scan conversion.
 ///
 /// Every feature of the mesh (face, edge, vertex) is scanned over the grid points of its region
@@ -603,7 +438,7 @@ pub(crate) fn by_scan(field: &Field, grid: &Grid, features: &scan::Features) -> 
     // scanned distance is under `W - |level|` has its exact value, and a leaf centre there needs
     // no confirmation (on foot-left +3, about a third of them).
     let exact2 = (2.0 * reach - field.level.abs()).max(0.0).powi(2);
-    let range = scan_range(field, grid.h);
+    let range = scan::Range::near(field.level_set(), grid.h);
     // Each point keeps its nearest feature: squared distance (as `f32` bits, which order as the
     // numbers do) and triangle slot packed in one word, so the smallest wins whatever the order
     // the regions are scanned in.
@@ -851,28 +686,5 @@ impl Band {
             leaf_start,
             corner_queries: 0,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Numbering the set bits block by block with [`ranks`] and [`below`] gives each set bit its
-    /// place in the list of all set bits, in order.
-    #[test]
-    fn ranks_number_the_set_bits_in_order() {
-        let masks = [0u64, 1 << 63 | 1, u64::MAX, 0b1011_0000, 0];
-        let first = ranks(&masks);
-        assert_eq!(first.len(), masks.len() + 1);
-        let mut next = 0;
-        for (b, &m) in masks.iter().enumerate() {
-            for l in (0..64).filter(|&l| m >> l & 1 == 1) {
-                assert_eq!(first[b] + below(m, l), next, "block {b}, bit {l}");
-                next += 1;
-            }
-        }
-        assert_eq!(*first.last().unwrap(), next);
-        assert_eq!(next, 2 + 64 + 3);
     }
 }

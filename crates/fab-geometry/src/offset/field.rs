@@ -1,6 +1,7 @@
 //! The distance field the offset surface is a level set of, and the exact projection onto it.
 
 use super::lists::Lists;
+use super::scan::Level;
 use crate::query::{Bvh, Nearest, PseudoNormals, V3, add, normalize, scale, sub};
 
 /// Distance to the input mesh: signed (negative inside) for a closed mesh, unsigned for an open
@@ -18,6 +19,15 @@ pub(crate) struct Field<'a> {
 }
 
 impl Field<'_> {
+    /// The level set this field's surface is.
+    pub fn level_set(&self) -> Level {
+        Level {
+            level: self.level,
+            radius: self.radius,
+            signed: self.normals.is_some(),
+        }
+    }
+
     /// Nearest point of the input to `p`, searching within `bound` (a valid upper bound on the
     /// distance, e.g. the distance to a neighbour's nearest point) first.
     #[inline]

@@ -12,9 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::band::{BLOCK_LEN, Band, Blocks, Grid, TOP, below, rank_at, scan_range, unlocal};
-use super::field::Field;
-use super::nets::Crossed;
+use super::grid::{BLOCK_LEN, Blocks, Grid, TOP, below, rank_at, unlocal};
 use super::scan;
 use crate::query::{Bvh, Nearest, V3, nearest_of};
 
@@ -70,18 +68,19 @@ fn box_mask(o: [u32; 3], lo: [u32; 3], hi: [u32; 3]) -> u64 {
 const MARK: u32 = 1 << 31;
 
 impl Lists {
-    /// The lists of `band`'s crossed cells (`crossed`, [`super::nets::classify`]; the band
-    /// scanned by [`super::band::by_scan`] from `features`) for the level set of `field`.
+    /// The lists of the crossed cells of a band (`blocks`: the band's cell blocks; `crossed`: a
+    /// bit per crossed cell of each, `first`: the rank of each block's first, as
+    /// [`super::nets::classify`] finds them) for level set `l`, the band scanned by
+    /// [`super::band::by_scan`] from `features`.
     pub fn new(
-        band: &Band,
-        crossed: &Crossed,
+        blocks: &Blocks,
+        crossed: &[u64],
+        first: &[u32],
         features: &scan::Features,
-        field: &Field,
+        l: scan::Level,
         grid: &Grid,
     ) -> Self {
-        let (level, radius) = (field.level, field.radius);
-        let blocks = &band.cell_blocks;
-        let (first, crossed) = (&crossed.first, &crossed.bits);
+        let (level, radius) = (l.level, l.radius);
         let n = *first.last().unwrap() as usize;
         let h = grid.h;
         let reach = 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
@@ -91,10 +90,10 @@ impl Lists {
         let cells = scan::Lattice {
             // the planes are moved out by half a cell (`relax`): a face's slab is the heights
             // of the points themselves, on both sides of an open mesh's faces
-            heights: if field.normals.is_none() {
-                (-(radius + reach), radius + reach)
-            } else {
+            heights: if l.signed {
                 (level - reach, level + reach)
+            } else {
+                (-(radius + reach), radius + reach)
             },
             shift: 0.5,
             relax: h / 2.0 * (1.0 + 1e-6),
@@ -117,7 +116,7 @@ impl Lists {
         // points on its wedge's side only.)
         let range = scan::Range {
             heights: cells.heights,
-            ..scan_range(field, grid.h)
+            ..scan::Range::near(l, grid.h)
         };
         // Per parallel job, a run of words: a region's slot (with [`MARK`] set) before the ranks
         // of the crossed cells whose lists get it.
@@ -250,8 +249,8 @@ impl Lists {
             blocks: blocks.clone(),
             grid: *grid,
             inv_h: 1.0 / grid.h,
-            crossed: crossed.clone(),
-            first: first.clone(),
+            crossed: crossed.to_vec(),
+            first: first.to_vec(),
             start,
             slots,
         }
@@ -294,6 +293,7 @@ impl Lists {
 mod tests {
     use super::*;
     use crate::Mesh;
+    use crate::offset::field::Field;
     use crate::query::PseudoNormals;
 
     /// A fixture scan through the crate's own loader (welded; the feet in metres become mm).
@@ -411,7 +411,14 @@ mod tests {
                 "{name} at {d} mm: a leaf corner of the scan is {apart} mm off the descent's"
             );
             let crossed = super::super::nets::classify(&band);
-            let lists = Lists::new(&band, &crossed, &features, &field, &grid);
+            let lists = Lists::new(
+                &band.cell_blocks,
+                &crossed.bits,
+                &crossed.first,
+                &features,
+                field.level_set(),
+                &grid,
+            );
             let (listed, wrong) = band
                 .leaves
                 .par_iter()

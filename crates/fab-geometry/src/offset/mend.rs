@@ -13,10 +13,15 @@
 //! the least off. "Turns nothing over" is first the refinement's fold test (each new triangle
 //! faces along its corners' normals); where no change passes it (at a crease sharper than a
 //! right angle no triangle across it can), each new triangle need only face as what it
-//! replaces. Vertices never move, so the rest of the surface is untouched.
+//! replaces. Where no one change leaves fewer crossings, two in turn (the first leaving as
+//! many, the second at a crossing the first made), then one among the triangles round the
+//! pair; where none of these keeps within the limit, the same again within a looser one (a
+//! tangle of tiny triangles where a thin blade's two faces meet). Vertices never move, so the
+//! rest of the surface is untouched.
 //!
 //! [`mend_errors`] does the same for the places refinement found off by more than is allowed
-//! and could not split: the change that leaves them least off, if less than they are.
+//! and could not split: the change that leaves the place least off (its new triangles and the
+//! place's others), if less than it is.
 //!
 //! The search for crossings runs over the whole surface where the offset already suspects it
 //! (sharp creases, folds, places left off), and otherwise only between the triangles across a
@@ -475,7 +480,7 @@ pub(crate) fn mend(
     creases: &Creases,
     triangles: &mut Vec<[u32; 3]>,
     everywhere: bool,
-    limit: f64,
+    [limit, loose]: [f64; 2],
 ) -> Mended {
     let facing = field.level.signum();
     let mut s = Surface {
@@ -528,46 +533,35 @@ pub(crate) fn mend(
             if !triangles_intersect(corners(ti, vs), corners(tj, vs)) {
                 continue;
             }
-            // Held to the corners' normals first; where nothing so held mends the pair (at a
-            // sharp crease), to facing as what each change replaces.
-            let mut found = None;
-            for soft in [false, true] {
-                s.soft = soft;
-                let mut options = s.options(&[i, j]);
-                for c in &mut options {
-                    c.error = c
-                        .new
-                        .iter()
-                        .map(|&(_, n)| error_of(field, vs, ns, n))
-                        .fold(0.0, f64::max);
+            // One change at the pair, two in turn, one among the triangles round it; each first
+            // held to `limit`, then to `loose`.
+            let mut chosen = Vec::new();
+            for limit in [limit, loose] {
+                chosen = match s.choose(field, &tree, &changed, limit, &[i, j]) {
+                    Ok(c) => vec![c],
+                    Err(level) => s.two_steps(field, &tree, &mut changed, limit, level),
+                };
+                if chosen.is_empty() {
+                    let mut near: Vec<u32> = ti.iter().chain(&tj).flat_map(|&v| s.at(v)).collect();
+                    near.sort_unstable();
+                    near.dedup();
+                    if let Ok(c) = s.choose(field, &tree, &changed, limit, &near) {
+                        chosen.push(c);
+                    }
                 }
-                options.retain(|c| c.error <= limit);
-                for c in &mut options {
-                    c.crossing = s.crossings_of(c, &tree, &changed);
-                }
-                let best = options.into_iter().min_by(|a, b| {
-                    a.crossing
-                        .cmp(&b.crossing)
-                        .then(a.error.total_cmp(&b.error))
-                });
-                // a change must leave fewer crossings round about than there are (in a tangle
-                // of several, each change undoes some)
-                found = best.filter(|b| b.crossing < s.crossings_before(b, &tree, &changed));
-                if found.is_some() {
+                if !chosen.is_empty() {
                     break;
                 }
             }
-            s.soft = false;
-            let Some(best) = found else {
-                continue;
-            };
-            s.apply(&best, &mut changed);
-            for &t in best.gone.iter().chain(best.new.iter().map(|n| &n.0)) {
-                if let Err(at) = touched.binary_search(&t) {
-                    touched.insert(at, t);
+            for c in &chosen {
+                s.apply(c, &mut changed);
+                for &t in c.gone.iter().chain(c.new.iter().map(|n| &n.0)) {
+                    if let Err(at) = touched.binary_search(&t) {
+                        touched.insert(at, t);
+                    }
                 }
             }
-            stats.changes += 1;
+            stats.changes += chosen.len();
         }
         if stats.changes == changes {
             break;
@@ -589,6 +583,133 @@ pub(crate) fn mend(
         !dead[i - 1]
     });
     stats
+}
+
+/// Changes tried as the first of two in [`Surface::two_steps`].
+const FIRST_STEPS: usize = 40;
+
+impl Surface<'_> {
+    /// The change at triangles `ts` that leaves the fewest crossings round about, then the least
+    /// error, if it leaves fewer than there are now; held to the corners' normals first, then
+    /// (at a sharp crease, where nothing so held mends them) to facing as what it replaces.
+    /// Where none does, the changes that leave as many as there are (a first step for
+    /// [`Surface::two_steps`]), fewest errors first.
+    fn choose(
+        &mut self,
+        field: &Field,
+        tree: &Tree,
+        changed: &[u32],
+        limit: f64,
+        ts: &[u32],
+    ) -> Result<Change, Vec<Change>> {
+        let mut level = Vec::new();
+        for soft in [false, true] {
+            self.soft = soft;
+            let mut options = self.options(ts);
+            for c in &mut options {
+                c.error = c
+                    .new
+                    .iter()
+                    .map(|&(_, n)| error_of(field, self.vs, self.ns, n))
+                    .fold(0.0, f64::max);
+            }
+            options.retain(|c| c.error <= limit);
+            for c in &mut options {
+                c.crossing = self.crossings_of(c, tree, changed);
+            }
+            options.sort_by(|a, b| {
+                a.crossing
+                    .cmp(&b.crossing)
+                    .then(a.error.total_cmp(&b.error))
+            });
+            for c in options {
+                // a change must leave fewer crossings round about than there are (in a tangle
+                // of several, each change undoes some)
+                let before = self.crossings_before(&c, tree, changed);
+                if c.crossing < before {
+                    self.soft = false;
+                    return Ok(c);
+                }
+                if c.crossing == before && !level.iter().any(|o| same(o, &c)) {
+                    level.push(c);
+                }
+            }
+        }
+        self.soft = false;
+        level.sort_by(|a, b| a.error.total_cmp(&b.error));
+        Err(level)
+    }
+
+    /// Where no one change mends a crossing, two: each of the first [`FIRST_STEPS`] of `level`
+    /// (changes that leave as many crossings as there are) is made, and kept with a change at a
+    /// crossing its new triangles make that leaves fewer; else undone. The two changes, or none.
+    fn two_steps(
+        &mut self,
+        field: &Field,
+        tree: &Tree,
+        changed: &mut Vec<u32>,
+        limit: f64,
+        level: Vec<Change>,
+    ) -> Vec<Change> {
+        for first in level.into_iter().take(FIRST_STEPS) {
+            let (was_changed, was): (Vec<u32>, Vec<(u32, [u32; 3])>) = (
+                changed.clone(),
+                first
+                    .new
+                    .iter()
+                    .map(|&(t, _)| (t, self.triangles[t as usize]))
+                    .collect(),
+            );
+            self.apply(&first, changed);
+            let mut pairs = Vec::new();
+            for &(t, n) in &first.new {
+                let p = corners(n, self.vs);
+                let (lo, hi) = bbox(p);
+                let mut test = |j: u32| {
+                    let u = self.triangles[j as usize];
+                    if !self.dead[j as usize]
+                        && !shares_vertex(n, u)
+                        && triangles_intersect(p, corners(u, self.vs))
+                    {
+                        pairs.push((t.min(j), t.max(j)));
+                    }
+                };
+                tree.for_each_overlapping(lo, hi, |j| {
+                    if changed.binary_search(&j).is_err() {
+                        test(j)
+                    }
+                });
+                for &j in changed.iter() {
+                    if j != t {
+                        test(j);
+                    }
+                }
+            }
+            pairs.sort_unstable();
+            pairs.dedup();
+            for (a, b) in pairs {
+                if let Ok(second) = self.choose(field, tree, changed, limit, &[a, b]) {
+                    // `apply` is made again by the caller, from the triangles as they were
+                    self.undo(&first, &was);
+                    *changed = was_changed;
+                    return vec![first, second];
+                }
+            }
+            self.undo(&first, &was);
+            *changed = was_changed;
+        }
+        Vec::new()
+    }
+
+    /// Undoes change `c`, made over triangles that were `was` (its new ones' corners before).
+    fn undo(&mut self, c: &Change, was: &[(u32, [u32; 3])]) {
+        for &t in &c.gone {
+            self.dead[t as usize] = false;
+        }
+        for &(t, old) in was {
+            self.triangles[t as usize] = old;
+        }
+    }
 }
 
 /// Two changes that make the same triangles.
@@ -746,16 +867,24 @@ pub(crate) fn mend_errors(
             if bad.is_empty() {
                 continue;
             }
-            let now = bad
+            let errors: Vec<f64> = bad
                 .iter()
                 .map(|&t| error_of(field, vs, ns, s.triangles[t as usize]))
-                .fold(0.0, f64::max);
+                .collect();
+            let now = errors.iter().copied().fold(0.0, f64::max);
             let mut options = s.options(&bad);
+            // a change's error: the most its new triangles and the place's others are off
             for c in &mut options {
+                let kept = bad
+                    .iter()
+                    .zip(&errors)
+                    .filter(|&(t, _)| !c.gone.contains(t) && !c.new.iter().any(|n| n.0 == *t))
+                    .map(|(_, &e)| e);
                 c.error = c
                     .new
                     .iter()
                     .map(|&(_, n)| error_of(field, vs, ns, n))
+                    .chain(kept)
                     .fold(0.0, f64::max);
             }
             options.retain(|c| c.error < now);

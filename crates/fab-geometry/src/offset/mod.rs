@@ -64,7 +64,13 @@
 //!    is already suspect (sharp creases, folds, a place left off), else round the triangles
 //!    across a valley, where a chord can pass under the other side's triangles; each crossing is
 //!    undone by the collapse or flip of an edge at its triangles that leaves fewer crossings
-//!    round about and the new triangles within half the error allowed.
+//!    round about and the new triangles within half the error allowed (else two in turn, or one
+//!    among the triangles round them, then the same within 0.8 of the error allowed).
+//!
+//! The modules are one pipeline, each using only those before it: `grid` (the sparse block
+//! grid), `scan` (feature regions), `lists` (candidate triangles per crossed cell), `field` (the
+//! distance and projection, through the lists once there are some), `band`, `nets` (the
+//! crossed cells and the dual surface), `refine`, `collapse`, `mend`; `check` stands apart.
 //!
 //! Everything runs in parallel (rayon) over blocks, corners, vertices and edges, with no
 //! allocation per distance query. `FAB_OFFSET_TRACE=1` prints the time of each phase on stderr.
@@ -105,6 +111,7 @@ mod band;
 mod check;
 mod collapse;
 mod field;
+mod grid;
 mod lists;
 mod mend;
 mod nets;
@@ -117,8 +124,8 @@ use nalgebra::Point3;
 
 pub use check::{OffsetCheck, check};
 
-use band::{Grid, TOP};
 use field::Field;
+use grid::{Grid, TOP};
 
 /// Default grid cell, mm: fine enough to resolve the features of a foot or limb scan; the
 /// refinement, not the grid, brings the accuracy.
@@ -172,8 +179,9 @@ fn with_room<T>(n: usize) -> Vec<T> {
     Vec::with_capacity(n + n * GROWTH.0 / GROWTH.1)
 }
 /// A collapse or flip that takes crossing triangles apart may leave its new triangles at most
-/// this share of [`OffsetOptions::max_error`] off the surface at the check's sample points.
-const MEND_ERROR: f64 = 0.5;
+/// this share of [`OffsetOptions::max_error`] off the surface at the check's sample points: the
+/// first where some change so held mends them, else the second.
+const MEND_ERROR: [f64; 2] = [0.5, 0.8];
 /// The most grid cells the band may be expected to touch, so a tiny cell cannot exhaust memory.
 const MAX_BAND_CELLS: f64 = 4.0e7;
 
@@ -519,9 +527,16 @@ fn surface(
     let (nets, lists) = rayon::join(
         || nets::extract(&band, &grid, level, &crossed),
         || {
-            features
-                .as_ref()
-                .map(|f| lists::Lists::new(&band, &crossed, f, &field, &grid))
+            features.as_ref().map(|f| {
+                lists::Lists::new(
+                    &band.cell_blocks,
+                    &crossed.bits,
+                    &crossed.first,
+                    f,
+                    field.level_set(),
+                    &grid,
+                )
+            })
         },
     );
     // The band's values (3 MB on a foot) and the features set up for scanning are spent:
@@ -683,7 +698,7 @@ fn surface(
         &creases,
         &mut triangles,
         everywhere,
-        MEND_ERROR * opts.max_error,
+        MEND_ERROR.map(|share| share * opts.max_error),
     );
     if mended.changes > 0 {
         folded_triangles = count_folded(&triangles, &vertices, &normals, &creases);

@@ -19,7 +19,8 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::band::{Band, Corner, Grid, TOP, below, rank_at, ranks, unlocal};
+use super::band::{Band, Corner};
+use super::grid::{Grid, TOP, below, rank_at, ranks, unlocal};
 use crate::query::{V3, dot, lerp, norm2, sub};
 
 /// Cell corners by bits x = 1, y = 2, z = 4. Edges 0-3 run along x from corners 0, 2, 4, 6;

@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use super::band::Grid;
+use super::grid::Grid;
 use crate::Mesh;
 use crate::query::{Bvh, V3, cross, dot, norm2, normalize, scale, sub};
 use crate::topology;
@@ -94,6 +94,36 @@ pub(crate) struct Range {
     pub dmin: f64,
     pub dmax: f64,
     pub heights: (f64, f64),
+}
+
+/// The level set an offset surface is: `value == level` of the signed distance to a closed mesh
+/// (negative inside), or of the unsigned distance to an open one (`level == radius`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Level {
+    pub level: f64,
+    /// `|D|`: every point of the surface lies at this unsigned distance from the mesh.
+    pub radius: f64,
+    /// Whether the distance is signed (the mesh is closed).
+    pub signed: bool,
+}
+
+impl Range {
+    /// What the band scans for grid cell `h` ([`super::band::by_scan`]): distances within
+    /// `W = 2 sqrt(3) h` of the level (for a closed mesh, faces at signed heights within `W` of
+    /// it; an open mesh's faces on both sides). [`super::lists`] makes the regions again with
+    /// it, at the heights it tests.
+    pub fn near(l: Level, h: f64) -> Range {
+        let w = 2.0 * 3f64.sqrt() * h * (1.0 + 1e-6) + 1e-6;
+        Range {
+            dmin: (l.radius - w).max(0.0),
+            dmax: l.radius + w,
+            heights: if l.signed {
+                (l.level - w, l.level + w)
+            } else {
+                (-(l.radius + w), l.radius + w)
+            },
+        }
+    }
 }
 
 struct Builder<'a> {

@@ -180,6 +180,7 @@ impl Setup {
                 margin: 1.0,
                 link_feed: feed,
                 plunge_feed: plunge,
+                rapid_rate: machine.rapid_rate,
             },
             rough_tool: Tool {
                 number: tool_number(machine, &s.rough_tool)?,

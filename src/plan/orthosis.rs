@@ -103,9 +103,9 @@ pub fn plan(
     let rough = strategy::rough(&floor, None, zone, 0.0, channel_floor, &rp, &linker)?;
     drop((floor, solid_soup));
 
-    // Finishing: the raster over the foot sides only (each line where the ball meets a top;
-    // over an edge the ball rolls onto the wall's top corner, tangent to the wall below it),
-    // then level lines on the steep parts inside the outlines (the heel cup's and flanges'
+    // Finishing: the raster over the foot sides only (each line where the ball meets a top, in
+    // pieces where it leaves one: over an edge the ball rolls onto the wall's top corner and
+    // stops, never down the outer wall, which the cut-out takes), then level lines on the steep parts inside the outlines (the heel cup's and flanges'
     // inner walls); the outer walls are the cut-out's.
     step("finishing");
     let top_soup = tops.to_soup();
@@ -114,6 +114,7 @@ pub fn plan(
     fp.angle_deg = s.angle_deg;
     fp.cross_pass = s.cross_pass;
     fp.trim = true;
+    fp.pieces_on_design = true;
     let mut wp = WaterlineParams::new(finish_tool, s.stepover);
     wp.climb = s.climb;
     if !s.cross_pass {

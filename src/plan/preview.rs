@@ -826,6 +826,7 @@ mod tests {
             margin: 1.0,
             link_feed: 3000.0,
             plunge_feed: 800.0,
+            rapid_rate: 0.0,
         };
         let mut op = profile(&rect.polygon(), 0.0, -20.0, &p, &linker).unwrap();
         let tabs = Tabs {

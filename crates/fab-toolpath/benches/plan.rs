@@ -83,6 +83,7 @@ fn bench(c: &mut Criterion) {
         margin: 1.0,
         link_feed: 6000.0,
         plunge_feed: 600.0,
+        rapid_rate: 0.0,
     };
     let mut g = c.benchmark_group("plan foot-left");
     g.sample_size(10);

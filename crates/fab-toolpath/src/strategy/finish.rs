@@ -42,6 +42,12 @@ pub struct FinishParams {
     /// the lines (degrees; a line steep all along is left out): for areas finished by level
     /// lines (`waterline`) instead.
     pub steep_across_deg: Option<f64>,
+    /// With `trim`, each line only where the ball meets the design, cut into pieces where it
+    /// leaves it, and lines joined only where the join stays on the design: the ball never
+    /// goes down to the floor between (for a part with nothing to finish round it, whose outer
+    /// walls the cut-out takes: an orthosis milled directly). Without, a line goes one sample
+    /// beyond each end and across any gap at the floor.
+    pub pieces_on_design: bool,
     pub feed: f64,
     pub plunge_feed: f64,
     pub spindle_rpm: f64,
@@ -61,6 +67,7 @@ impl FinishParams {
             min_segment: 0.02,
             trim: false,
             steep_across_deg: None,
+            pieces_on_design: false,
             feed: 3000.0,
             plunge_feed: 600.0,
             spindle_rpm: 18000.0,
@@ -160,7 +167,7 @@ pub fn finish_pass(
         p,
     };
 
-    let lines: Vec<Vec<[f64; 3]>> = rows
+    let lines: Vec<Vec<Vec<[f64; 3]>>> = rows
         .par_iter()
         .map(|&(b, jg)| {
             let Some((a0, a1)) = clip_line(&poly, b) else {
@@ -214,6 +221,23 @@ pub fn finish_pass(
                 let on = |q: &([f64; 3], Option<usize>)| {
                     q.0[2] > floor_z + 1e-9 && !q.1.is_some_and(steep)
                 };
+                if p.pieces_on_design {
+                    // each run of samples on the design, a piece
+                    let mut runs = Vec::new();
+                    let mut k = 0;
+                    while k < pts.len() {
+                        if !on(&pts[k]) {
+                            k += 1;
+                            continue;
+                        }
+                        let start = k;
+                        while k < pts.len() && on(&pts[k]) {
+                            k += 1;
+                        }
+                        runs.push(ctx.refined(&pts[start..k], jg, &mids, nx));
+                    }
+                    return runs;
+                }
                 let (Some(k0), Some(k1)) = (pts.iter().position(on), pts.iter().rposition(on))
                 else {
                     return Vec::new();
@@ -222,20 +246,7 @@ pub fn finish_pass(
                 pts.truncate(k1 + 1);
                 pts.drain(..k0);
             }
-            let mut out = Vec::with_capacity(pts.len() + pts.len() / 8);
-            out.push(pts[0].0);
-            for w in pts.windows(2) {
-                let (pa, ia) = w[0];
-                let (pb, ib) = w[1];
-                let mid = match (jg, ia, ib) {
-                    (Some(j), Some(i), Some(i2)) if i2 == i + 1 => {
-                        Some(ctx.clamp(mids[j * (nx - 1) + i]))
-                    }
-                    _ => None,
-                };
-                ctx.refine(pa, pb, mid, 0, &mut out);
-            }
-            out
+            vec![ctx.refined(&pts, jg, &mids, nx)]
         })
         .collect();
 
@@ -245,22 +256,34 @@ pub fn finish_pass(
     let mut pieces: Vec<Vec<[f64; 3]>> = Vec::new();
     let mut flip = false;
     let join = 2.0 * p.stepover + 1e-6;
-    for mut line in lines.into_iter().filter(|l| !l.is_empty()) {
+    for mut row in lines.into_iter().filter(|l| !l.is_empty()) {
         if flip {
-            line.reverse();
+            row.reverse();
+            for line in &mut row {
+                line.reverse();
+            }
         }
         flip = !flip;
-        match pieces.last_mut() {
-            Some(path)
-                if (path[path.len() - 1][0] - line[0][0])
-                    .hypot(path[path.len() - 1][1] - line[0][1])
-                    <= join =>
-            {
-                let last = path[path.len() - 1];
-                ctx.refine(last, line[0], None, 0, path);
-                path.extend_from_slice(&line[1..]);
+        for (n, line) in row.into_iter().enumerate() {
+            // a row's pieces are apart: each begins anew
+            let Some(path) = pieces.last_mut().filter(|path| {
+                n == 0
+                    && (path[path.len() - 1][0] - line[0][0])
+                        .hypot(path[path.len() - 1][1] - line[0][1])
+                        <= join
+            }) else {
+                pieces.push(line);
+                continue;
+            };
+            let last = path[path.len() - 1];
+            let mut joint = Vec::new();
+            ctx.refine(last, line[0], None, 0, &mut joint);
+            if p.pieces_on_design && joint.iter().any(|q| q[2] <= floor_z + 1e-9) {
+                pieces.push(line);
+                continue;
             }
-            _ => pieces.push(line),
+            path.extend_from_slice(&joint);
+            path.extend_from_slice(&line[1..]);
         }
     }
     if pieces.is_empty() {
@@ -361,6 +384,31 @@ impl Ctx<'_> {
 
     fn cl(&self, x: f64, y: f64) -> f64 {
         self.clamp(self.surface.point(x, y).unwrap_or(f64::NEG_INFINITY))
+    }
+
+    /// The polyline through samples `pts` (on row `jg` of the grid, or between rows), refined
+    /// between each two with the grid's midpoint where they are neighbours on it.
+    fn refined(
+        &self,
+        pts: &[([f64; 3], Option<usize>)],
+        jg: Option<usize>,
+        mids: &[f64],
+        nx: usize,
+    ) -> Vec<[f64; 3]> {
+        let mut out = Vec::with_capacity(pts.len() + pts.len() / 8);
+        out.push(pts[0].0);
+        for w in pts.windows(2) {
+            let (pa, ia) = w[0];
+            let (pb, ib) = w[1];
+            let mid = match (jg, ia, ib) {
+                (Some(j), Some(i), Some(i2)) if i2 == i + 1 => {
+                    Some(self.clamp(mids[j * (nx - 1) + i]))
+                }
+                _ => None,
+            };
+            self.refine(pa, pb, mid, 0, &mut out);
+        }
+        out
     }
 
     /// Appends the points after `a` up to and including `b` so that no straight move between

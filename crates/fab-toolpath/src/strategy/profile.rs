@@ -305,6 +305,7 @@ mod tests {
             margin: 1.0,
             link_feed: 6000.0,
             plunge_feed: 800.0,
+            rapid_rate: 0.0,
         }
     }
 

@@ -3,7 +3,8 @@
 //! device written to OUT-design.stl, measured there, is what the Rx asks: its length for the
 //! extension, the heel cup's rim, the rearfoot post's tilt, the least thickness. A single device
 //! and a nested pair pass carve-check (`../shared/tools/carve-check`: LinuxCNC's interpreter and a
-//! height-map carve), and the pair's program runs in at most 24 minutes by fab's estimate.
+//! height-map carve), and the pair's program runs in at most 24 minutes by fab's estimate. The
+//! left foot turned and moved (in metres) or noisy gives the device the fixture gives.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -196,6 +197,78 @@ fn extension_heel_cup_posts_and_thickness_measured_on_the_written_design() {
         assert!(
             g < n && n < v,
             "{name}: unposted {n:.2} not between {g:.2} and {v:.2}"
+        );
+    }
+}
+
+/// The left fixture foot as another scanner might hand it over: turned 37 degrees about a skew
+/// axis and moved off the origin, still in metres (`turned`); or with every vertex moved up to
+/// 0.1 mm along each axis, in mm (`noisy`).
+fn left_variant(dir: &Path, how: &str) -> PathBuf {
+    use fab_geometry::nalgebra::{Rotation3, Unit, Vector3};
+    let mut m = load_path(&Path::new(ROOT).join(LEFT), Units::Auto)
+        .unwrap()
+        .mesh;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut noise = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 0.2 - 0.1
+    };
+    let turn = Rotation3::from_axis_angle(
+        &Unit::new_normalize(Vector3::new(0.3, 0.2, 1.0)),
+        37f64.to_radians(),
+    );
+    for v in &mut m.vertices {
+        *v = match how {
+            "turned" => (turn * *v + Vector3::new(120.0, -50.0, 300.0)) / 1000.0,
+            _ => *v + Vector3::new(noise(), noise(), noise()),
+        };
+    }
+    let p = dir.join(format!("left-{how}.stl"));
+    std::fs::write(&p, stl::to_binary(&m)).unwrap();
+    p
+}
+
+/// A scan in another pose and units, or with scanner noise, gives the device the fixture gives:
+/// the same length, heel cup, rearfoot tilt and least thickness, measured on the design.
+#[test]
+fn a_turned_rescaled_or_noisy_scan_gives_the_same_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Path::new(ROOT).join("fixtures/rx/foot-left-eva.rx");
+    let device = |scan: &Path, name: &str| {
+        let v = plan(&[scan], &r, dir.path(), name);
+        let m = measured(&v);
+        assert_eq!(m.len(), 1, "{name}");
+        assert_eq!(m[0].0, FootSide::Left, "{name}");
+        m[0].1
+    };
+    let fixture = device(&Path::new(ROOT).join(LEFT), "fixture");
+    for how in ["turned", "noisy"] {
+        let d = device(&left_variant(dir.path(), how), how);
+        assert!(
+            (d.length_mm - fixture.length_mm).abs() <= 1.0,
+            "{how}: {} mm long, the fixture's {}",
+            d.length_mm,
+            fixture.length_mm
+        );
+        assert!(
+            (d.heel_rim_mm - fixture.heel_rim_mm).abs() <= 0.5,
+            "{how}: heel rim {}, the fixture's {}",
+            d.heel_rim_mm,
+            fixture.heel_rim_mm
+        );
+        assert!(
+            (d.rearfoot_tilt_deg - fixture.rearfoot_tilt_deg).abs() <= 0.5,
+            "{how}: rearfoot {} deg, the fixture's {}",
+            d.rearfoot_tilt_deg,
+            fixture.rearfoot_tilt_deg
+        );
+        assert!(
+            d.least_thickness_mm >= 6.0 - 1e-3,
+            "{how}: thinnest {}",
+            d.least_thickness_mm
         );
     }
 }

@@ -18,6 +18,11 @@ pub enum ObjError {
     },
 }
 
+/// The most triangles an OBJ's faces may make (a polygon of `n` corners makes `n - 2`): far
+/// beyond any scan (scanners export a few million), and a bound on memory, since a face's corner
+/// can be two bytes of text but its triangle is 72 bytes of coordinates.
+pub const MAX_TRIANGLES: usize = 20_000_000;
+
 /// True when the text looks like an OBJ (a `v ` line before any other statement).
 pub fn looks_like_obj(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
@@ -41,6 +46,11 @@ pub fn looks_like_obj(bytes: &[u8]) -> bool {
 
 /// Parses OBJ text into a triangle soup (file units).
 pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
+    parse_at_most(bytes, MAX_TRIANGLES)
+}
+
+/// [`parse`], refusing faces that make more than `max_triangles`.
+fn parse_at_most(bytes: &[u8], max_triangles: usize) -> Result<Soup, ObjError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
@@ -53,7 +63,8 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
         }
     })?;
     let mut verts: Vec<[f64; 3]> = Vec::new();
-    let mut tris = Vec::new();
+    // corners by index while reading (12 bytes a triangle, not 72), checked against the limit
+    let mut tris: Vec<[u32; 3]> = Vec::new();
     let mut corners: Vec<usize> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -78,6 +89,12 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
                             value: *c,
                         });
                     }
+                }
+                if verts.len() >= u32::MAX as usize {
+                    return Err(ObjError::Line {
+                        line,
+                        what: format!("more than {} vertices", u32::MAX),
+                    });
                 }
                 verts.push(p);
             }
@@ -113,14 +130,25 @@ pub fn parse(bytes: &[u8]) -> Result<Soup, ObjError> {
                         what: format!("a face needs 3 or more corners, found {}", corners.len()),
                     });
                 }
+                if tris.len() + corners.len() - 2 > max_triangles {
+                    return Err(ObjError::Line {
+                        line,
+                        what: format!(
+                            "the faces so far make more than {max_triangles} triangles, the most \
+                             fab reads"
+                        ),
+                    });
+                }
                 for k in 1..corners.len() - 1 {
-                    tris.push([verts[corners[0]], verts[corners[k]], verts[corners[k + 1]]]);
+                    tris.push([corners[0], corners[k], corners[k + 1]].map(|c| c as u32));
                 }
             }
             _ => {}
         }
     }
-    Ok(Soup { triangles: tris })
+    Ok(Soup {
+        triangles: tris.iter().map(|t| t.map(|c| verts[c as usize])).collect(),
+    })
 }
 
 /// A word of the file as an error shows it: at most 40 characters.
@@ -164,5 +192,21 @@ mod tests {
         let text = format!("v 0 0 {}\n", "9".repeat(100_000) + "x");
         let e = parse(text.as_bytes()).unwrap_err().to_string();
         assert!(e.len() < 120 && e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn faces_past_the_triangle_limit_are_refused_naming_the_line() {
+        // a polygon of 12 corners makes 10 triangles: 3 + 10 > 12
+        let text =
+            "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\nf 1 2 3\nf 1 2 3\nf 1 2 3 1 2 3 1 2 3 1 2 3\n";
+        assert_eq!(
+            parse_at_most(text.as_bytes(), 13).unwrap().triangles.len(),
+            13
+        );
+        let e = parse_at_most(text.as_bytes(), 12).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "OBJ, line 7: the faces so far make more than 12 triangles, the most fab reads"
+        );
     }
 }

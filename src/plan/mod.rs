@@ -192,6 +192,128 @@ impl Setup {
             },
         })
     }
+
+    /// Roughing with the end mill: the settings' allowance, direction, step-down and feeds
+    /// (each plan sets how it treats terraces and flats).
+    pub(crate) fn rough_params(&self, s: &Settings) -> RoughParams {
+        let mut rp = RoughParams::new(self.rough_tool);
+        rp.allowance = s.allowance;
+        rp.climb = s.climb;
+        rp.stepdown = s.stepdown;
+        rp.feed = self.feed;
+        rp.plunge_feed = self.plunge;
+        rp.spindle_rpm = self.rpm;
+        rp
+    }
+
+    /// Finishing with the ball: the raster (trimmed to where the ball meets the design) and the
+    /// level lines, at the settings' stepover, angle and feeds; without a cross pass the level
+    /// lines take the steep sides across the raster and the raster's ends there are left to
+    /// them (with 10 degrees of overlap).
+    pub(crate) fn finish_params(&self, s: &Settings) -> (FinishParams, WaterlineParams) {
+        let mut wp = WaterlineParams::new(self.finish_tool, s.stepover);
+        wp.climb = s.climb;
+        let mut fp = FinishParams::new(self.finish_tool, s.stepover);
+        fp.angle_deg = s.angle_deg;
+        fp.cross_pass = s.cross_pass;
+        fp.trim = true;
+        if !s.cross_pass {
+            wp.raster_angle_deg = Some(s.angle_deg);
+            fp.steep_across_deg = Some(wp.steep_deg + 10.0);
+        }
+        fp.feed = self.feed;
+        fp.plunge_feed = self.plunge;
+        fp.spindle_rpm = self.rpm;
+        (fp, wp)
+    }
+
+    /// The cut-out with the end mill: direction, tabs, step-down and feeds from the settings.
+    pub(crate) fn profile_params(&self, s: &Settings) -> ProfileParams {
+        let mut pp = ProfileParams::new(self.rough_tool);
+        pp.climb = s.climb;
+        if !s.tabs {
+            pp.tab_width = 0.0;
+        }
+        pp.stepdown = s.stepdown;
+        pp.feed = self.feed;
+        pp.plunge_feed = self.plunge;
+        pp.spindle_rpm = self.rpm;
+        pp
+    }
+}
+
+/// The finishing raster over `area` of the design `soup`, at the settings' angle (and across it
+/// with a cross pass), never below `floor_z`.
+pub(crate) fn raster(
+    soup: &[[[f64; 3]; 3]],
+    s: &Settings,
+    fp: &FinishParams,
+    area: Rect,
+    floor_z: f64,
+    level: &DropSurface,
+) -> Result<Vec<Vec<[f64; 3]>>, PlanError> {
+    let angles: Vec<f64> = if s.cross_pass {
+        vec![s.angle_deg, s.angle_deg + 90.0]
+    } else {
+        vec![s.angle_deg]
+    };
+    let mut passes = Vec::new();
+    for a in angles {
+        let pass = if a.rem_euclid(360.0) == 0.0 {
+            strategy::finish::finish_pass(level, a, area, floor_z, fp)?
+        } else {
+            let turned = DropSurface::new(soup, s.finish_tool, a.to_radians());
+            strategy::finish::finish_pass(&turned, a, area, floor_z, fp)?
+        };
+        passes.extend(pass);
+    }
+    Ok(passes)
+}
+
+/// Roughing, finishing and the cut-out made ready to write: roughing's rings lie on a grid half
+/// a millimetre fine and leave the allowance, so they are smoothed to a coarser tolerance
+/// (fewer, longer moves the machine runs at speed); the rest exactly. With each its settings as
+/// the sheet lists them, `how` each is done in words.
+pub(crate) fn finished_ops(
+    mut ops: [Operation; 3],
+    params: (&RoughParams, &FinishParams, &ProfileParams),
+    s: &Settings,
+    how: [String; 3],
+) -> (Vec<Operation>, Vec<OpSettings>) {
+    let (rp, fp, pp) = params;
+    for (k, op) in ops.iter_mut().enumerate() {
+        let tol = if k == 0 {
+            ROUGH_TOLERANCE.min(s.allowance / 4.0).max(CHORD_TOLERANCE)
+        } else {
+            CHORD_TOLERANCE
+        };
+        simplify_operation(op, tol, true);
+    }
+    let [rough_how, finish_how, profile_how] = how;
+    let settings = vec![
+        OpSettings {
+            feed: rp.feed,
+            plunge_feed: rp.plunge_feed,
+            stepdown: Some(rp.stepdown),
+            stepover: Some(rp.stepover),
+            how: rough_how,
+        },
+        OpSettings {
+            feed: fp.feed,
+            plunge_feed: fp.plunge_feed,
+            stepdown: None,
+            stepover: Some(s.stepover),
+            how: finish_how,
+        },
+        OpSettings {
+            feed: pp.feed,
+            plunge_feed: pp.plunge_feed,
+            stepdown: Some(pp.stepdown),
+            stepover: None,
+            how: profile_how,
+        },
+    ];
+    (ops.into(), settings)
 }
 
 /// Plans the positive of `lab` (a foot in the lab frame, already modified) for `machine`.
@@ -202,14 +324,8 @@ pub fn plan(
     machine: &Machine,
     step: &mut dyn FnMut(&str),
 ) -> Result<Plan, PlanError> {
-    let Setup {
-        feed,
-        plunge,
-        rpm,
-        linker,
-        rough_tool,
-        finish_tool,
-    } = Setup::of(s, machine)?;
+    let setup = Setup::of(s, machine)?;
+    let linker = setup.linker;
     step("design surface");
     let design = design::foot_positive(lab, &s.design)?;
     let soup = design.mesh.to_soup();
@@ -227,14 +343,8 @@ pub fn plan(
     // how deep the channel is cut next to the outline: the base's top plus the allowance (the
     // tool's flat overhangs the base's edge there)
     let cut_to = (design.base_z + s.allowance).max(design.bottom_z + 1.0);
-    let mut rp = RoughParams::new(rough_tool);
-    rp.allowance = s.allowance;
-    rp.climb = s.climb;
-    rp.stepdown = s.stepdown;
+    let mut rp = setup.rough_params(s);
     rp.step_up = s.finish_tool.radius();
-    rp.feed = feed;
-    rp.plunge_feed = plunge;
-    rp.spindle_rpm = rpm;
     let floor = DropSurface::new(&soup, rp.floor_cutter(), 0.0);
     let side = DropSurface::new(&soup, rp.side_cutter(), 0.0);
     let zone = Zone {
@@ -247,38 +357,10 @@ pub fn plan(
     // Finishing: a raster over the part (each line only where the ball meets it), then level
     // lines over its steep sides; the ball never goes below the base's top.
     step("finishing");
-    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
-    wp.climb = s.climb;
-    let mut fp = FinishParams::new(finish_tool, s.stepover);
-    fp.angle_deg = s.angle_deg;
-    fp.cross_pass = s.cross_pass;
-    fp.trim = true;
-    if !s.cross_pass {
-        // the level lines take the steep sides across the raster; the raster's ends there are
-        // left to them (with 10 degrees of overlap)
-        wp.raster_angle_deg = Some(s.angle_deg);
-        fp.steep_across_deg = Some(wp.steep_deg + 10.0);
-    }
-    fp.feed = feed;
-    fp.plunge_feed = plunge;
-    fp.spindle_rpm = rpm;
-    let mut passes = Vec::new();
+    let (fp, wp) = setup.finish_params(s);
     let level = DropSurface::new(&soup, s.finish_tool, 0.0);
-    let angles: Vec<f64> = if s.cross_pass {
-        vec![s.angle_deg, s.angle_deg + 90.0]
-    } else {
-        vec![s.angle_deg]
-    };
     let part = area.grown(s.finish_tool.radius());
-    for a in angles {
-        let pass = if a.rem_euclid(360.0) == 0.0 {
-            strategy::finish::finish_pass(&level, a, part, design.base_z, &fp)?
-        } else {
-            let turned = DropSurface::new(&soup, s.finish_tool, a.to_radians());
-            strategy::finish::finish_pass(&turned, a, part, design.base_z, &fp)?
-        };
-        passes.extend(pass);
-    }
+    let mut passes = raster(&soup, s, &fp, part, design.base_z, &level)?;
     passes.extend(strategy::waterline(
         &level,
         part,
@@ -290,59 +372,27 @@ pub fn plan(
     let finish = strategy::finish(&passes, &fp, &linker, &|x, y| level.point(x, y));
 
     step("profile");
-    let mut pp = ProfileParams::new(rough_tool);
-    pp.climb = s.climb;
-    if !s.tabs {
-        pp.tab_width = 0.0;
-    }
-    pp.stepdown = s.stepdown;
-    pp.feed = feed;
-    pp.plunge_feed = plunge;
-    pp.spindle_rpm = rpm;
+    let pp = setup.profile_params(s);
     let profile = strategy::profile(&design.outline, cut_to, design.bottom_z, &pp, &linker)?;
 
     step("simplifying");
-    // roughing's rings lie on a grid half a millimetre fine and leave the allowance: smoothed
-    // to a coarser tolerance (fewer, longer moves the machine runs at speed); the rest exact
-    let mut ops = vec![rough, finish, profile];
-    for (k, op) in ops.iter_mut().enumerate() {
-        let tol = if k == 0 {
-            ROUGH_TOLERANCE.min(s.allowance / 4.0).max(CHORD_TOLERANCE)
-        } else {
-            CHORD_TOLERANCE
-        };
-        simplify_operation(op, tol, true);
-    }
-    let op_settings = vec![
-        OpSettings {
-            feed: rp.feed,
-            plunge_feed: rp.plunge_feed,
-            stepdown: Some(rp.stepdown),
-            stepover: Some(rp.stepover),
-            how: format!(
+    let (ops, op_settings) = finished_ops(
+        [rough, finish, profile],
+        (&rp, &fp, &pp),
+        s,
+        [
+            format!(
                 "Z levels round the part, {} mm stock left, terraces at {} mm",
                 rp.allowance, rp.step_up
             ),
-        },
-        OpSettings {
-            feed: fp.feed,
-            plunge_feed: fp.plunge_feed,
-            stepdown: None,
-            stepover: Some(s.stepover),
-            how: format!(
+            format!(
                 "raster at {}\u{b0}{}, level lines on steep sides",
                 s.angle_deg,
                 if s.cross_pass { " and across" } else { "" }
             ),
-        },
-        OpSettings {
-            feed: pp.feed,
-            plunge_feed: pp.plunge_feed,
-            stepdown: Some(pp.stepdown),
-            stepover: None,
-            how: "cut-out along the base's outline, ramped laps".into(),
-        },
-    ];
+            "cut-out along the base's outline, ramped laps".into(),
+        ],
+    );
     let tabs = Tabs {
         count: if pp.tab_width > 0.0 { pp.tabs } else { 0 },
         width: pp.tab_width,

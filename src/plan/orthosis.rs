@@ -7,14 +7,12 @@
 use fab_geometry::design::{Design, DesignParams};
 use fab_geometry::device::Device;
 use fab_geometry::device::nest::{self, Layout};
-use fab_toolpath::simplify::{CHORD_TOLERANCE, simplify_operation};
-use fab_toolpath::strategy::{
-    self, ClSurface, DropSurface, FinishParams, ProfileParams, Rect, RoughParams, WaterlineParams,
-    Zone,
-};
+use fab_toolpath::strategy::{self, ClSurface, DropSurface, Rect, Zone};
 use fab_toolpath::{Machine, Operation};
 
-use super::{CHANNEL_CLEARANCE, OpSettings, PlanError, ROUGH_TOLERANCE, Settings, Setup, Tabs};
+use super::{
+    CHANNEL_CLEARANCE, OpSettings, PlanError, Settings, Setup, Tabs, finished_ops, raster,
+};
 
 /// A planned blank of orthoses before it is written.
 pub struct OrthosisPlan {
@@ -40,14 +38,8 @@ pub fn plan(
     machine: &Machine,
     step: &mut dyn FnMut(&str),
 ) -> Result<OrthosisPlan, PlanError> {
-    let Setup {
-        feed,
-        plunge,
-        rpm,
-        linker,
-        rough_tool,
-        finish_tool,
-    } = Setup::of(s, machine)?;
+    let setup = Setup::of(s, machine)?;
+    let linker = setup.linker;
     step("laying out the blank");
     let r_rough = s.rough_tool.radius();
     let layout = nest::layout(
@@ -83,17 +75,11 @@ pub fn plan(
     // the other; what stays round the parts falls away with the cut-out.
     step("roughing");
     let solid_soup = solids.to_soup();
-    let mut rp = RoughParams::new(rough_tool);
-    rp.allowance = s.allowance;
-    rp.climb = s.climb;
-    rp.stepdown = s.stepdown;
+    let mut rp = setup.rough_params(s);
     // deep levels only: the finishing ball follows every surface of the foot side, so the
     // terraces between them (a stepdown at most, over the allowance) are its to take
     rp.step_up = s.stepdown;
     rp.flats = false;
-    rp.feed = feed;
-    rp.plunge_feed = plunge;
-    rp.spindle_rpm = rpm;
     let floor = DropSurface::new(&solid_soup, rp.floor_cutter(), 0.0);
     let zone = Zone {
         outlines: &outlines,
@@ -105,25 +91,13 @@ pub fn plan(
 
     // Finishing: the raster over the foot sides only (each line where the ball meets a top, in
     // pieces where it leaves one: over an edge the ball rolls onto the wall's top corner and
-    // stops, never down the outer wall, which the cut-out takes), then level lines on the steep parts inside the outlines (the heel cup's and flanges'
-    // inner walls); the outer walls are the cut-out's.
+    // stops, never down the outer wall, which the cut-out takes), then level lines on the steep
+    // parts inside the outlines (the heel cup's and flanges' inner walls).
     step("finishing");
     let top_soup = tops.to_soup();
     let below = layout.bottom_z - 1.0;
-    let mut fp = FinishParams::new(finish_tool, s.stepover);
-    fp.angle_deg = s.angle_deg;
-    fp.cross_pass = s.cross_pass;
-    fp.trim = true;
+    let (mut fp, wp) = setup.finish_params(s);
     fp.pieces_on_design = true;
-    let mut wp = WaterlineParams::new(finish_tool, s.stepover);
-    wp.climb = s.climb;
-    if !s.cross_pass {
-        wp.raster_angle_deg = Some(s.angle_deg);
-        fp.steep_across_deg = Some(wp.steep_deg + 10.0);
-    }
-    fp.feed = feed;
-    fp.plunge_feed = plunge;
-    fp.spindle_rpm = rpm;
     let level = DropSurface::new(&top_soup, s.finish_tool, 0.0);
     let area = Rect {
         xmin: ext[0],
@@ -132,21 +106,7 @@ pub fn plan(
         ymax: ext[3],
     }
     .grown(s.finish_tool.radius());
-    let angles: Vec<f64> = if s.cross_pass {
-        vec![s.angle_deg, s.angle_deg + 90.0]
-    } else {
-        vec![s.angle_deg]
-    };
-    let mut passes = Vec::new();
-    for a in angles {
-        let pass = if a.rem_euclid(360.0) == 0.0 {
-            strategy::finish::finish_pass(&level, a, area, below, &fp)?
-        } else {
-            let turned = DropSurface::new(&top_soup, s.finish_tool, a.to_radians());
-            strategy::finish::finish_pass(&turned, a, area, below, &fp)?
-        };
-        passes.extend(pass);
-    }
+    let mut passes = raster(&top_soup, s, &fp, area, below, &level)?;
     let lines = strategy::waterline(
         &level,
         area,
@@ -162,15 +122,7 @@ pub fn plan(
     // The cut-out: each part along its own outline, from the top of its highest wall to the
     // blank's bottom, with tabs; one operation.
     step("profile");
-    let mut pp = ProfileParams::new(rough_tool);
-    pp.climb = s.climb;
-    if !s.tabs {
-        pp.tab_width = 0.0;
-    }
-    pp.stepdown = s.stepdown;
-    pp.feed = feed;
-    pp.plunge_feed = plunge;
-    pp.spindle_rpm = rpm;
+    let pp = setup.profile_params(s);
     let mut profile: Option<Operation> = None;
     for part in &layout.parts {
         let from = part
@@ -187,49 +139,27 @@ pub fn plan(
     let profile = profile.expect("a part");
 
     step("simplifying");
-    let mut ops = vec![rough, finish, profile];
-    for (k, op) in ops.iter_mut().enumerate() {
-        let tol = if k == 0 {
-            ROUGH_TOLERANCE.min(s.allowance / 4.0).max(CHORD_TOLERANCE)
-        } else {
-            CHORD_TOLERANCE
-        };
-        simplify_operation(op, tol, true);
-    }
-    let op_settings = vec![
-        OpSettings {
-            feed: rp.feed,
-            plunge_feed: rp.plunge_feed,
-            stepdown: Some(rp.stepdown),
-            stepover: Some(rp.stepover),
-            how: format!(
+    let (ops, op_settings) = finished_ops(
+        [rough, finish, profile],
+        (&rp, &fp, &pp),
+        s,
+        [
+            format!(
                 "Z levels over the parts and a channel round each, {} mm stock left",
                 rp.allowance
             ),
-        },
-        OpSettings {
-            feed: fp.feed,
-            plunge_feed: fp.plunge_feed,
-            stepdown: None,
-            stepover: Some(s.stepover),
-            how: format!(
+            format!(
                 "raster over the foot sides at {}\u{b0}{}, level lines on the heel cup's and flanges' inner walls",
                 s.angle_deg,
                 if s.cross_pass { " and across" } else { "" }
             ),
-        },
-        OpSettings {
-            feed: pp.feed,
-            plunge_feed: pp.plunge_feed,
-            stepdown: Some(pp.stepdown),
-            stepover: None,
-            how: format!(
+            format!(
                 "cut-out along each orthosis's outline ({} part{}), ramped laps",
                 layout.parts.len(),
                 if layout.parts.len() == 1 { "" } else { "s" }
             ),
-        },
-    ];
+        ],
+    );
     let tabs = Tabs {
         count: if pp.tab_width > 0.0 {
             pp.tabs * layout.parts.len()

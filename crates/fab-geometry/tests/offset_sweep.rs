@@ -6,7 +6,7 @@
 //! The closed fixtures are the two feet (loaded from metres into mm) and the socket positive
 //! laid out from the limb scan ([`fab_geometry::socket::socket_positive`]: the scan is open at
 //! its cut, the positive closes it with a stem and a flat end face). Each foot is swept as
-//! loaded and as seven variants ([`variants`]):
+//! loaded and as eight variants ([`variants`]):
 //! - turned: rotated about a skew axis and moved off the grid by a fraction of a cell;
 //! - subdivided: every triangle split into four (a scan four times as dense);
 //! - noise: every vertex moved by up to 0.1 mm along each axis (scanner noise);
@@ -15,6 +15,8 @@
 //! - toes apart: subdivided, then a cleft 10 mm deep pulled in between each two toes from the
 //!   front (a bottom of 1.6 mm radius, 9 mm wide halfway down: the toes stand apart, and the
 //!   offsets of a cleft's two walls meet in a valley sharper than a right angle from +3 mm);
+//! - toes apart, narrow clefts: the same, 12 mm deep, narrowing to a bottom of about 1 mm
+//!   radius (7.5 mm wide halfway down);
 //! - toes sharpened: subdivided, then each toe tip drawn forward 8 mm into a point of ~1 mm
 //!   radius (sharp convex ridges: creases and thin blades inward).
 //!
@@ -25,14 +27,14 @@
 //! - [`every_variant_in_a_reduced_sweep`] runs in CI (`cargo test --release`): every variant at
 //!   one distance inward and one outward from 2 to 5 mm, taken in turn so that each falls to
 //!   three or four variants, the decimated feet at -1 and +1 mm, and the sharpened toes where
-//!   they once failed (34 offsets: 35 s on 2 idle cores, 2026-12-07).
+//!   they once failed (38 offsets: 74 s on 2 cores with the whole sweep running beside it,
+//!   2026-12-07).
 //! - [`every_offset_from_minus_5_to_plus_5_of_every_closed_fixture`] is the whole sweep, every
-//!   variant at every whole millimetre (150 offsets: 2 min 56 s on 2 idle cores, 2026-12-07),
+//!   variant at every whole millimetre (170 offsets: 4 min 30 s the same way, 2026-12-07),
 //!   ignored in CI:
 //!   `cargo test --release -p fab-geometry --test offset_sweep -- --ignored --nocapture`.
 //!
-//! Both pass every offset; clefts narrower than these still fail (see the known limits in
-//! [`fab_geometry::offset`]).
+//! Both pass every offset.
 //!
 //! Both print every case, passing or not, with `--nocapture`.
 

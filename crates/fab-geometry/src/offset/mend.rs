@@ -254,6 +254,23 @@ fn error_of(field: &Field, vs: &[V3], ns: &[V3], t: [u32; 3]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The triangles measured off by more than `limit` at [`SAMPLES`], each as a place for
+/// [`mend_errors`] (its corners): the whole surface measured, for a surface refinement may have
+/// left off where it did not look (a triangle whose corners' normals agree across a valley).
+pub(crate) fn places_off(
+    field: &Field,
+    vs: &[V3],
+    ns: &[V3],
+    triangles: &[[u32; 3]],
+    limit: f64,
+) -> Vec<[u32; 3]> {
+    triangles
+        .par_iter()
+        .copied()
+        .filter(|&t| error_of(field, vs, ns, t) > limit)
+        .collect()
+}
+
 /// A surface being mended: triangles around each vertex, and which are gone.
 struct Surface<'a> {
     vs: &'a [V3],

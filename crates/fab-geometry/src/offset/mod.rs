@@ -65,7 +65,11 @@
 //!    across a valley, where a chord can pass under the other side's triangles; each crossing is
 //!    undone by the collapse or flip of an edge at its triangles that leaves fewer crossings
 //!    round about and the new triangles within half the error allowed (else two in turn, or one
-//!    among the triangles round them, then the same within 0.8 of the error allowed).
+//!    among the triangles round them, then the same within 0.8 of the error allowed). Before
+//!    that, the places refinement found off and could not split, and on a suspect surface every
+//!    triangle off by more than 0.8 of the error allowed (a triangle across a valley whose
+//!    corners' normals agree is never measured by refinement), get the collapse or flip that
+//!    leaves them least off.
 //!
 //! The modules are one pipeline, each using only those before it: `grid` (the sparse block
 //! grid), `scan` (feature regions), `lists` (candidate triangles per crossed cell), `field` (the
@@ -80,19 +84,10 @@
 //!
 //! Known limits:
 //! - Creases converge linearly (one halving per refinement round).
-//! - Where three or more sheets meet at a sharp corner of a jagged open rim, every split near
-//!   the corner can fold and be withdrawn: of 90 turned poses and distances of the fixtures, the
-//!   limb at 2.5 mm in one pose keeps 0.08 mm at one rim corner (the rest are within 0.05 mm).
 //! - An inward offset deeper than a part is half thick leaves a blade; where the blade is thinner
 //!   than the triangles (the feet's toes beyond about 7 mm inward) a few triangles of its two
 //!   faces can stay off and cross (at 8 mm in, foot-left keeps 0.17 mm and a crossing pair,
 //!   foot-right passes; at 10 mm both fail).
-//! - A valley sharper than a right angle, where the offsets of two walls that close in on each
-//!   other meet (a cleft between toes narrowing to a bottom of about 1 mm radius), can keep a
-//!   triangle bridging it that no split point mends: the fixture feet with clefts 12 mm deep of
-//!   that bottom (the sweep's toes-apart deformation with sigma 3.5 mm) keep 0.17 to 0.34 mm at
-//!   +3 to +5 mm and 0.12 to 0.27 mm at -4 and -5 mm (measured 2026-12-07); with 10 mm deep
-//!   clefts of a 1.6 mm bottom (the sweep's fixture) every offset from -5 to +5 mm passes.
 //! - The grid cannot be coarser than about 1 mm for an inward offset or an open scan: a scan's
 //!   faceted rim, or an inward offset's creases along every convex ridge, put several creases in
 //!   one cell, and the dual vertex can sit on one only (at 1.5 mm, 4 of 14 turned feet at 4 mm
@@ -685,6 +680,39 @@ fn surface(
         }
     }
     let mut folded_triangles = count_folded(&triangles, &vertices, &normals, &creases);
+    // A suspect surface (sharp creases, folds) is measured whole: a triangle across a valley
+    // whose corners' normals agree was never measured by refinement, and can be off by twice
+    // what is allowed; such places are mended the same way.
+    if creases.vertices().next().is_some() || folded_triangles > 0 {
+        let places = mend::places_off(
+            &field,
+            &vertices,
+            &normals,
+            &triangles,
+            MEND_ERROR[1] * opts.max_error,
+        );
+        if !places.is_empty() {
+            let m = mend::mend_errors(
+                &field,
+                &vertices,
+                &normals,
+                &creases,
+                &mut triangles,
+                &places,
+            );
+            unsplit_error = unsplit_error.max(m.left);
+            folded_triangles = count_folded(&triangles, &vertices, &normals, &creases);
+            if trace {
+                eprintln!(
+                    "offset: whole surface measured {:?} ({} places off, {} changes, {:.4} mm left)",
+                    clock.elapsed(),
+                    places.len(),
+                    m.changes,
+                    m.left
+                );
+            }
+        }
+    }
     // Crossing triangles mended: searched for everywhere on a surface already suspect, else
     // round the triangles across a valley (see `mend`).
     let everywhere = creases.vertices().next().is_some()

@@ -254,6 +254,10 @@ pub fn variants() -> Vec<(String, Mesh)> {
             toes_moved(&m, 1, &CLEFTS, 4.0, -10.0, None),
         ));
         out.push((
+            format!("{short} toes apart, narrow clefts"),
+            toes_moved(&m, 1, &CLEFTS, 3.5, -12.0, None),
+        ));
+        out.push((
             format!("{short} toes sharpened"),
             toes_moved(&m, 1, &TOE_TIPS, 3.0, 8.0, None),
         ));

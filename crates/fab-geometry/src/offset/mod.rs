@@ -658,16 +658,12 @@ fn surface(
 
     // Places refinement could not split that are off by more than is allowed: mended by
     // collapses and flips where one leaves them less off (see `mend`).
+    let mend_places = |triangles: &mut Vec<[u32; 3]>, places: &[[u32; 3]]| {
+        mend::mend_errors(&field, &vertices, &normals, &creases, triangles, places)
+    };
     let mut unsplit_error = refined.left;
     if unsplit_error > opts.max_error {
-        let m = mend::mend_errors(
-            &field,
-            &vertices,
-            &normals,
-            &creases,
-            &mut triangles,
-            &refined.places,
-        );
+        let m = mend_places(&mut triangles, &refined.places);
         unsplit_error = m.left;
         if trace {
             eprintln!(
@@ -692,14 +688,7 @@ fn surface(
             MEND_ERROR[1] * opts.max_error,
         );
         if !places.is_empty() {
-            let m = mend::mend_errors(
-                &field,
-                &vertices,
-                &normals,
-                &creases,
-                &mut triangles,
-                &places,
-            );
+            let m = mend_places(&mut triangles, &places);
             unsplit_error = unsplit_error.max(m.left);
             folded_triangles = count_folded(&triangles, &vertices, &normals, &creases);
             if trace {

@@ -469,6 +469,18 @@ impl Surface<'_> {
         options
     }
 
+    /// Removes the triangles changes made dead from the surface's list.
+    fn drop_dead(self) {
+        let Surface {
+            triangles, dead, ..
+        } = self;
+        let mut i = 0;
+        triangles.retain(|_| {
+            i += 1;
+            !dead[i - 1]
+        });
+    }
+
     fn apply(&mut self, c: &Change, changed: &mut Vec<u32>) {
         for &t in &c.gone {
             self.dead[t as usize] = true;
@@ -593,12 +605,7 @@ pub(crate) fn mend(
         pairs.dedup();
     }
     stats.left = pairs.len();
-    let dead = s.dead;
-    let mut i = 0;
-    triangles.retain(|_| {
-        i += 1;
-        !dead[i - 1]
-    });
+    s.drop_dead();
     stats
 }
 
@@ -923,11 +930,6 @@ pub(crate) fn mend_errors(
         .flat_map(|p| at(&s, p))
         .map(|t| error_of(field, vs, ns, s.triangles[t as usize]))
         .fold(0.0, f64::max);
-    let dead = s.dead;
-    let mut i = 0;
-    triangles.retain(|_| {
-        i += 1;
-        !dead[i - 1]
-    });
+    s.drop_dead();
     stats
 }
